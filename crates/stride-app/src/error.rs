@@ -1,0 +1,87 @@
+//! The errors a use case can end in; the web layer maps each to one HTTP status.
+
+use crate::ports::StoreError;
+
+/// One refused field: which, a stable machine code, and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    /// Absent, or outside the caller's data scope: the two are indistinguishable on purpose.
+    #[error("not found")]
+    NotFound,
+    #[error("not permitted")]
+    Forbidden,
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The record changed since the caller read it.
+    #[error("the record was changed by someone else")]
+    Stale,
+    #[error("too many attempts")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, code, message)])
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound,
+            StoreError::Stale => Self::Stale,
+            StoreError::Duplicate { field } => {
+                Self::field(&field, "taken", format!("this {field} is already in use"))
+            }
+            StoreError::InUse(what) => Self::Conflict(what),
+            StoreError::Backend(msg) => Self::Internal(msg),
+        }
+    }
+}
+
+/// Collects field errors so one response reports every problem at once.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<FieldError>);
+
+impl Problems {
+    pub fn add(&mut self, field: &str, code: &str, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, code, message));
+    }
+    pub fn check(&mut self, ok: bool, field: &str, code: &str, message: &str) {
+        if !ok {
+            self.add(field, code, message);
+        }
+    }
+    pub fn into_result(self) -> AppResult<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.0))
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! Stride use cases. One service function per thing a user does; authorization is decided here,
+//! once, by turning the acting user into a [`Reach`] that every store query takes.
+
+pub mod actor;
+pub mod audit;
+pub mod auth;
+pub mod calendar;
+pub mod error;
+pub mod idempotency;
+pub mod org;
+pub mod page;
+pub mod ports;
+pub mod settings;
+pub mod setup;
+
+use std::sync::Arc;
+
+use stride_domain::clock::Clock;
+
+pub use actor::{Actor, AuthMethod, Reach};
+pub use error::{AppError, AppResult, FieldError};
+pub use ports::{Store, StoreError, Tx};
+
+/// Tunables of the use cases; defaults are production values.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// How long a login session lives, in milliseconds.
+    pub session_ttl_ms: i64,
+    /// Failed logins per account inside the window before the account is throttled.
+    pub max_failures_per_account: i64,
+    /// Failed logins per client address inside the window before the address is throttled.
+    pub max_failures_per_ip: i64,
+    /// The throttling window, in milliseconds.
+    pub throttle_window_ms: i64,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            session_ttl_ms: 7 * 24 * 3600 * 1000,
+            max_failures_per_account: 5,
+            max_failures_per_ip: 30,
+            throttle_window_ms: 15 * 60 * 1000,
+        }
+    }
+}
+
+/// The application: every use case is a method, grouped by business area in the modules above.
+#[derive(Clone)]
+pub struct App {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    config: AppConfig,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: AppConfig) -> Self {
+        Self {
+            store,
+            clock,
+            config,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now().as_millisecond()
+    }
+
+    /// Whether the database answers and its schema is the one this build expects.
+    pub async fn readiness(&self) -> Result<(), String> {
+        self.store.readiness().await
+    }
+}

@@ -1,0 +1,204 @@
+//! What the use cases need from persistence. `stride-store` implements these over SQLite and
+//! PostgreSQL; nothing here names a database type.
+
+use async_trait::async_trait;
+use jiff::civil::Date;
+use stride_domain::calendar::CalendarDay;
+
+use crate::actor::Reach;
+use crate::audit::{AuditEntry, AuditFilter, NewAuditEntry};
+use crate::auth::{ApiToken, Principal};
+use crate::idempotency::{IdempotencyClaim, StoredResponse};
+use crate::org::{Department, DepartmentData, Role, RoleData, User, UserData, UserFilter};
+use crate::page::PageRequest;
+use crate::settings::OrgSettings;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// The version given is not the record's current version.
+    #[error("stale version")]
+    Stale,
+    /// A unique field collides with another record.
+    #[error("duplicate {field}")]
+    Duplicate { field: String },
+    /// Other records still refer to this one.
+    #[error("in use: {0}")]
+    InUse(String),
+    #[error("database: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Reads outside a transaction, and the door to one.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Ok when the database answers and the schema is current.
+    async fn readiness(&self) -> Result<(), String>;
+    /// Starts a write transaction (on SQLite: `BEGIN IMMEDIATE`, so writers queue instead of failing).
+    async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
+
+    async fn department_subtree(&self, root: i64) -> StoreResult<Vec<i64>>;
+    async fn departments(&self, reach: &Reach, page: PageRequest) -> StoreResult<Vec<Department>>;
+    async fn department(&self, reach: &Reach, id: i64) -> StoreResult<Option<Department>>;
+
+    async fn users(
+        &self,
+        reach: &Reach,
+        filter: &UserFilter,
+        page: PageRequest,
+    ) -> StoreResult<Vec<User>>;
+    async fn user(&self, reach: &Reach, id: i64) -> StoreResult<Option<User>>;
+    /// The user id and password hash for a login name.
+    async fn credentials(&self, username: &str) -> StoreResult<Option<(i64, String, bool)>>;
+
+    async fn roles(&self) -> StoreResult<Vec<Role>>;
+    async fn role(&self, id: i64) -> StoreResult<Option<Role>>;
+
+    /// The active user behind an unexpired session, with their roles.
+    async fn principal_by_session(
+        &self,
+        session_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<(Principal, String)>>;
+    /// The active user behind an unrevoked API token, with their roles and the token.
+    async fn principal_by_token(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<(Principal, ApiToken)>>;
+    async fn principal(&self, user_id: i64) -> StoreResult<Option<Principal>>;
+
+    async fn org_settings(&self) -> StoreResult<OrgSettings>;
+    async fn calendar_days(&self, from: Date, to: Date) -> StoreResult<Vec<CalendarDay>>;
+
+    async fn audit_entries(
+        &self,
+        reach: &Reach,
+        filter: &AuditFilter,
+        page: PageRequest,
+    ) -> StoreResult<Vec<AuditEntry>>;
+    async fn audit_entry(&self, reach: &Reach, id: i64) -> StoreResult<Option<AuditEntry>>;
+
+    async fn tokens_of(&self, user_id: i64) -> StoreResult<Vec<ApiToken>>;
+
+    /// Failed logins recorded under `key` since `since_ms`, and the oldest of them.
+    async fn login_failures(&self, key: &str, since_ms: i64) -> StoreResult<(i64, Option<i64>)>;
+    async fn record_login_failure(&self, keys: &[String], at_ms: i64) -> StoreResult<()>;
+    async fn clear_login_failures(&self, key: &str) -> StoreResult<()>;
+
+    /// Claims an idempotency key for a request, or reports what the key already holds.
+    async fn claim_idempotency_key(
+        &self,
+        owner: &str,
+        key: &str,
+        request_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<IdempotencyClaim>;
+    async fn complete_idempotency_key(
+        &self,
+        owner: &str,
+        key: &str,
+        response: &StoredResponse,
+    ) -> StoreResult<()>;
+    async fn release_idempotency_key(&self, owner: &str, key: &str) -> StoreResult<()>;
+}
+
+/// One write transaction. Every state change writes its audit row through the same `Tx`,
+/// so a change and its record of it commit or vanish together.
+#[async_trait]
+pub trait Tx: Send {
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+    async fn audit(&mut self, entry: &NewAuditEntry) -> StoreResult<()>;
+
+    async fn department(&mut self, id: i64) -> StoreResult<Option<Department>>;
+    async fn insert_department(
+        &mut self,
+        data: &DepartmentData,
+        now_ms: i64,
+    ) -> StoreResult<Department>;
+    async fn update_department(
+        &mut self,
+        id: i64,
+        version: i64,
+        data: &DepartmentData,
+        now_ms: i64,
+    ) -> StoreResult<Department>;
+    async fn delete_department(&mut self, id: i64, version: i64) -> StoreResult<()>;
+
+    async fn user(&mut self, id: i64) -> StoreResult<Option<User>>;
+    async fn insert_user(
+        &mut self,
+        data: &UserData,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<User>;
+    async fn update_user(
+        &mut self,
+        id: i64,
+        version: i64,
+        data: &UserData,
+        now_ms: i64,
+    ) -> StoreResult<User>;
+    async fn set_password(
+        &mut self,
+        user_id: i64,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+
+    async fn role(&mut self, id: i64) -> StoreResult<Option<Role>>;
+    async fn insert_role(
+        &mut self,
+        data: &RoleData,
+        builtin: bool,
+        now_ms: i64,
+    ) -> StoreResult<Role>;
+    async fn update_role(
+        &mut self,
+        id: i64,
+        version: i64,
+        data: &RoleData,
+        now_ms: i64,
+    ) -> StoreResult<Role>;
+    async fn delete_role(&mut self, id: i64, version: i64) -> StoreResult<()>;
+
+    async fn update_org_settings(
+        &mut self,
+        version: i64,
+        settings: &OrgSettings,
+        now_ms: i64,
+    ) -> StoreResult<OrgSettings>;
+    async fn upsert_calendar_day(&mut self, day: &CalendarDay) -> StoreResult<Option<CalendarDay>>;
+    async fn delete_calendar_day(&mut self, date: Date) -> StoreResult<Option<CalendarDay>>;
+
+    async fn insert_session(
+        &mut self,
+        session_hash: &str,
+        user_id: i64,
+        csrf_token: &str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> StoreResult<()>;
+    async fn delete_session(&mut self, session_hash: &str) -> StoreResult<()>;
+    /// Ends every session of a user except the one given.
+    async fn delete_sessions_of(
+        &mut self,
+        user_id: i64,
+        except_hash: Option<&str>,
+    ) -> StoreResult<()>;
+
+    async fn insert_token(
+        &mut self,
+        user_id: i64,
+        name: &str,
+        token_hash: &str,
+        prefix: &str,
+        read_only: bool,
+        now_ms: i64,
+    ) -> StoreResult<ApiToken>;
+    async fn token(&mut self, id: i64) -> StoreResult<Option<ApiToken>>;
+    async fn revoke_token(&mut self, id: i64, now_ms: i64) -> StoreResult<()>;
+    async fn revoke_tokens_of(&mut self, user_id: i64, now_ms: i64) -> StoreResult<()>;
+}

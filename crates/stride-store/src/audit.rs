@@ -1,0 +1,110 @@
+//! The append-only audit log.
+
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+use stride_app::audit::{AuditEntry, AuditFilter, NewAuditEntry};
+use stride_app::page::PageRequest;
+use stride_app::{Reach, StoreError};
+
+use crate::sql::{col, Sql};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+const COLUMNS: &str = "SELECT id, at_ms, actor_id, actor_name, action, record_kind, record_id, before_json, after_json FROM audit_log";
+
+fn parse_json(text: Option<String>) -> Option<serde_json::Value> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+}
+
+fn entry(row: &AnyRow) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        id: col(row, "id")?,
+        at_ms: col(row, "at_ms")?,
+        actor_id: col(row, "actor_id")?,
+        actor_name: col(row, "actor_name")?,
+        action: col(row, "action")?,
+        record_kind: col(row, "record_kind")?,
+        record_id: col(row, "record_id")?,
+        before: parse_json(col(row, "before_json")?),
+        after: parse_json(col(row, "after_json")?),
+    })
+}
+
+pub async fn insert(conn: &mut AnyConnection, e: &NewAuditEntry) -> Result<()> {
+    let mut q = Sql::new(
+        "INSERT INTO audit_log (at_ms, actor_id, actor_name, actor_department_id, action, record_kind, record_id, before_json, after_json) VALUES (",
+    );
+    q.bind(e.at_ms)
+        .push(", ")
+        .bind(e.actor_id)
+        .push(", ")
+        .bind(e.actor_name.clone())
+        .push(", ");
+    q.bind(e.actor_department_id)
+        .push(", ")
+        .bind(e.action.to_owned())
+        .push(", ");
+    q.bind(e.record_kind.to_owned())
+        .push(", ")
+        .bind(e.record_id)
+        .push(", ");
+    q.bind(e.before.as_ref().map(|v| v.to_string())).push(", ");
+    q.bind(e.after.as_ref().map(|v| v.to_string())).push(")");
+    q.execute(conn).await.map(drop)
+}
+
+/// Audit rows are reached through the actor who wrote them: a manager sees their team's trail.
+fn audit_reach(q: &mut Sql, reach: &Reach) {
+    q.reach(reach, "actor_id", "actor_department_id");
+}
+
+/// Newest first.
+pub async fn entries(
+    conn: &mut AnyConnection,
+    reach: &Reach,
+    f: &AuditFilter,
+    page: PageRequest,
+) -> Result<Vec<AuditEntry>> {
+    let mut q = Sql::new(COLUMNS);
+    q.push(" WHERE ");
+    audit_reach(&mut q, reach);
+    if let Some(a) = f.actor_id {
+        q.push(" AND actor_id = ").bind(a);
+    }
+    if let Some(k) = &f.record_kind {
+        q.push(" AND record_kind = ").bind(k.clone());
+    }
+    if let Some(r) = f.record_id {
+        q.push(" AND record_id = ").bind(r);
+    }
+    if let Some(a) = &f.action {
+        q.push(" AND action = ").bind(a.clone());
+    }
+    if let Some(from) = f.from_ms {
+        q.push(" AND at_ms >= ").bind(from);
+    }
+    if let Some(to) = f.to_ms {
+        q.push(" AND at_ms < ").bind(to);
+    }
+    if let Some(after) = page.after {
+        q.push(" AND id < ").bind(after);
+    }
+    q.push(" ORDER BY id DESC LIMIT ")
+        .bind(i64::from(page.limit) + 1);
+    q.fetch_all(conn).await?.iter().map(entry).collect()
+}
+
+pub async fn entry_by_id(
+    conn: &mut AnyConnection,
+    reach: &Reach,
+    id: i64,
+) -> Result<Option<AuditEntry>> {
+    let mut q = Sql::new(COLUMNS);
+    q.push(" WHERE id = ").bind(id).push(" AND ");
+    audit_reach(&mut q, reach);
+    q.fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(entry)
+        .transpose()
+}

@@ -1,0 +1,185 @@
+//! Stride's database: one code path over SQLite (embedded default) and PostgreSQL (scale-out),
+//! through sqlx's `Any` driver with portable SQL. Dialect-specific SQL sits behind [`Dialect`].
+
+mod audit;
+mod auth;
+mod migrate;
+mod org;
+mod settings;
+mod sql;
+mod store;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+use stride_app::StoreError;
+
+pub use migrate::{LATEST_VERSION, MIGRATIONS};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// The store over one database. Cheap to clone; all state lives in the database.
+#[derive(Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+/// Connection settings; defaults suit one server on a small machine.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+        }
+    }
+}
+
+impl SqlStore {
+    /// Opens `sqlite://…` or `postgres://…`. SQLite files are created when missing.
+    pub async fn connect(url: &str, options: StoreOptions) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let dialect = if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Dialect::Postgres
+        } else {
+            return Err(StoreError::Backend(format!(
+                "unsupported database URL (want sqlite: or postgres://): {}",
+                redact(url)
+            )));
+        };
+        let url = match dialect {
+            Dialect::Sqlite if !url.contains("mode=") => {
+                format!("{url}{}mode=rwc", if url.contains('?') { "&" } else { "?" })
+            }
+            _ => url.to_owned(),
+        };
+        let connect = AnyConnectOptions::from_str(&url)
+            .map_err(backend)?
+            .log_statements(tracing::log::LevelFilter::Trace)
+            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
+        let pool = AnyPoolOptions::new()
+            .max_connections(options.max_connections)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(connect)
+            .await
+            .map_err(backend)?;
+        let store = Self { pool, dialect };
+        store.check_pragmas().await?;
+        Ok(store)
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Refuses to run on a SQLite connection whose safety settings did not take.
+    async fn check_pragmas(&self) -> Result<(), StoreError> {
+        if self.dialect != Dialect::Sqlite {
+            return Ok(());
+        }
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        if !mode.eq_ignore_ascii_case("wal") || fk != 1 || sync != 2 {
+            return Err(StoreError::Backend(format!(
+                "SQLite settings did not apply (journal_mode={mode}, foreign_keys={fk}, synchronous={sync})"
+            )));
+        }
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Hides the password of a database URL for logs and errors.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}://{user}:***{}", &url[..s], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+pub(crate) fn backend(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        let text = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
+        if db.is_unique_violation() {
+            return StoreError::Duplicate {
+                field: unique_field(&text).to_owned(),
+            };
+        }
+        if db.is_foreign_key_violation() {
+            return StoreError::InUse("other records still refer to this one".into());
+        }
+    }
+    StoreError::Backend(e.to_string())
+}
+
+/// Which request field a unique index protects, named the same on both databases.
+fn unique_field(text: &str) -> &'static str {
+    const FIELDS: [(&str, &str); 5] = [
+        ("username", "username"),
+        ("roles", "code"),
+        ("departments", "name"),
+        ("token", "token"),
+        ("idempotency", "idempotency_key"),
+    ];
+    FIELDS
+        .iter()
+        .find(|(needle, _)| text.contains(needle))
+        .map(|(_, f)| *f)
+        .unwrap_or("value")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(super::redact("sqlite://x.db"), "sqlite://x.db");
+    }
+}

@@ -1,0 +1,477 @@
+//! Departments, users and roles.
+
+use std::collections::HashMap;
+
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+use stride_app::auth::Principal;
+use stride_app::org::{Department, DepartmentData, Role, RoleData, User, UserData, UserFilter};
+use stride_app::page::PageRequest;
+use stride_app::{Reach, StoreError};
+use stride_domain::access::PermissionSet;
+
+use crate::sql::{col, flag, Sql};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+// ---- departments ----------------------------------------------------------------------------
+
+const DEPARTMENT_COLUMNS: &str =
+    "SELECT id, parent_id, name, version, created_at_ms, updated_at_ms FROM departments";
+
+fn department(row: &AnyRow) -> Result<Department> {
+    Ok(Department {
+        id: col(row, "id")?,
+        parent_id: col(row, "parent_id")?,
+        name: col(row, "name")?,
+        version: col(row, "version")?,
+        created_at_ms: col(row, "created_at_ms")?,
+        updated_at_ms: col(row, "updated_at_ms")?,
+    })
+}
+
+pub async fn subtree(conn: &mut AnyConnection, root: i64) -> Result<Vec<i64>> {
+    let mut q = Sql::new("WITH RECURSIVE sub(id) AS (SELECT id FROM departments WHERE id = ");
+    q.bind(root).push(
+        " UNION ALL SELECT d.id FROM departments d JOIN sub ON d.parent_id = sub.id) SELECT id FROM sub ORDER BY id",
+    );
+    q.fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| col(r, "id"))
+        .collect()
+}
+
+fn department_reach(q: &mut Sql, reach: &Reach) {
+    // A department "belongs" to itself; an own-scope user reaches only their own department.
+    q.reach(reach, "", "id");
+}
+
+pub async fn departments(
+    conn: &mut AnyConnection,
+    reach: &Reach,
+    page: PageRequest,
+) -> Result<Vec<Department>> {
+    let mut q = Sql::new(DEPARTMENT_COLUMNS);
+    q.push(" WHERE ");
+    department_reach(&mut q, reach);
+    if let Some(after) = page.after {
+        q.push(" AND id > ").bind(after);
+    }
+    q.push(" ORDER BY id LIMIT ")
+        .bind(i64::from(page.limit) + 1);
+    q.fetch_all(conn).await?.iter().map(department).collect()
+}
+
+pub async fn department_by_id(
+    conn: &mut AnyConnection,
+    reach: &Reach,
+    id: i64,
+) -> Result<Option<Department>> {
+    let mut q = Sql::new(DEPARTMENT_COLUMNS);
+    q.push(" WHERE id = ").bind(id).push(" AND ");
+    department_reach(&mut q, reach);
+    q.fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(department)
+        .transpose()
+}
+
+pub async fn insert_department(
+    conn: &mut AnyConnection,
+    d: &DepartmentData,
+    now: i64,
+) -> Result<Department> {
+    let mut q = Sql::new(
+        "INSERT INTO departments (parent_id, name, created_at_ms, updated_at_ms) VALUES (",
+    );
+    q.bind(d.parent_id)
+        .push(", ")
+        .bind(d.name.clone())
+        .push(", ")
+        .bind(now)
+        .push(", ")
+        .bind(now);
+    q.push(") RETURNING id");
+    let id: i64 = col(&q.fetch_one(conn).await?, "id")?;
+    department_by_id(conn, &Reach::All, id)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+pub async fn update_department(
+    conn: &mut AnyConnection,
+    id: i64,
+    version: i64,
+    d: &DepartmentData,
+    now: i64,
+) -> Result<Department> {
+    let mut q = Sql::new("UPDATE departments SET parent_id = ");
+    q.bind(d.parent_id)
+        .push(", name = ")
+        .bind(d.name.clone())
+        .push(", updated_at_ms = ")
+        .bind(now);
+    q.push(", version = version + 1 WHERE id = ")
+        .bind(id)
+        .push(" AND version = ")
+        .bind(version);
+    let n = q.execute(conn).await?;
+    versioned(conn, n, "departments", id).await?;
+    department_by_id(conn, &Reach::All, id)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+pub async fn delete_department(conn: &mut AnyConnection, id: i64, version: i64) -> Result<()> {
+    let mut q = Sql::new("DELETE FROM departments WHERE id = ");
+    q.bind(id).push(" AND version = ").bind(version);
+    let n = q.execute(conn).await?;
+    versioned(conn, n, "departments", id).await
+}
+
+/// After a versioned write touched no row: the record is gone (404) or moved on (412).
+pub async fn versioned(conn: &mut AnyConnection, touched: u64, table: &str, id: i64) -> Result<()> {
+    if touched > 0 {
+        return Ok(());
+    }
+    let mut q = Sql::new("SELECT COUNT(*) AS n FROM ");
+    q.push(table).push(" WHERE id = ").bind(id);
+    if col::<i64>(&q.fetch_one(conn).await?, "n")? > 0 {
+        Err(StoreError::Stale)
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
+// ---- users ----------------------------------------------------------------------------------
+
+const USER_COLUMNS: &str =
+    "SELECT id, username, display_name, email, department_id, manager_id, active, \
+    locale, time_zone, version, created_at_ms, updated_at_ms FROM users";
+
+fn user(row: &AnyRow, role_ids: Vec<i64>) -> Result<User> {
+    Ok(User {
+        id: col(row, "id")?,
+        username: col(row, "username")?,
+        display_name: col(row, "display_name")?,
+        email: col(row, "email")?,
+        department_id: col(row, "department_id")?,
+        manager_id: col(row, "manager_id")?,
+        role_ids,
+        active: flag(row, "active")?,
+        locale: col(row, "locale")?,
+        time_zone: col(row, "time_zone")?,
+        version: col(row, "version")?,
+        created_at_ms: col(row, "created_at_ms")?,
+        updated_at_ms: col(row, "updated_at_ms")?,
+    })
+}
+
+/// Attaches role ids to user rows with one extra query for the whole page.
+async fn with_roles(conn: &mut AnyConnection, rows: Vec<AnyRow>) -> Result<Vec<User>> {
+    let ids: Vec<i64> = rows.iter().map(|r| col(r, "id")).collect::<Result<_>>()?;
+    let mut roles: HashMap<i64, Vec<i64>> = HashMap::new();
+    if !ids.is_empty() {
+        let mut q = Sql::new("SELECT user_id, role_id FROM user_roles WHERE ");
+        q.in_list("user_id", &ids).push(" ORDER BY role_id");
+        for r in q.fetch_all(conn).await? {
+            roles
+                .entry(col(&r, "user_id")?)
+                .or_default()
+                .push(col(&r, "role_id")?);
+        }
+    }
+    rows.iter()
+        .map(|r| user(r, roles.remove(&col::<i64>(r, "id")?).unwrap_or_default()))
+        .collect()
+}
+
+fn user_reach(q: &mut Sql, reach: &Reach) {
+    q.reach(reach, "id", "department_id");
+}
+
+pub async fn users(
+    conn: &mut AnyConnection,
+    reach: &Reach,
+    f: &UserFilter,
+    page: PageRequest,
+) -> Result<Vec<User>> {
+    let mut q = Sql::new(USER_COLUMNS);
+    q.push(" WHERE ");
+    user_reach(&mut q, reach);
+    if let Some(d) = f.department_id {
+        q.push(" AND department_id = ").bind(d);
+    }
+    if let Some(a) = f.active {
+        q.push(" AND active = ").bind(i64::from(a));
+    }
+    if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let pattern = format!("%{}%", text.to_lowercase().replace(['%', '_'], ""));
+        q.push(" AND (username_key LIKE ").bind(pattern.clone());
+        q.push(" OR LOWER(display_name) LIKE ")
+            .bind(pattern)
+            .push(")");
+    }
+    if let Some(after) = page.after {
+        q.push(" AND id > ").bind(after);
+    }
+    q.push(" ORDER BY id LIMIT ")
+        .bind(i64::from(page.limit) + 1);
+    let rows = q.fetch_all(conn).await?;
+    with_roles(conn, rows).await
+}
+
+pub async fn user_by_id(conn: &mut AnyConnection, reach: &Reach, id: i64) -> Result<Option<User>> {
+    let mut q = Sql::new(USER_COLUMNS);
+    q.push(" WHERE id = ").bind(id).push(" AND ");
+    user_reach(&mut q, reach);
+    let rows: Vec<AnyRow> = q.fetch_optional(conn).await?.into_iter().collect();
+    Ok(with_roles(conn, rows).await?.pop())
+}
+
+pub async fn credentials(
+    conn: &mut AnyConnection,
+    username: &str,
+) -> Result<Option<(i64, String, bool)>> {
+    let mut q = Sql::new("SELECT id, password_hash, active FROM users WHERE username_key = ");
+    q.bind(username.trim().to_lowercase());
+    match q.fetch_optional(conn).await? {
+        Some(r) => Ok(Some((
+            col(&r, "id")?,
+            col(&r, "password_hash")?,
+            flag(&r, "active")?,
+        ))),
+        None => Ok(None),
+    }
+}
+
+async fn replace_roles(conn: &mut AnyConnection, user_id: i64, role_ids: &[i64]) -> Result<()> {
+    let mut q = Sql::new("DELETE FROM user_roles WHERE user_id = ");
+    q.bind(user_id);
+    q.execute(conn).await?;
+    for role in role_ids {
+        let mut q = Sql::new("INSERT INTO user_roles (user_id, role_id) VALUES (");
+        q.bind(user_id).push(", ").bind(*role).push(")");
+        q.execute(conn).await?;
+    }
+    Ok(())
+}
+
+pub async fn insert_user(
+    conn: &mut AnyConnection,
+    u: &UserData,
+    password_hash: &str,
+    now: i64,
+) -> Result<User> {
+    let mut q = Sql::new(
+        "INSERT INTO users (username, username_key, display_name, email, department_id, manager_id, active, \
+         locale, time_zone, password_hash, created_at_ms, updated_at_ms) VALUES (",
+    );
+    q.bind(u.username.clone())
+        .push(", ")
+        .bind(u.username.to_lowercase())
+        .push(", ");
+    q.bind(u.display_name.clone())
+        .push(", ")
+        .bind(u.email.clone())
+        .push(", ");
+    q.bind(u.department_id)
+        .push(", ")
+        .bind(u.manager_id)
+        .push(", ")
+        .bind(i64::from(u.active))
+        .push(", ");
+    q.bind(u.locale.clone())
+        .push(", ")
+        .bind(u.time_zone.clone())
+        .push(", ");
+    q.bind(password_hash.to_owned())
+        .push(", ")
+        .bind(now)
+        .push(", ")
+        .bind(now)
+        .push(") RETURNING id");
+    let id: i64 = col(&q.fetch_one(conn).await?, "id")?;
+    replace_roles(conn, id, &u.role_ids).await?;
+    user_by_id(conn, &Reach::All, id)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+pub async fn update_user(
+    conn: &mut AnyConnection,
+    id: i64,
+    version: i64,
+    u: &UserData,
+    now: i64,
+) -> Result<User> {
+    let mut q = Sql::new("UPDATE users SET display_name = ");
+    q.bind(u.display_name.clone())
+        .push(", email = ")
+        .bind(u.email.clone());
+    q.push(", department_id = ")
+        .bind(u.department_id)
+        .push(", manager_id = ")
+        .bind(u.manager_id);
+    q.push(", active = ")
+        .bind(i64::from(u.active))
+        .push(", locale = ")
+        .bind(u.locale.clone());
+    q.push(", time_zone = ")
+        .bind(u.time_zone.clone())
+        .push(", updated_at_ms = ")
+        .bind(now);
+    q.push(", version = version + 1 WHERE id = ")
+        .bind(id)
+        .push(" AND version = ")
+        .bind(version);
+    let n = q.execute(conn).await?;
+    versioned(conn, n, "users", id).await?;
+    replace_roles(conn, id, &u.role_ids).await?;
+    user_by_id(conn, &Reach::All, id)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+pub async fn set_password(conn: &mut AnyConnection, id: i64, hash: &str, now: i64) -> Result<()> {
+    let mut q = Sql::new("UPDATE users SET password_hash = ");
+    q.bind(hash.to_owned())
+        .push(", updated_at_ms = ")
+        .bind(now)
+        .push(", version = version + 1 WHERE id = ")
+        .bind(id);
+    let n = q.execute(conn).await?;
+    versioned(conn, n, "users", id).await
+}
+
+// ---- roles ----------------------------------------------------------------------------------
+
+const ROLE_COLUMNS: &str =
+    "SELECT id, code, name_zh, name_en, data_scope, permissions, builtin, version FROM roles";
+
+fn role(row: &AnyRow) -> Result<Role> {
+    let scope: String = col(row, "data_scope")?;
+    let permissions: String = col(row, "permissions")?;
+    let names: Vec<String> = serde_json::from_str(&permissions)
+        .map_err(|e| StoreError::Backend(format!("role permissions: {e}")))?;
+    Ok(Role {
+        id: col(row, "id")?,
+        code: col(row, "code")?,
+        name_zh: col(row, "name_zh")?,
+        name_en: col(row, "name_en")?,
+        scope: scope
+            .parse()
+            .map_err(|e| StoreError::Backend(format!("role scope: {e}")))?,
+        // Names no longer known (a kind removed in a later version) are dropped, not fatal.
+        permissions: names
+            .iter()
+            .filter_map(|n| n.parse().ok())
+            .collect::<PermissionSet>(),
+        builtin: flag(row, "builtin")?,
+        version: col(row, "version")?,
+    })
+}
+
+fn permissions_json(p: &PermissionSet) -> String {
+    serde_json::to_string(&p.iter().map(|x| x.to_string()).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".into())
+}
+
+pub async fn roles(conn: &mut AnyConnection) -> Result<Vec<Role>> {
+    Sql::new(&format!("{ROLE_COLUMNS} ORDER BY id"))
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(role)
+        .collect()
+}
+
+pub async fn role_by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<Role>> {
+    let mut q = Sql::new(ROLE_COLUMNS);
+    q.push(" WHERE id = ").bind(id);
+    q.fetch_optional(conn).await?.as_ref().map(role).transpose()
+}
+
+pub async fn roles_of(conn: &mut AnyConnection, user_id: i64) -> Result<Vec<Role>> {
+    let mut q = Sql::new(
+        "SELECT r.id, r.code, r.name_zh, r.name_en, r.data_scope, r.permissions, r.builtin, r.version \
+         FROM roles r JOIN user_roles ur ON ur.role_id = r.id WHERE ur.user_id = ",
+    );
+    q.bind(user_id).push(" ORDER BY r.id");
+    q.fetch_all(conn).await?.iter().map(role).collect()
+}
+
+pub async fn insert_role(
+    conn: &mut AnyConnection,
+    r: &RoleData,
+    builtin: bool,
+    now: i64,
+) -> Result<Role> {
+    let mut q = Sql::new(
+        "INSERT INTO roles (code, name_zh, name_en, data_scope, permissions, builtin, created_at_ms, updated_at_ms) VALUES (",
+    );
+    q.bind(r.code.clone())
+        .push(", ")
+        .bind(r.name_zh.clone())
+        .push(", ")
+        .bind(r.name_en.clone())
+        .push(", ");
+    q.bind(r.scope.as_str().to_owned())
+        .push(", ")
+        .bind(permissions_json(&r.permissions))
+        .push(", ");
+    q.bind(i64::from(builtin))
+        .push(", ")
+        .bind(now)
+        .push(", ")
+        .bind(now)
+        .push(") RETURNING id");
+    let id: i64 = col(&q.fetch_one(conn).await?, "id")?;
+    role_by_id(conn, id).await?.ok_or(StoreError::NotFound)
+}
+
+pub async fn update_role(
+    conn: &mut AnyConnection,
+    id: i64,
+    version: i64,
+    r: &RoleData,
+    now: i64,
+) -> Result<Role> {
+    let mut q = Sql::new("UPDATE roles SET name_zh = ");
+    q.bind(r.name_zh.clone())
+        .push(", name_en = ")
+        .bind(r.name_en.clone());
+    q.push(", data_scope = ").bind(r.scope.as_str().to_owned());
+    q.push(", permissions = ")
+        .bind(permissions_json(&r.permissions))
+        .push(", updated_at_ms = ")
+        .bind(now);
+    q.push(", version = version + 1 WHERE id = ")
+        .bind(id)
+        .push(" AND version = ")
+        .bind(version);
+    let n = q.execute(conn).await?;
+    versioned(conn, n, "roles", id).await?;
+    role_by_id(conn, id).await?.ok_or(StoreError::NotFound)
+}
+
+pub async fn delete_role(conn: &mut AnyConnection, id: i64, version: i64) -> Result<()> {
+    let mut q = Sql::new("DELETE FROM roles WHERE id = ");
+    q.bind(id).push(" AND version = ").bind(version);
+    let n = q.execute(conn).await?;
+    versioned(conn, n, "roles", id).await
+}
+
+/// The active user with their roles.
+pub async fn principal(conn: &mut AnyConnection, user_id: i64) -> Result<Option<Principal>> {
+    let Some(user) = user_by_id(conn, &Reach::All, user_id).await? else {
+        return Ok(None);
+    };
+    if !user.active {
+        return Ok(None);
+    }
+    let roles = roles_of(conn, user_id).await?;
+    Ok(Some(Principal { user, roles }))
+}

@@ -1,0 +1,129 @@
+//! A small query builder that numbers placeholders `$1, $2…`, which both SQLite and PostgreSQL read.
+
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::{Any, AnyConnection, Arguments, Encode, Type};
+use stride_app::{Reach, StoreError};
+
+use crate::backend;
+
+pub(crate) struct Sql {
+    text: String,
+    args: AnyArguments<'static>,
+    n: usize,
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Self {
+        Self {
+            text: text.to_owned(),
+            args: AnyArguments::default(),
+            n: 0,
+        }
+    }
+
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder and binds `value` to it.
+    pub fn bind<T>(&mut self, value: T) -> &mut Self
+    where
+        T: 'static + Send + Encode<'static, Any> + Type<Any>,
+    {
+        self.n += 1;
+        self.text.push('$');
+        self.text.push_str(&self.n.to_string());
+        // Adding to AnyArguments only fails for types Any cannot carry, which `T` rules out.
+        let _ = self.args.add(value);
+        self
+    }
+
+    /// `col IN ($a, $b…)`; an empty list matches nothing.
+    pub fn in_list(&mut self, column: &str, ids: &[i64]) -> &mut Self {
+        if ids.is_empty() {
+            return self.push("1 = 0");
+        }
+        self.push(column).push(" IN (");
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(*id);
+        }
+        self.push(")")
+    }
+
+    /// The data-scope condition: `owner_column` holds the owning user, `department_column` the department.
+    pub fn reach(
+        &mut self,
+        reach: &Reach,
+        owner_column: &str,
+        department_column: &str,
+    ) -> &mut Self {
+        match reach {
+            Reach::All => self.push("1 = 1"),
+            Reach::Departments(ids) => self.in_list(department_column, ids),
+            Reach::Owner {
+                user_id,
+                department_id,
+            } => {
+                if owner_column.is_empty() {
+                    self.push(department_column)
+                        .push(" = ")
+                        .bind(*department_id)
+                } else {
+                    self.push(owner_column).push(" = ").bind(*user_id)
+                }
+            }
+        }
+    }
+
+    pub async fn fetch_all(self, conn: &mut AnyConnection) -> Result<Vec<AnyRow>, StoreError> {
+        sqlx::query_with(&self.text, self.args)
+            .fetch_all(conn)
+            .await
+            .map_err(backend)
+    }
+
+    pub async fn fetch_optional(
+        self,
+        conn: &mut AnyConnection,
+    ) -> Result<Option<AnyRow>, StoreError> {
+        sqlx::query_with(&self.text, self.args)
+            .fetch_optional(conn)
+            .await
+            .map_err(backend)
+    }
+
+    pub async fn fetch_one(self, conn: &mut AnyConnection) -> Result<AnyRow, StoreError> {
+        sqlx::query_with(&self.text, self.args)
+            .fetch_one(conn)
+            .await
+            .map_err(backend)
+    }
+
+    /// Runs the statement and returns how many rows it touched.
+    pub async fn execute(self, conn: &mut AnyConnection) -> Result<u64, StoreError> {
+        sqlx::query_with(&self.text, self.args)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(backend)
+    }
+}
+
+/// Reads a column, turning a decoding failure into a store error that names the column.
+pub(crate) fn col<'r, T>(row: &'r AnyRow, name: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, Any> + Type<Any>,
+{
+    use sqlx::Row;
+    row.try_get(name)
+        .map_err(|e| StoreError::Backend(format!("column {name}: {e}")))
+}
+
+/// Booleans are stored as 0/1 integers on both databases.
+pub(crate) fn flag(row: &AnyRow, name: &str) -> Result<bool, StoreError> {
+    Ok(col::<i64>(row, name)? != 0)
+}

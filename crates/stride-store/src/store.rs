@@ -1,0 +1,267 @@
+//! The `Store` and `Tx` ports over the area modules: reads borrow a pooled connection,
+//! writes run on the transaction's.
+
+use async_trait::async_trait;
+use jiff::civil::Date;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, Transaction};
+use stride_app::audit::{AuditEntry, AuditFilter, NewAuditEntry};
+use stride_app::auth::{ApiToken, Principal};
+use stride_app::idempotency::{IdempotencyClaim, StoredResponse};
+use stride_app::org::{Department, DepartmentData, Role, RoleData, User, UserData, UserFilter};
+use stride_app::page::PageRequest;
+use stride_app::ports::StoreResult;
+use stride_app::settings::OrgSettings;
+use stride_app::{Reach, Store, Tx};
+use stride_domain::calendar::CalendarDay;
+
+use crate::{audit, auth, backend, org, settings, SqlStore};
+
+impl SqlStore {
+    async fn conn(&self) -> StoreResult<PoolConnection<Any>> {
+        self.pool.acquire().await.map_err(backend)
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn readiness(&self) -> Result<(), String> {
+        self.schema_version_ok().await
+    }
+
+    async fn begin(&self) -> StoreResult<Box<dyn Tx>> {
+        Ok(Box::new(SqlTx(self.begin_write().await?)))
+    }
+
+    async fn department_subtree(&self, root: i64) -> StoreResult<Vec<i64>> {
+        org::subtree(&mut *self.conn().await?, root).await
+    }
+    async fn departments(&self, reach: &Reach, page: PageRequest) -> StoreResult<Vec<Department>> {
+        org::departments(&mut *self.conn().await?, reach, page).await
+    }
+    async fn department(&self, reach: &Reach, id: i64) -> StoreResult<Option<Department>> {
+        org::department_by_id(&mut *self.conn().await?, reach, id).await
+    }
+    async fn users(
+        &self,
+        reach: &Reach,
+        filter: &UserFilter,
+        page: PageRequest,
+    ) -> StoreResult<Vec<User>> {
+        org::users(&mut *self.conn().await?, reach, filter, page).await
+    }
+    async fn user(&self, reach: &Reach, id: i64) -> StoreResult<Option<User>> {
+        org::user_by_id(&mut *self.conn().await?, reach, id).await
+    }
+    async fn credentials(&self, username: &str) -> StoreResult<Option<(i64, String, bool)>> {
+        org::credentials(&mut *self.conn().await?, username).await
+    }
+    async fn roles(&self) -> StoreResult<Vec<Role>> {
+        org::roles(&mut *self.conn().await?).await
+    }
+    async fn role(&self, id: i64) -> StoreResult<Option<Role>> {
+        org::role_by_id(&mut *self.conn().await?, id).await
+    }
+    async fn principal_by_session(
+        &self,
+        hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<(Principal, String)>> {
+        auth::principal_by_session(&mut *self.conn().await?, hash, now_ms).await
+    }
+    async fn principal_by_token(&self, hash: &str) -> StoreResult<Option<(Principal, ApiToken)>> {
+        auth::principal_by_token(&mut *self.conn().await?, hash).await
+    }
+    async fn principal(&self, user_id: i64) -> StoreResult<Option<Principal>> {
+        org::principal(&mut *self.conn().await?, user_id).await
+    }
+    async fn org_settings(&self) -> StoreResult<OrgSettings> {
+        settings::org_settings(&mut *self.conn().await?).await
+    }
+    async fn calendar_days(&self, from: Date, to: Date) -> StoreResult<Vec<CalendarDay>> {
+        settings::calendar_days(&mut *self.conn().await?, from, to).await
+    }
+    async fn audit_entries(
+        &self,
+        reach: &Reach,
+        filter: &AuditFilter,
+        page: PageRequest,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        audit::entries(&mut *self.conn().await?, reach, filter, page).await
+    }
+    async fn audit_entry(&self, reach: &Reach, id: i64) -> StoreResult<Option<AuditEntry>> {
+        audit::entry_by_id(&mut *self.conn().await?, reach, id).await
+    }
+    async fn tokens_of(&self, user_id: i64) -> StoreResult<Vec<ApiToken>> {
+        auth::tokens_of(&mut *self.conn().await?, user_id).await
+    }
+    async fn login_failures(&self, key: &str, since_ms: i64) -> StoreResult<(i64, Option<i64>)> {
+        auth::login_failures(&mut *self.conn().await?, key, since_ms).await
+    }
+    async fn record_login_failure(&self, keys: &[String], at_ms: i64) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        auth::record_login_failure(&mut tx, keys, at_ms).await?;
+        tx.commit().await.map_err(backend)
+    }
+    async fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
+        auth::clear_login_failures(&mut *self.conn().await?, key).await
+    }
+    async fn claim_idempotency_key(
+        &self,
+        owner: &str,
+        key: &str,
+        hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<IdempotencyClaim> {
+        let mut tx = self.begin_write().await?;
+        let claim = auth::claim_idempotency_key(&mut tx, owner, key, hash, now_ms).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(claim)
+    }
+    async fn complete_idempotency_key(
+        &self,
+        owner: &str,
+        key: &str,
+        response: &StoredResponse,
+    ) -> StoreResult<()> {
+        auth::complete_idempotency_key(&mut *self.conn().await?, owner, key, response).await
+    }
+    async fn release_idempotency_key(&self, owner: &str, key: &str) -> StoreResult<()> {
+        auth::release_idempotency_key(&mut *self.conn().await?, owner, key).await
+    }
+}
+
+struct SqlTx(Transaction<'static, Any>);
+
+#[async_trait]
+impl Tx for SqlTx {
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.0.commit().await.map_err(backend)
+    }
+    async fn audit(&mut self, entry: &NewAuditEntry) -> StoreResult<()> {
+        audit::insert(&mut self.0, entry).await
+    }
+    async fn department(&mut self, id: i64) -> StoreResult<Option<Department>> {
+        org::department_by_id(&mut self.0, &Reach::All, id).await
+    }
+    async fn insert_department(
+        &mut self,
+        data: &DepartmentData,
+        now_ms: i64,
+    ) -> StoreResult<Department> {
+        org::insert_department(&mut self.0, data, now_ms).await
+    }
+    async fn update_department(
+        &mut self,
+        id: i64,
+        version: i64,
+        data: &DepartmentData,
+        now_ms: i64,
+    ) -> StoreResult<Department> {
+        org::update_department(&mut self.0, id, version, data, now_ms).await
+    }
+    async fn delete_department(&mut self, id: i64, version: i64) -> StoreResult<()> {
+        org::delete_department(&mut self.0, id, version).await
+    }
+    async fn user(&mut self, id: i64) -> StoreResult<Option<User>> {
+        org::user_by_id(&mut self.0, &Reach::All, id).await
+    }
+    async fn insert_user(
+        &mut self,
+        data: &UserData,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<User> {
+        org::insert_user(&mut self.0, data, password_hash, now_ms).await
+    }
+    async fn update_user(
+        &mut self,
+        id: i64,
+        version: i64,
+        data: &UserData,
+        now_ms: i64,
+    ) -> StoreResult<User> {
+        org::update_user(&mut self.0, id, version, data, now_ms).await
+    }
+    async fn set_password(
+        &mut self,
+        user_id: i64,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        org::set_password(&mut self.0, user_id, password_hash, now_ms).await
+    }
+    async fn role(&mut self, id: i64) -> StoreResult<Option<Role>> {
+        org::role_by_id(&mut self.0, id).await
+    }
+    async fn insert_role(
+        &mut self,
+        data: &RoleData,
+        builtin: bool,
+        now_ms: i64,
+    ) -> StoreResult<Role> {
+        org::insert_role(&mut self.0, data, builtin, now_ms).await
+    }
+    async fn update_role(
+        &mut self,
+        id: i64,
+        version: i64,
+        data: &RoleData,
+        now_ms: i64,
+    ) -> StoreResult<Role> {
+        org::update_role(&mut self.0, id, version, data, now_ms).await
+    }
+    async fn delete_role(&mut self, id: i64, version: i64) -> StoreResult<()> {
+        org::delete_role(&mut self.0, id, version).await
+    }
+    async fn update_org_settings(
+        &mut self,
+        version: i64,
+        s: &OrgSettings,
+        now_ms: i64,
+    ) -> StoreResult<OrgSettings> {
+        settings::update_org_settings(&mut self.0, version, s, now_ms).await
+    }
+    async fn upsert_calendar_day(&mut self, day: &CalendarDay) -> StoreResult<Option<CalendarDay>> {
+        settings::upsert_calendar_day(&mut self.0, day).await
+    }
+    async fn delete_calendar_day(&mut self, date: Date) -> StoreResult<Option<CalendarDay>> {
+        settings::delete_calendar_day(&mut self.0, date).await
+    }
+    async fn insert_session(
+        &mut self,
+        hash: &str,
+        user_id: i64,
+        csrf: &str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> StoreResult<()> {
+        auth::insert_session(&mut self.0, hash, user_id, csrf, now_ms, expires_ms).await
+    }
+    async fn delete_session(&mut self, hash: &str) -> StoreResult<()> {
+        auth::delete_session(&mut self.0, hash).await
+    }
+    async fn delete_sessions_of(&mut self, user_id: i64, except: Option<&str>) -> StoreResult<()> {
+        auth::delete_sessions_of(&mut self.0, user_id, except).await
+    }
+    async fn insert_token(
+        &mut self,
+        user_id: i64,
+        name: &str,
+        hash: &str,
+        prefix: &str,
+        read_only: bool,
+        now_ms: i64,
+    ) -> StoreResult<ApiToken> {
+        auth::insert_token(&mut self.0, user_id, name, hash, prefix, read_only, now_ms).await
+    }
+    async fn token(&mut self, id: i64) -> StoreResult<Option<ApiToken>> {
+        auth::token_by_id(&mut self.0, id).await
+    }
+    async fn revoke_token(&mut self, id: i64, now_ms: i64) -> StoreResult<()> {
+        auth::revoke_token(&mut self.0, id, now_ms).await
+    }
+    async fn revoke_tokens_of(&mut self, user_id: i64, now_ms: i64) -> StoreResult<()> {
+        auth::revoke_tokens_of(&mut self.0, user_id, now_ms).await
+    }
+}
