@@ -438,7 +438,7 @@ impl App {
             validate::is_valid_locale(&data.locale),
             "locale",
             "invalid",
-            "language must be zh-CN or en",
+            "language must be auto, zh-CN or en",
         );
         p.check(
             validate::is_valid_time_zone(&data.time_zone),

@@ -1,6 +1,7 @@
 //! First start: the built-in roles and the company department exist before anyone signs in.
 
 use stride_domain::access::{builtin_roles, RecordKind};
+use stride_domain::validate;
 
 use crate::actor::{Actor, Reach};
 use crate::audit::NewAuditEntry;
@@ -141,7 +142,7 @@ impl App {
             manager_id: None,
             role_ids: vec![role.id],
             active: true,
-            locale: "zh-CN".into(),
+            locale: validate::LOCALE_AUTO.into(),
             time_zone: self.store.org_settings().await?.time_zone,
         };
         self.create_user(

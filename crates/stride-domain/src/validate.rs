@@ -35,8 +35,12 @@ pub fn is_valid_time_zone(s: &str) -> bool {
 /// The languages Stride speaks.
 pub const LOCALES: [&str; 2] = ["zh-CN", "en"];
 
+/// A user's language setting that follows the browser.
+pub const LOCALE_AUTO: &str = "auto";
+
+/// A user's language setting: one of [`LOCALES`] or [`LOCALE_AUTO`].
 pub fn is_valid_locale(s: &str) -> bool {
-    LOCALES.contains(&s)
+    s == LOCALE_AUTO || LOCALES.contains(&s)
 }
 
 /// Passwords: at least 8 characters, at most 128.

@@ -365,8 +365,7 @@ impl Inner {
             self.session_id, self.driver_addr
         );
         if stream.write_all(request.as_bytes()).is_ok() {
-            let mut sink = Vec::new();
-            let _ = stream.read_to_end(&mut sink);
+            read_http_response(&mut stream);
         }
     }
 }
@@ -378,6 +377,35 @@ impl Drop for Inner {
         }
         self.kill_driver();
         let _ = std::fs::remove_dir_all(&self.profile_dir);
+    }
+}
+
+/// Reads one HTTP response (headers plus `Content-Length` body) without relying on the server
+/// closing the connection; gives up on EOF, error or the socket's read timeout.
+fn read_http_response(stream: &mut TcpStream) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        let Some(header_end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let headers = String::from_utf8_lossy(&buf[..header_end]).to_ascii_lowercase();
+        let body_len = headers
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse::<usize>().ok());
+        match body_len {
+            Some(len) if buf.len() >= header_end + 4 + len => return,
+            Some(_) => continue,
+            // No length (chunked or close-delimited): the status line is enough; the session
+            // deletion already happened by the time chromedriver answers.
+            None => return,
+        }
     }
 }
 

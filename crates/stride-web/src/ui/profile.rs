@@ -1,0 +1,9 @@
+//! The signed-in user's own pages.
+
+use axum::Router;
+
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}
