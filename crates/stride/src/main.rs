@@ -1,1 +1,273 @@
-fn main() {}
+//! `stride`: the one binary. Wires the store, the use cases and the web layer, and offers the
+//! command line (serve, migrate, demo, user, token).
+
+mod demo;
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use stride_app::{App, AppConfig};
+use stride_domain::clock::SystemClock;
+use stride_store::{SqlStore, StoreOptions};
+use stride_web::WebConfig;
+
+#[derive(Parser)]
+#[command(
+    name = "stride",
+    version,
+    about = "Stride — a self-hosted sales management system (销售管理系统)"
+)]
+struct Cli {
+    /// Where the SQLite database lives when no database URL is given.
+    #[arg(
+        long,
+        global = true,
+        env = "STRIDE_DATA_DIR",
+        default_value = "./stride-data"
+    )]
+    data_dir: PathBuf,
+    /// `postgres://…` for PostgreSQL, `sqlite://…` for another SQLite file.
+    #[arg(long, global = true, env = "STRIDE_DATABASE_URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web UI and the API.
+    Serve {
+        #[arg(long, env = "STRIDE_ADDR", default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Mark cookies Secure (when served over HTTPS).
+        #[arg(long, env = "STRIDE_SECURE_COOKIES")]
+        secure_cookies: bool,
+    },
+    /// Bring the database schema up to date, then exit.
+    Migrate,
+    /// Create a demo company with a user for every role, then serve it.
+    Demo {
+        #[arg(long, env = "STRIDE_ADDR", default_value = "127.0.0.1:8080")]
+        addr: String,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; the password comes from STRIDE_PASSWORD or standard input.
+    Add {
+        name: String,
+        /// A role code: rep, supervisor, manager, assistant, legal, finance, expert, delivery, service, leadership, admin.
+        #[arg(long)]
+        role: String,
+        /// Department path from the top, e.g. "Company/East Region".
+        #[arg(long)]
+        department: Option<String>,
+        /// Display name (default: the user name).
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Print a new API token for user NAME.
+    Create {
+        name: String,
+        #[arg(long)]
+        read_only: bool,
+        /// A label for the token.
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("STRIDE_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_target(false)
+        .init();
+    let cli = Cli::parse();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let url = database_url(&cli)?;
+    match cli.command {
+        Command::Migrate => {
+            let store = connect(&url).await?;
+            let applied = store.migrate(now_ms()).await?;
+            let app = app(store);
+            app.bootstrap().await?;
+            println!("schema up to date ({applied} migration(s) applied)");
+            Ok(())
+        }
+        Command::Serve {
+            addr,
+            secure_cookies,
+        } => {
+            let app = open(&url).await?;
+            serve(
+                app,
+                &addr,
+                WebConfig {
+                    secure_cookies,
+                    ..WebConfig::default()
+                },
+                None,
+            )
+            .await
+        }
+        Command::Demo { addr } => {
+            let app = open(&url).await?;
+            let logins = demo::seed(&app).await?;
+            serve(app, &addr, WebConfig::default(), Some(logins)).await
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    name,
+                    role,
+                    department,
+                    display_name,
+                },
+        } => {
+            let app = open(&url).await?;
+            let password = read_password()?;
+            let display = display_name.unwrap_or_else(|| name.clone());
+            let user = app
+                .add_user_cli(&name, &display, &role, department.as_deref(), &password)
+                .await
+                .map_err(explain)?;
+            println!("added user {} (id {})", user.username, user.id);
+            Ok(())
+        }
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    name,
+                    read_only,
+                    label,
+                },
+        } => {
+            let app = open(&url).await?;
+            let actor = app.actor_for(&name).await.map_err(explain)?;
+            let (_, secret) = app
+                .create_token(&actor, &label, read_only)
+                .await
+                .map_err(explain)?;
+            println!("{secret}");
+            Ok(())
+        }
+    }
+}
+
+fn database_url(cli: &Cli) -> Result<String> {
+    if let Some(url) = &cli.database_url {
+        return Ok(url.clone());
+    }
+    std::fs::create_dir_all(&cli.data_dir)
+        .with_context(|| format!("creating data directory {}", cli.data_dir.display()))?;
+    Ok(format!(
+        "sqlite://{}",
+        cli.data_dir.join("stride.db").display()
+    ))
+}
+
+#[allow(clippy::disallowed_methods)]
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+async fn connect(url: &str) -> Result<SqlStore> {
+    SqlStore::connect(url, StoreOptions::default())
+        .await
+        .with_context(|| format!("opening {}", stride_store::redact(url)))
+}
+
+fn app(store: SqlStore) -> App {
+    App::new(Arc::new(store), Arc::new(SystemClock), AppConfig::default())
+}
+
+/// Opens the database, migrates it and makes sure the built-in roles and company exist.
+async fn open(url: &str) -> Result<App> {
+    let store = connect(url).await?;
+    store.migrate(now_ms()).await?;
+    let app = app(store);
+    app.bootstrap().await?;
+    Ok(app)
+}
+
+async fn serve(
+    app: App,
+    addr: &str,
+    config: WebConfig,
+    demo_logins: Option<Vec<(String, String)>>,
+) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let local = listener.local_addr()?;
+    println!("Stride is running at http://{local}/");
+    if let Some(logins) = demo_logins {
+        println!("Demo logins (user / password):");
+        for (user, role) in logins {
+            println!("  {user:<12} / {}   ({role})", demo::PASSWORD);
+        }
+    }
+    stride_web::serve(listener, app, config, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
+
+fn read_password() -> Result<String> {
+    if let Ok(p) = std::env::var("STRIDE_PASSWORD") {
+        return Ok(p);
+    }
+    if std::io::stdin().is_terminal() {
+        eprintln!("password (then Enter, Ctrl-D):");
+    }
+    let mut buf = String::new();
+    std::io::stdin().read_to_string(&mut buf)?;
+    let password = buf.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("no password given: set STRIDE_PASSWORD or pipe it on standard input");
+    }
+    Ok(password)
+}
+
+/// Turns a refused use case into a readable command-line error.
+fn explain(e: stride_app::AppError) -> anyhow::Error {
+    match e {
+        stride_app::AppError::Validation(fields) => anyhow::anyhow!(
+            "{}",
+            fields
+                .iter()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
