@@ -127,7 +127,11 @@ impl App {
         let found = self.store.credentials(username).await?;
         let (user_id, ok) = match &found {
             Some((id, hash, active)) => (*id, verify_password(password, hash) && *active),
-            None => (0, verify_password(password, decoy_hash()) && false),
+            None => {
+                // Spend the same time as a real check, then refuse.
+                let _ = verify_password(password, decoy_hash());
+                (0, false)
+            }
         };
         if !ok {
             self.store

@@ -381,7 +381,7 @@ impl App {
         };
         let mut p = Problems::default();
         p.check(
-            !(id == actor.user_id && !data.active),
+            id != actor.user_id || data.active,
             "active",
             "self",
             "you cannot disable yourself",

@@ -15,11 +15,14 @@ use crate::AppState;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// (route, method, status) → (requests, seconds spent).
+type Tallies = BTreeMap<(String, String, u16), (u64, f64)>;
+
 /// Request counters by route, method and status, plus total latency per route.
 #[derive(Default)]
 pub struct Metrics {
     next_id: AtomicU64,
-    counts: Mutex<BTreeMap<(String, String, u16), (u64, f64)>>,
+    counts: Mutex<Tallies>,
 }
 
 impl Metrics {

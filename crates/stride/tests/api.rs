@@ -1,5 +1,7 @@
 //! The API conventions, security and data scopes, against real servers on SQLite and PostgreSQL.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use serde_json::json;
 use stride_testkit::{backend_tests, TestApp, PASSWORD};
 
@@ -25,23 +27,54 @@ backend_tests!(
 async fn login_rotates_sessions_and_logout_ends_them(app: TestApp) {
     app.seed_org().await;
     let anon = app.anonymous();
-    let bad = anon.post("/api/v1/auth/login", json!({"username": "rep1", "password": "nope-nope"})).await;
+    let bad = anon
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "rep1", "password": "nope-nope"}),
+        )
+        .await;
     assert_eq!(bad.status, 422);
     assert_eq!(bad.header("content-type"), Some("application/problem+json"));
     assert_eq!(bad.error_fields(), vec!["password"]);
 
-    let res = anon.post("/api/v1/auth/login", json!({"username": "rep1", "password": PASSWORD})).await;
+    let res = anon
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "rep1", "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(res.status, 200);
     let cookie = res.header("set-cookie").unwrap().to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     assert_eq!(anon.get("/api/v1/auth/me").await.json["username"], "rep1");
 
     // Signing in again issues a new session id; the old one is gone.
     let first = cookie.split(';').next().unwrap().to_owned();
-    let again = anon.post("/api/v1/auth/login", json!({"username": "rep1", "password": PASSWORD})).await;
-    let second = again.header("set-cookie").unwrap().split(';').next().unwrap().to_owned();
+    let again = anon
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "rep1", "password": PASSWORD}),
+        )
+        .await;
+    let second = again
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     assert_ne!(first, second);
-    let old = anon.raw(reqwest::Method::GET, "/api/v1/auth/me", vec![], &[("cookie", &first)]).await;
+    let old = anon
+        .raw(
+            reqwest::Method::GET,
+            "/api/v1/auth/me",
+            vec![],
+            &[("cookie", &first)],
+        )
+        .await;
     assert_eq!(old.status, 401);
 
     let mut me = app.login("rep1", PASSWORD).await;
@@ -55,37 +88,88 @@ async fn cookie_writes_need_csrf_but_tokens_do_not(app: TestApp) {
     let admin = app.login("admin", PASSWORD).await;
     let mut no_csrf = admin.clone();
     no_csrf.csrf = None;
-    let refused = no_csrf.post("/api/v1/departments", json!({"parent_id": org.root, "name": "West"})).await;
+    let refused = no_csrf
+        .post(
+            "/api/v1/departments",
+            json!({"parent_id": org.root, "name": "West"}),
+        )
+        .await;
     assert_eq!(refused.status, 403);
     assert!(refused.body.contains("CSRF"), "{}", refused.body);
-    assert_eq!(admin.get("/api/v1/departments?limit=200").await.json["items"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        admin.get("/api/v1/departments?limit=200").await.json["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
 
-    assert_eq!(admin.post("/api/v1/departments", json!({"parent_id": org.root, "name": "West"})).await.status, 201);
-    let token = admin.post("/api/v1/tokens", json!({"name": "integration"})).await;
+    assert_eq!(
+        admin
+            .post(
+                "/api/v1/departments",
+                json!({"parent_id": org.root, "name": "West"})
+            )
+            .await
+            .status,
+        201
+    );
+    let token = admin
+        .post("/api/v1/tokens", json!({"name": "integration"}))
+        .await;
     assert_eq!(token.status, 201);
     let bearer = admin.with_bearer(token.json["secret"].as_str().unwrap());
-    assert_eq!(bearer.post("/api/v1/departments", json!({"parent_id": org.root, "name": "North"})).await.status, 201);
+    assert_eq!(
+        bearer
+            .post(
+                "/api/v1/departments",
+                json!({"parent_id": org.root, "name": "North"})
+            )
+            .await
+            .status,
+        201
+    );
 }
 
 async fn login_is_throttled_per_account(app: TestApp) {
     app.seed_org().await;
     let anon = app.anonymous();
     for _ in 0..5 {
-        let r = anon.post("/api/v1/auth/login", json!({"username": "rep2", "password": "wrong-password"})).await;
+        let r = anon
+            .post(
+                "/api/v1/auth/login",
+                json!({"username": "rep2", "password": "wrong-password"}),
+            )
+            .await;
         assert_eq!(r.status, 422);
     }
     // Even the right password waits once the account is throttled.
-    let r = anon.post("/api/v1/auth/login", json!({"username": "rep2", "password": PASSWORD})).await;
+    let r = anon
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "rep2", "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(r.status, 429);
     let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!(wait > 0 && wait <= 900, "{wait}");
     // Other accounts are not affected.
-    let ok = anon.post("/api/v1/auth/login", json!({"username": "rep1", "password": PASSWORD})).await;
+    let ok = anon
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "rep1", "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(ok.status, 200);
 }
 
 fn ids(reply: &stride_testkit::Reply) -> Vec<i64> {
-    reply.json["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect()
+    reply.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect()
 }
 
 async fn scopes_apply_to_users_departments_and_audit(app: TestApp) {
@@ -100,8 +184,16 @@ async fn scopes_apply_to_users_departments_and_audit(app: TestApp) {
     assert_eq!(all, vec![org.admin, org.manager, org.rep1, org.rep2]);
     let mut team = ids(&manager.get("/api/v1/users").await);
     team.sort();
-    assert_eq!(team, vec![org.manager, org.rep1], "manager sees East and below");
-    assert_eq!(ids(&rep.get("/api/v1/users").await), vec![org.rep1], "a rep sees only themselves");
+    assert_eq!(
+        team,
+        vec![org.manager, org.rep1],
+        "manager sees East and below"
+    );
+    assert_eq!(
+        ids(&rep.get("/api/v1/users").await),
+        vec![org.rep1],
+        "a rep sees only themselves"
+    );
     let mut depts = ids(&manager.get("/api/v1/departments").await);
     depts.sort();
     assert_eq!(depts, vec![org.east, org.team1]);
@@ -112,22 +204,68 @@ async fn scopes_apply_to_users_departments_and_audit(app: TestApp) {
     let missing = manager.get("/api/v1/users/999999").await;
     assert_eq!((hidden.status, missing.status), (404, 404));
     assert_eq!(hidden.body, missing.body);
-    assert_eq!(rep.get(&format!("/api/v1/departments/{}", org.south)).await.status, 404);
-    assert_eq!(manager.get(&format!("/api/v1/users/{}", org.rep1)).await.status, 200);
+    assert_eq!(
+        rep.get(&format!("/api/v1/departments/{}", org.south))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        manager
+            .get(&format!("/api/v1/users/{}", org.rep1))
+            .await
+            .status,
+        200
+    );
 
     // Updates: out of scope is 404, in scope without the right is 403, the admin may.
-    let etag = admin.get(&format!("/api/v1/users/{}", org.rep2)).await.etag();
-    assert_eq!(rep.patch(&format!("/api/v1/users/{}", org.rep2), &etag, json!({"display_name": "x"})).await.status, 404);
-    let etag1 = admin.get(&format!("/api/v1/users/{}", org.rep1)).await.etag();
-    assert_eq!(manager.patch(&format!("/api/v1/users/{}", org.rep1), &etag1, json!({"display_name": "x"})).await.status, 403);
-    let ok = admin.patch(&format!("/api/v1/users/{}", org.rep1), &etag1, json!({"display_name": "陈晓"})).await;
+    let etag = admin
+        .get(&format!("/api/v1/users/{}", org.rep2))
+        .await
+        .etag();
+    assert_eq!(
+        rep.patch(
+            &format!("/api/v1/users/{}", org.rep2),
+            &etag,
+            json!({"display_name": "x"})
+        )
+        .await
+        .status,
+        404
+    );
+    let etag1 = admin
+        .get(&format!("/api/v1/users/{}", org.rep1))
+        .await
+        .etag();
+    assert_eq!(
+        manager
+            .patch(
+                &format!("/api/v1/users/{}", org.rep1),
+                &etag1,
+                json!({"display_name": "x"})
+            )
+            .await
+            .status,
+        403
+    );
+    let ok = admin
+        .patch(
+            &format!("/api/v1/users/{}", org.rep1),
+            &etag1,
+            json!({"display_name": "陈晓"}),
+        )
+        .await;
     assert_eq!(ok.status, 200, "{}", ok.body);
 
     // Exports carry only what the viewer may see.
     let csv = manager.get("/api/v1/users/export?format=csv").await;
     assert_eq!(csv.status, 200);
     assert!(csv.body.contains("rep1") && csv.body.contains("manager"));
-    assert!(!csv.body.contains("rep2") && !csv.body.contains("admin"), "{}", csv.body);
+    assert!(
+        !csv.body.contains("rep2") && !csv.body.contains("admin"),
+        "{}",
+        csv.body
+    );
     assert_eq!(rep.get("/api/v1/audit/export?format=csv").await.status, 403);
     let dept_csv = rep.get("/api/v1/departments/export?format=csv").await;
     assert_eq!(dept_csv.status, 403, "reps have no department export right");
@@ -135,8 +273,16 @@ async fn scopes_apply_to_users_departments_and_audit(app: TestApp) {
     // Audit: a rep may not read it; a manager sees their team's trail only; the admin sees all.
     assert_eq!(rep.get("/api/v1/audit").await.status, 403);
     let mine = manager.get("/api/v1/audit?action=login").await;
-    let actors: Vec<&str> = mine.json["items"].as_array().unwrap().iter().map(|e| e["actor_name"].as_str().unwrap()).collect();
-    assert!(actors.contains(&"manager") && actors.contains(&"rep1"), "{actors:?}");
+    let actors: Vec<&str> = mine.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["actor_name"].as_str().unwrap())
+        .collect();
+    assert!(
+        actors.contains(&"manager") && actors.contains(&"rep1"),
+        "{actors:?}"
+    );
     assert!(!actors.contains(&"admin"), "{actors:?}");
     let admin_login = admin.get("/api/v1/audit?action=login&limit=200").await.json["items"]
         .as_array()
@@ -145,8 +291,20 @@ async fn scopes_apply_to_users_departments_and_audit(app: TestApp) {
         .find(|e| e["actor_name"] == "admin")
         .map(|e| e["id"].as_i64().unwrap())
         .unwrap();
-    assert_eq!(manager.get(&format!("/api/v1/audit/{admin_login}")).await.status, 404);
-    assert_eq!(admin.get(&format!("/api/v1/audit/{admin_login}")).await.status, 200);
+    assert_eq!(
+        manager
+            .get(&format!("/api/v1/audit/{admin_login}"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        admin
+            .get(&format!("/api/v1/audit/{admin_login}"))
+            .await
+            .status,
+        200
+    );
     let audit_csv = manager.get("/api/v1/audit/export?format=csv").await;
     assert_eq!(audit_csv.status, 200);
     assert!(!audit_csv.body.contains(",admin,"), "{}", audit_csv.body);
@@ -159,21 +317,48 @@ async fn updates_need_the_current_etag(app: TestApp) {
     let read = admin.get(&path).await;
     let etag = read.etag();
     assert_eq!(etag, "\"1\"");
-    let missing = admin.send(reqwest::Method::PATCH, &path, Some(json!({"name": "华南"})), &[]).await;
+    let missing = admin
+        .send(
+            reqwest::Method::PATCH,
+            &path,
+            Some(json!({"name": "华南"})),
+            &[],
+        )
+        .await;
     assert_eq!(missing.status, 428);
     let ok = admin.patch(&path, &etag, json!({"name": "华南"})).await;
     assert_eq!(ok.status, 200);
     assert_eq!(ok.etag(), "\"2\"");
     // A second writer holding the old ETag loses, and nothing changes.
-    let stale = admin.patch(&path, &etag, json!({"name": "South again"})).await;
+    let stale = admin
+        .patch(&path, &etag, json!({"name": "South again"}))
+        .await;
     assert_eq!(stale.status, 412);
     assert_eq!(admin.get(&path).await.json["name"], "华南");
     assert_eq!(admin.delete(&path, &etag).await.status, 412);
-    assert_eq!(admin.send(reqwest::Method::DELETE, &path, None, &[]).await.status, 428);
+    assert_eq!(
+        admin
+            .send(reqwest::Method::DELETE, &path, None, &[])
+            .await
+            .status,
+        428
+    );
     // A department that still has users cannot go.
-    let east = admin.get(&format!("/api/v1/departments/{}", org.team1)).await;
-    assert_eq!(admin.delete(&format!("/api/v1/departments/{}", org.team1), &east.etag()).await.status, 409);
-    assert_eq!(admin.delete(&path, "\"2\"").await.status, 409, "South still has rep2");
+    let east = admin
+        .get(&format!("/api/v1/departments/{}", org.team1))
+        .await;
+    assert_eq!(
+        admin
+            .delete(&format!("/api/v1/departments/{}", org.team1), &east.etag())
+            .await
+            .status,
+        409
+    );
+    assert_eq!(
+        admin.delete(&path, "\"2\"").await.status,
+        409,
+        "South still has rep2"
+    );
 }
 
 async fn idempotency_keys_replay_and_refuse_other_bodies(app: TestApp) {
@@ -181,14 +366,35 @@ async fn idempotency_keys_replay_and_refuse_other_bodies(app: TestApp) {
     let admin = app.login("admin", PASSWORD).await;
     let body = json!({"parent_id": org.root, "name": "华北大区"});
     let key = [("idempotency-key", "create-north-1")];
-    let first = admin.send(reqwest::Method::POST, "/api/v1/departments", Some(body.clone()), &key).await;
+    let first = admin
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/departments",
+            Some(body.clone()),
+            &key,
+        )
+        .await;
     assert_eq!(first.status, 201);
-    let again = admin.send(reqwest::Method::POST, "/api/v1/departments", Some(body), &key).await;
+    let again = admin
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/departments",
+            Some(body),
+            &key,
+        )
+        .await;
     assert_eq!(again.status, 201);
     assert_eq!(again.json, first.json);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     let other = json!({"parent_id": org.root, "name": "华西大区"});
-    let clash = admin.send(reqwest::Method::POST, "/api/v1/departments", Some(other), &key).await;
+    let clash = admin
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/departments",
+            Some(other),
+            &key,
+        )
+        .await;
     assert_eq!(clash.status, 422);
     let names: Vec<String> = admin.get("/api/v1/departments?limit=200").await.json["items"]
         .as_array()
@@ -203,13 +409,27 @@ async fn idempotency_keys_replay_and_refuse_other_bodies(app: TestApp) {
 async fn bodies_are_bounded_and_strict(app: TestApp) {
     let org = app.seed_org().await;
     let admin = app.login("admin", PASSWORD).await;
-    let huge = format!("{{\"parent_id\": {}, \"name\": \"{}\"}}", org.root, "x".repeat(2 * 1024 * 1024));
+    let huge = format!(
+        "{{\"parent_id\": {}, \"name\": \"{}\"}}",
+        org.root,
+        "x".repeat(2 * 1024 * 1024)
+    );
     let r = admin
-        .raw(reqwest::Method::POST, "/api/v1/departments", huge.into_bytes(), &[("content-type", "application/json")])
+        .raw(
+            reqwest::Method::POST,
+            "/api/v1/departments",
+            huge.into_bytes(),
+            &[("content-type", "application/json")],
+        )
         .await;
     assert_eq!(r.status, 413);
 
-    let unknown = admin.post("/api/v1/departments", json!({"parent_id": org.root, "name": "A", "owner_id": 1})).await;
+    let unknown = admin
+        .post(
+            "/api/v1/departments",
+            json!({"parent_id": org.root, "name": "A", "owner_id": 1}),
+        )
+        .await;
     assert_eq!(unknown.status, 422);
     assert_eq!(unknown.error_fields(), vec!["owner_id"]);
 
@@ -229,44 +449,105 @@ async fn bodies_are_bounded_and_strict(app: TestApp) {
     assert_eq!(invalid.status, 422);
     let mut fields = invalid.error_fields();
     fields.sort();
-    assert_eq!(fields, vec!["department_id", "display_name", "password", "role_ids", "username"]);
+    assert_eq!(
+        fields,
+        vec![
+            "department_id",
+            "display_name",
+            "password",
+            "role_ids",
+            "username"
+        ]
+    );
 }
 
 async fn disabling_a_user_ends_sessions_and_tokens(app: TestApp) {
     let org = app.seed_org().await;
     let admin = app.login("admin", PASSWORD).await;
     let rep = app.login("rep1", PASSWORD).await;
-    let token = rep.post("/api/v1/tokens", json!({"name": "phone"})).await.json["secret"].as_str().unwrap().to_owned();
+    let token = rep
+        .post("/api/v1/tokens", json!({"name": "phone"}))
+        .await
+        .json["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let by_token = rep.with_bearer(&token);
     assert_eq!(by_token.get("/api/v1/auth/me").await.status, 200);
 
     let path = format!("/api/v1/users/{}", org.rep1);
     let etag = admin.get(&path).await.etag();
-    assert_eq!(admin.patch(&path, &etag, json!({"active": false})).await.status, 200);
+    assert_eq!(
+        admin
+            .patch(&path, &etag, json!({"active": false}))
+            .await
+            .status,
+        200
+    );
     assert_eq!(rep.get("/api/v1/auth/me").await.status, 401);
     assert_eq!(by_token.get("/api/v1/auth/me").await.status, 401);
-    let again = app.anonymous().post("/api/v1/auth/login", json!({"username": "rep1", "password": PASSWORD})).await;
+    let again = app
+        .anonymous()
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "rep1", "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(again.status, 422);
     // Nobody can disable themselves.
     let me = format!("/api/v1/users/{}", org.admin);
     let etag = admin.get(&me).await.etag();
-    assert_eq!(admin.patch(&me, &etag, json!({"active": false})).await.error_fields(), vec!["active"]);
+    assert_eq!(
+        admin
+            .patch(&me, &etag, json!({"active": false}))
+            .await
+            .error_fields(),
+        vec!["active"]
+    );
 }
 
 async fn read_only_tokens_cannot_write(app: TestApp) {
     let org = app.seed_org().await;
     let admin = app.login("admin", PASSWORD).await;
-    let created = admin.post("/api/v1/tokens", json!({"name": "reporting", "read_only": true})).await;
+    let created = admin
+        .post(
+            "/api/v1/tokens",
+            json!({"name": "reporting", "read_only": true}),
+        )
+        .await;
     let secret = created.json["secret"].as_str().unwrap().to_owned();
     let id = created.json["token"]["id"].as_i64().unwrap();
     let ro = admin.with_bearer(&secret);
     assert_eq!(ro.get("/api/v1/users").await.status, 200);
-    assert_eq!(ro.post("/api/v1/departments", json!({"parent_id": org.root, "name": "X"})).await.status, 403);
+    assert_eq!(
+        ro.post(
+            "/api/v1/departments",
+            json!({"parent_id": org.root, "name": "X"})
+        )
+        .await
+        .status,
+        403
+    );
     let listed = admin.get("/api/v1/tokens").await;
-    assert!(listed.body.contains("reporting") && !listed.body.contains(&secret), "secrets are never listed");
-    assert_eq!(admin.delete(&format!("/api/v1/tokens/{id}"), "\"1\"").await.status, 204);
+    assert!(
+        listed.body.contains("reporting") && !listed.body.contains(&secret),
+        "secrets are never listed"
+    );
+    assert_eq!(
+        admin
+            .delete(&format!("/api/v1/tokens/{id}"), "\"1\"")
+            .await
+            .status,
+        204
+    );
     assert_eq!(ro.get("/api/v1/users").await.status, 401);
-    assert_eq!(ro.with_bearer("stride_not-a-token").get("/api/v1/users").await.status, 401);
+    assert_eq!(
+        ro.with_bearer("stride_not-a-token")
+            .get("/api/v1/users")
+            .await
+            .status,
+        401
+    );
 }
 
 async fn servers_share_sessions_through_the_database(app: TestApp) {
@@ -278,7 +559,10 @@ async fn servers_share_sessions_through_the_database(app: TestApp) {
     // The same cookie jar, pointed at the other server.
     let session = app
         .anonymous()
-        .post("/api/v1/auth/login", json!({"username": "manager", "password": PASSWORD}))
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "manager", "password": PASSWORD}),
+        )
         .await
         .header("set-cookie")
         .unwrap()
@@ -286,7 +570,15 @@ async fn servers_share_sessions_through_the_database(app: TestApp) {
         .next()
         .unwrap()
         .to_owned();
-    let on_second = peer.anonymous().raw(reqwest::Method::GET, "/api/v1/auth/me", vec![], &[("cookie", &session)]).await;
+    let on_second = peer
+        .anonymous()
+        .raw(
+            reqwest::Method::GET,
+            "/api/v1/auth/me",
+            vec![],
+            &[("cookie", &session)],
+        )
+        .await;
     assert_eq!(on_second.status, 200);
     assert_eq!(on_second.json["username"], "manager");
 }
@@ -297,28 +589,54 @@ async fn audit_rows_record_changes_and_cannot_be_altered(app: TestApp) {
     let path = format!("/api/v1/departments/{}", org.east);
     let etag = admin.get(&path).await.etag();
     admin.patch(&path, &etag, json!({"name": "华东大区"})).await;
-    let trail = admin.get(&format!("/api/v1/audit?record_kind=department&record_id={}&action=update", org.east)).await;
+    let trail = admin
+        .get(&format!(
+            "/api/v1/audit?record_kind=department&record_id={}&action=update",
+            org.east
+        ))
+        .await;
     let entry = &trail.json["items"][0];
     assert_eq!(entry["actor_name"], "admin");
     assert_eq!(entry["before"]["name"], "East");
     assert_eq!(entry["after"]["name"], "华东大区");
-    let by_actor = admin.get(&format!("/api/v1/audit?actor_id={}&action=update", org.admin)).await;
+    let by_actor = admin
+        .get(&format!(
+            "/api/v1/audit?actor_id={}&action=update",
+            org.admin
+        ))
+        .await;
     assert_eq!(by_actor.json["items"].as_array().unwrap().len(), 1);
     let future = admin.get("/api/v1/audit?from=2999-01-01T00:00:00Z").await;
     assert_eq!(future.json["items"].as_array().unwrap().len(), 0);
     let bad = admin.get("/api/v1/audit?from=yesterday").await;
-    assert_eq!((bad.status, bad.error_fields()), (422, vec!["from".to_owned()]));
+    assert_eq!(
+        (bad.status, bad.error_fields()),
+        (422, vec!["from".to_owned()])
+    );
 
     // The database itself refuses to rewrite history.
     use sqlx::Connection;
-    let mut conn = sqlx::AnyConnection::connect(&app.database_url).await.unwrap();
-    let tamper = sqlx::query("UPDATE audit_log SET action = 'nothing'").execute(&mut conn).await;
+    let mut conn = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    let tamper = sqlx::query("UPDATE audit_log SET action = 'nothing'")
+        .execute(&mut conn)
+        .await;
     assert!(tamper.is_err());
-    let erase = sqlx::query("DELETE FROM audit_log").execute(&mut conn).await;
+    let erase = sqlx::query("DELETE FROM audit_log")
+        .execute(&mut conn)
+        .await;
     assert!(erase.is_err());
     // There is no API to change it either.
     let id = entry["id"].as_i64().unwrap();
-    let r = admin.send(reqwest::Method::DELETE, &format!("/api/v1/audit/{id}"), None, &[("if-match", "\"1\"")]).await;
+    let r = admin
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/audit/{id}"),
+            None,
+            &[("if-match", "\"1\"")],
+        )
+        .await;
     assert_eq!(r.status, 405);
 }
 
@@ -328,46 +646,110 @@ async fn working_days_follow_the_business_calendar(app: TestApp) {
     // National Day 2025: 1–8 October off, Sunday 28 September and Saturday 11 October worked.
     for day in 1..=8 {
         let r = admin
-            .send(reqwest::Method::PUT, &format!("/api/v1/calendar/days/2025-10-{day:02}"), Some(json!({"kind": "holiday", "name": "国庆节"})), &[])
+            .send(
+                reqwest::Method::PUT,
+                &format!("/api/v1/calendar/days/2025-10-{day:02}"),
+                Some(json!({"kind": "holiday", "name": "国庆节"})),
+                &[],
+            )
             .await;
         assert_eq!(r.status, 200, "{}", r.body);
     }
     for date in ["2025-09-28", "2025-10-11"] {
         let r = admin
-            .send(reqwest::Method::PUT, &format!("/api/v1/calendar/days/{date}"), Some(json!({"kind": "workday", "name": "调休"})), &[])
+            .send(
+                reqwest::Method::PUT,
+                &format!("/api/v1/calendar/days/{date}"),
+                Some(json!({"kind": "workday", "name": "调休"})),
+                &[],
+            )
             .await;
         assert_eq!(r.status, 200);
     }
     let due = |from: &str, days: u32| {
         let admin = admin.clone();
         let from = from.replace('+', "%2B");
-        async move { admin.get(&format!("/api/v1/calendar/working-days?from={from}&days={days}")).await.json["due"].as_str().unwrap().to_owned() }
+        async move {
+            admin
+                .get(&format!(
+                    "/api/v1/calendar/working-days?from={from}&days={days}"
+                ))
+                .await
+                .json["due"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
     };
     // Friday 26 Sept + 1 → the make-up Sunday; Tuesday 30 Sept + 1 → Thursday 9 Oct.
-    assert_eq!(due("2025-09-26T10:00:00+08:00", 1).await, "2025-09-28T02:00:00Z");
-    assert_eq!(due("2025-09-30T15:00:00+08:00", 1).await, "2025-10-09T07:00:00Z");
-    assert_eq!(due("2025-09-30T15:00:00+08:00", 3).await, "2025-10-11T07:00:00Z");
-    let days = admin.get("/api/v1/calendar/days?from=2025-09-01&to=2025-10-31").await;
+    assert_eq!(
+        due("2025-09-26T10:00:00+08:00", 1).await,
+        "2025-09-28T02:00:00Z"
+    );
+    assert_eq!(
+        due("2025-09-30T15:00:00+08:00", 1).await,
+        "2025-10-09T07:00:00Z"
+    );
+    assert_eq!(
+        due("2025-09-30T15:00:00+08:00", 3).await,
+        "2025-10-11T07:00:00Z"
+    );
+    let days = admin
+        .get("/api/v1/calendar/days?from=2025-09-01&to=2025-10-31")
+        .await;
     assert_eq!(days.json.as_array().unwrap().len(), 10);
-    let bad = admin.send(reqwest::Method::PUT, "/api/v1/calendar/days/2025-02-30", Some(json!({"kind": "holiday", "name": "x"})), &[]).await;
-    assert_eq!((bad.status, bad.error_fields()), (422, vec!["date".to_owned()]));
+    let bad = admin
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/calendar/days/2025-02-30",
+            Some(json!({"kind": "holiday", "name": "x"})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (bad.status, bad.error_fields()),
+        (422, vec!["date".to_owned()])
+    );
     let rep_cannot = app.login("rep1", PASSWORD).await;
-    let r = rep_cannot.send(reqwest::Method::PUT, "/api/v1/calendar/days/2025-12-25", Some(json!({"kind": "holiday", "name": "x"})), &[]).await;
+    let r = rep_cannot
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/calendar/days/2025-12-25",
+            Some(json!({"kind": "holiday", "name": "x"})),
+            &[],
+        )
+        .await;
     assert_eq!(r.status, 403);
-    assert_eq!(admin.delete("/api/v1/calendar/days/2025-10-11", "\"1\"").await.status, 204);
-    assert_eq!(due("2025-09-30T15:00:00+08:00", 3).await, "2025-10-13T07:00:00Z");
+    assert_eq!(
+        admin
+            .delete("/api/v1/calendar/days/2025-10-11", "\"1\"")
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        due("2025-09-30T15:00:00+08:00", 3).await,
+        "2025-10-13T07:00:00Z"
+    );
 }
 
 async fn cursor_pages_cover_every_record_once(app: TestApp) {
     let org = app.seed_org().await;
     let admin = app.login("admin", PASSWORD).await;
     for i in 0..7 {
-        admin.post("/api/v1/departments", json!({"parent_id": org.south, "name": format!("Team {i}")})).await;
+        admin
+            .post(
+                "/api/v1/departments",
+                json!({"parent_id": org.south, "name": format!("Team {i}")}),
+            )
+            .await;
     }
     let mut seen = Vec::new();
     let mut cursor = String::new();
     loop {
-        let page = admin.get(&format!("/api/v1/departments?limit=3&cursor={cursor}")).await;
+        let page = admin
+            .get(&format!("/api/v1/departments?limit=3&cursor={cursor}"))
+            .await;
         seen.extend(ids(&page));
         match page.json["next_cursor"].as_str() {
             Some(next) => cursor = next.to_owned(),
@@ -378,8 +760,20 @@ async fn cursor_pages_cover_every_record_once(app: TestApp) {
     unique.dedup();
     assert_eq!(seen.len(), 11);
     assert_eq!(unique, seen);
-    assert_eq!(admin.get("/api/v1/departments?cursor=forged").await.error_fields(), vec!["cursor"]);
-    assert_eq!(admin.get("/api/v1/departments?limit=0").await.error_fields(), vec!["limit"]);
+    assert_eq!(
+        admin
+            .get("/api/v1/departments?cursor=forged")
+            .await
+            .error_fields(),
+        vec!["cursor"]
+    );
+    assert_eq!(
+        admin
+            .get("/api/v1/departments?limit=0")
+            .await
+            .error_fields(),
+        vec!["limit"]
+    );
     assert_eq!(admin.get("/api/v1/departments?sort=name").await.status, 422);
 }
 
@@ -398,19 +792,47 @@ async fn roles_are_validated_and_admin_stays_admin(app: TestApp) {
         .post("/api/v1/roles", json!({"code": "auditor", "name_zh": "审计员", "name_en": "Auditor", "data_scope": "all", "permissions": ["audit.view", "audit.export"]}))
         .await;
     assert_eq!(ok.status, 201, "{}", ok.body);
-    let dup = admin.post("/api/v1/roles", json!({"code": "auditor", "name_zh": "x", "data_scope": "all", "permissions": []})).await;
-    assert_eq!((dup.status, dup.error_fields()), (422, vec!["code".to_owned()]));
+    let dup = admin
+        .post(
+            "/api/v1/roles",
+            json!({"code": "auditor", "name_zh": "x", "data_scope": "all", "permissions": []}),
+        )
+        .await;
+    assert_eq!(
+        (dup.status, dup.error_fields()),
+        (422, vec!["code".to_owned()])
+    );
 
     let roles = admin.get("/api/v1/roles").await;
-    let admin_role = roles.json.as_array().unwrap().iter().find(|r| r["code"] == "admin").unwrap().clone();
+    let admin_role = roles
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "admin")
+        .unwrap()
+        .clone();
     let path = format!("/api/v1/roles/{}", admin_role["id"]);
     let etag = admin.get(&path).await.etag();
-    let r = admin.patch(&path, &etag, json!({"permissions": ["user.view"]})).await;
-    assert_eq!((r.status, r.error_fields()), (422, vec!["permissions".to_owned()]));
+    let r = admin
+        .patch(&path, &etag, json!({"permissions": ["user.view"]}))
+        .await;
+    assert_eq!(
+        (r.status, r.error_fields()),
+        (422, vec!["permissions".to_owned()])
+    );
     let builtin_delete = admin.delete(&path, &etag).await;
     assert_eq!(builtin_delete.status, 409);
     let rep = app.login("rep1", PASSWORD).await;
-    assert_eq!(rep.post("/api/v1/roles", json!({"code": "x1", "name_zh": "x", "data_scope": "all", "permissions": []})).await.status, 403);
+    assert_eq!(
+        rep.post(
+            "/api/v1/roles",
+            json!({"code": "x1", "name_zh": "x", "data_scope": "all", "permissions": []})
+        )
+        .await
+        .status,
+        403
+    );
 }
 
 async fn openapi_and_probes_describe_the_server(app: TestApp) {
@@ -421,13 +843,32 @@ async fn openapi_and_probes_describe_the_server(app: TestApp) {
     assert!(doc.json["openapi"].as_str().unwrap().starts_with("3.1"));
     let paths = doc.json["paths"].as_object().unwrap();
     for p in [
-        "/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/auth/me", "/api/v1/auth/password", "/api/v1/tokens",
-        "/api/v1/tokens/{id}", "/api/v1/departments", "/api/v1/departments/{id}", "/api/v1/departments/export",
-        "/api/v1/users", "/api/v1/users/{id}", "/api/v1/users/export", "/api/v1/roles", "/api/v1/roles/{id}",
-        "/api/v1/settings", "/api/v1/calendar/days", "/api/v1/calendar/days/{date}", "/api/v1/calendar/working-days",
-        "/api/v1/audit", "/api/v1/audit/{id}", "/api/v1/audit/export",
+        "/api/v1/auth/login",
+        "/api/v1/auth/logout",
+        "/api/v1/auth/me",
+        "/api/v1/auth/password",
+        "/api/v1/tokens",
+        "/api/v1/tokens/{id}",
+        "/api/v1/departments",
+        "/api/v1/departments/{id}",
+        "/api/v1/departments/export",
+        "/api/v1/users",
+        "/api/v1/users/{id}",
+        "/api/v1/users/export",
+        "/api/v1/roles",
+        "/api/v1/roles/{id}",
+        "/api/v1/settings",
+        "/api/v1/calendar/days",
+        "/api/v1/calendar/days/{date}",
+        "/api/v1/calendar/working-days",
+        "/api/v1/audit",
+        "/api/v1/audit/{id}",
+        "/api/v1/audit/export",
     ] {
-        assert!(paths.contains_key(p), "{p} missing from the OpenAPI document");
+        assert!(
+            paths.contains_key(p),
+            "{p} missing from the OpenAPI document"
+        );
     }
     assert!(paths["/api/v1/users/{id}"]["patch"].is_object());
     // No setup or demo door on a running server.
@@ -436,7 +877,12 @@ async fn openapi_and_probes_describe_the_server(app: TestApp) {
     }
     assert_eq!(anon.get("/api/v1/users").await.status, 401);
     let metrics = anon.get("/metrics").await.body;
-    assert!(metrics.contains("stride_http_requests_total{route=\"/api/v1/users\",method=\"GET\",status=\"401\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains(
+            "stride_http_requests_total{route=\"/api/v1/users\",method=\"GET\",status=\"401\"} 1"
+        ),
+        "{metrics}"
+    );
     assert!(metrics.contains("route=\"/healthz\""));
     let r = anon.get("/healthz").await;
     assert!(r.header("x-request-id").is_some());
@@ -446,13 +892,37 @@ async fn settings_change_with_validation(app: TestApp) {
     app.seed_org().await;
     let admin = app.login("admin", PASSWORD).await;
     let s = admin.get("/api/v1/settings").await;
-    assert_eq!((s.json["time_zone"].as_str(), s.json["currency"].as_str()), (Some("Asia/Shanghai"), Some("CNY")));
-    let bad = admin.patch("/api/v1/settings", &s.etag(), json!({"time_zone": "Mars/Base", "currency": "yuan", "name": " "})).await;
+    assert_eq!(
+        (s.json["time_zone"].as_str(), s.json["currency"].as_str()),
+        (Some("Asia/Shanghai"), Some("CNY"))
+    );
+    let bad = admin
+        .patch(
+            "/api/v1/settings",
+            &s.etag(),
+            json!({"time_zone": "Mars/Base", "currency": "yuan", "name": " "}),
+        )
+        .await;
     let mut fields = bad.error_fields();
     fields.sort();
     assert_eq!(fields, vec!["currency", "name", "time_zone"]);
-    let ok = admin.patch("/api/v1/settings", &s.etag(), json!({"name": "星河科技", "currency": "usd"})).await;
-    assert_eq!((ok.status, ok.json["currency"].as_str()), (200, Some("USD")));
+    let ok = admin
+        .patch(
+            "/api/v1/settings",
+            &s.etag(),
+            json!({"name": "星河科技", "currency": "usd"}),
+        )
+        .await;
+    assert_eq!(
+        (ok.status, ok.json["currency"].as_str()),
+        (200, Some("USD"))
+    );
     let manager = app.login("manager", PASSWORD).await;
-    assert_eq!(manager.patch("/api/v1/settings", &ok.etag(), json!({"name": "x"})).await.status, 403);
+    assert_eq!(
+        manager
+            .patch("/api/v1/settings", &ok.etag(), json!({"name": "x"}))
+            .await
+            .status,
+        403
+    );
 }

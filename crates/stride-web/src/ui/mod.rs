@@ -26,6 +26,16 @@ pub const TEMPLATE_SOURCES: &[&str] = &[
     include_str!("../../templates/login.html"),
     include_str!("../../templates/home.html"),
     include_str!("../../templates/error.html"),
+    include_str!("../../templates/admin_users.html"),
+    include_str!("../../templates/admin_user_form.html"),
+    include_str!("../../templates/admin_departments.html"),
+    include_str!("../../templates/admin_department.html"),
+    include_str!("../../templates/admin_roles.html"),
+    include_str!("../../templates/admin_role.html"),
+    include_str!("../../templates/admin_settings.html"),
+    include_str!("../../templates/admin_calendar.html"),
+    include_str!("../../templates/admin_audit.html"),
+    include_str!("../../templates/profile.html"),
 ];
 
 const LANG_COOKIE: &str = "stride_lang";
@@ -167,7 +177,9 @@ where
 }
 
 impl PageActor {
-    /// Refuses a form whose CSRF token is not the session's.
+    /// Refuses a form whose CSRF token is not the session's. The error is the page to answer
+    /// with, so handlers can return it as is.
+    #[allow(clippy::result_large_err)]
     pub fn check_csrf(&self, sent: &str) -> Result<(), Response> {
         if same_secret(sent, &self.chrome.csrf) {
             Ok(())
