@@ -51,7 +51,8 @@ impl Drop for TempDir {
 }
 
 fn admin_url() -> String {
-    std::env::var("STRIDE_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("STRIDE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 fn required(var: &str) -> bool {
@@ -102,13 +103,21 @@ impl TestApp {
             Backend::Sqlite => {
                 let dir = std::env::temp_dir().join(format!("stride-test-{suffix:x}"));
                 std::fs::create_dir_all(&dir)?;
-                (format!("sqlite://{}", dir.join("stride.db").display()), Some(TempDir(dir)), None)
+                (
+                    format!("sqlite://{}", dir.join("stride.db").display()),
+                    Some(TempDir(dir)),
+                    None,
+                )
             }
             Backend::Postgres => {
                 let name = format!("stride_test_{suffix:x}");
                 sqlx::any::install_default_drivers();
-                let mut admin = sqlx::AnyConnection::connect(&admin_url()).await.context("connecting to PostgreSQL")?;
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+                let mut admin = sqlx::AnyConnection::connect(&admin_url())
+                    .await
+                    .context("connecting to PostgreSQL")?;
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await?;
                 let base = admin_url();
                 let url = match base.rfind('/') {
                     Some(i) if i > "postgres://".len() => format!("{}/{name}", &base[..i]),
@@ -120,7 +129,12 @@ impl TestApp {
         Self::start(backend, url, dir, pg_name).await
     }
 
-    async fn start(backend: Backend, url: String, dir: Option<TempDir>, pg_name: Option<String>) -> Result<Self> {
+    async fn start(
+        backend: Backend,
+        url: String,
+        dir: Option<TempDir>,
+        pg_name: Option<String>,
+    ) -> Result<Self> {
         let store = SqlStore::connect(&url, StoreOptions { max_connections: 5 }).await?;
         store.migrate(0).await?;
         let app = App::new(Arc::new(store), Arc::new(SystemClock), AppConfig::default());
@@ -135,7 +149,17 @@ impl TestApp {
             })
             .await;
         });
-        Ok(Self { base, app, backend, database_url: url, inner: Arc::new(Inner { _shutdown: tx, _dir: dir, pg_name }) })
+        Ok(Self {
+            base,
+            app,
+            backend,
+            database_url: url,
+            inner: Arc::new(Inner {
+                _shutdown: tx,
+                _dir: dir,
+                pg_name,
+            }),
+        })
     }
 
     /// A second server on the same database, as behind a load balancer.
@@ -148,7 +172,9 @@ impl TestApp {
         drop(self);
         if let Some(name) = name {
             if let Ok(mut admin) = sqlx::AnyConnection::connect(&admin_url()).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin)
+                    .await;
             }
         }
     }
@@ -165,7 +191,12 @@ impl TestApp {
     /// Signs in through the API and returns a client carrying the cookie and CSRF token.
     pub async fn login(&self, username: &str, password: &str) -> Client {
         let mut c = self.anonymous();
-        let res = c.post("/api/v1/auth/login", serde_json::json!({ "username": username, "password": password })).await;
+        let res = c
+            .post(
+                "/api/v1/auth/login",
+                serde_json::json!({ "username": username, "password": password }),
+            )
+            .await;
         assert_eq!(res.status, 200, "login of {username} failed: {}", res.body);
         c.csrf = res.json["csrf_token"].as_str().map(str::to_owned);
         c
@@ -176,16 +207,43 @@ impl TestApp {
     pub async fn seed_org(&self) -> Org {
         let system = self.app.system_actor().await.expect("system actor");
         let root = system.department_id;
-        let dept = |parent: i64, name: &str| DepartmentData { parent_id: Some(parent), name: name.into() };
-        let east = self.app.create_department(&system, dept(root, "East")).await.expect("east").id;
-        let team1 = self.app.create_department(&system, dept(east, "Team 1")).await.expect("team1").id;
-        let south = self.app.create_department(&system, dept(root, "South")).await.expect("south").id;
+        let dept = |parent: i64, name: &str| DepartmentData {
+            parent_id: Some(parent),
+            name: name.into(),
+        };
+        let east = self
+            .app
+            .create_department(&system, dept(root, "East"))
+            .await
+            .expect("east")
+            .id;
+        let team1 = self
+            .app
+            .create_department(&system, dept(east, "Team 1"))
+            .await
+            .expect("team1")
+            .id;
+        let south = self
+            .app
+            .create_department(&system, dept(root, "South"))
+            .await
+            .expect("south")
+            .id;
         let roles = self.app.store().roles().await.expect("roles");
-        let role = |code: &str| roles.iter().find(|r| r.code == code).map(|r| r.id).expect("role");
+        let role = |code: &str| {
+            roles
+                .iter()
+                .find(|r| r.code == code)
+                .map(|r| r.id)
+                .expect("role")
+        };
         let mut ids = Vec::new();
-        for (name, code, department_id) in
-            [("admin", "admin", root), ("manager", "manager", east), ("rep1", "rep", team1), ("rep2", "rep", south)]
-        {
+        for (name, code, department_id) in [
+            ("admin", "admin", root),
+            ("manager", "manager", east),
+            ("rep1", "rep", team1),
+            ("rep2", "rep", south),
+        ] {
             let data = UserData {
                 username: name.into(),
                 display_name: format!("{name} 用户"),
@@ -197,9 +255,30 @@ impl TestApp {
                 locale: "auto".into(),
                 time_zone: "Asia/Shanghai".into(),
             };
-            ids.push(self.app.create_user(&system, NewUser { data, password: PASSWORD.into() }).await.expect("user").id);
+            ids.push(
+                self.app
+                    .create_user(
+                        &system,
+                        NewUser {
+                            data,
+                            password: PASSWORD.into(),
+                        },
+                    )
+                    .await
+                    .expect("user")
+                    .id,
+            );
         }
-        Org { root, east, team1, south, admin: ids[0], manager: ids[1], rep1: ids[2], rep2: ids[3] }
+        Org {
+            root,
+            east,
+            team1,
+            south,
+            admin: ids[0],
+            manager: ids[1],
+            rep1: ids[2],
+            rep2: ids[3],
+        }
     }
 }
 
@@ -244,7 +323,11 @@ impl Reply {
     pub fn error_fields(&self) -> Vec<String> {
         self.json["errors"]
             .as_array()
-            .map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -256,7 +339,12 @@ impl Client {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("http client");
-        Self { http, base: base.to_owned(), csrf: None, bearer }
+        Self {
+            http,
+            base: base.to_owned(),
+            csrf: None,
+            bearer,
+        }
     }
 
     pub fn with_bearer(&self, token: &str) -> Client {
@@ -266,10 +354,16 @@ impl Client {
     fn headers(&self, extra: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         if let Some(csrf) = &self.csrf {
-            h.insert("x-csrf-token", HeaderValue::from_str(csrf).expect("csrf header"));
+            h.insert(
+                "x-csrf-token",
+                HeaderValue::from_str(csrf).expect("csrf header"),
+            );
         }
         if let Some(b) = &self.bearer {
-            h.insert("authorization", HeaderValue::from_str(&format!("Bearer {b}")).expect("bearer header"));
+            h.insert(
+                "authorization",
+                HeaderValue::from_str(&format!("Bearer {b}")).expect("bearer header"),
+            );
         }
         for (k, v) in extra {
             h.insert(
@@ -280,8 +374,17 @@ impl Client {
         h
     }
 
-    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>, extra: &[(&str, &str)]) -> Reply {
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).headers(self.headers(extra));
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        extra: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .headers(self.headers(extra));
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -290,29 +393,57 @@ impl Client {
         let headers = res.headers().clone();
         let body = res.text().await.unwrap_or_default();
         let json = serde_json::from_str(&body).unwrap_or(Value::Null);
-        Reply { status, headers, body, json }
+        Reply {
+            status,
+            headers,
+            body,
+            json,
+        }
     }
 
-    pub async fn raw(&self, method: reqwest::Method, path: &str, body: Vec<u8>, extra: &[(&str, &str)]) -> Reply {
-        let req = self.http.request(method, format!("{}{path}", self.base)).headers(self.headers(extra)).body(body);
+    pub async fn raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Vec<u8>,
+        extra: &[(&str, &str)],
+    ) -> Reply {
+        let req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .headers(self.headers(extra))
+            .body(body);
         let res = req.send().await.expect("request sent");
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let body = res.text().await.unwrap_or_default();
         let json = serde_json::from_str(&body).unwrap_or(Value::Null);
-        Reply { status, headers, body, json }
+        Reply {
+            status,
+            headers,
+            body,
+            json,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Reply {
         self.send(reqwest::Method::GET, path, None, &[]).await
     }
     pub async fn post(&self, path: &str, body: Value) -> Reply {
-        self.send(reqwest::Method::POST, path, Some(body), &[]).await
+        self.send(reqwest::Method::POST, path, Some(body), &[])
+            .await
     }
     pub async fn patch(&self, path: &str, etag: &str, body: Value) -> Reply {
-        self.send(reqwest::Method::PATCH, path, Some(body), &[("if-match", etag)]).await
+        self.send(
+            reqwest::Method::PATCH,
+            path,
+            Some(body),
+            &[("if-match", etag)],
+        )
+        .await
     }
     pub async fn delete(&self, path: &str, etag: &str) -> Reply {
-        self.send(reqwest::Method::DELETE, path, None, &[("if-match", etag)]).await
+        self.send(reqwest::Method::DELETE, path, None, &[("if-match", etag)])
+            .await
     }
 }

@@ -1,0 +1,8 @@
+//! Stride's integration tests: one binary, real servers, real SQLite files and PostgreSQL
+//! databases, real headless Chromium.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod api;
+mod cli;
+mod ui;
