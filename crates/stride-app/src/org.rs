@@ -341,6 +341,16 @@ impl App {
             "too_short",
             "a password has 8 to 128 characters",
         );
+        if !self
+            .department_in_reach(actor, new.data.department_id)
+            .await?
+        {
+            p.add(
+                "department_id",
+                "not_found",
+                "the department does not exist",
+            );
+        }
         let data = self.checked_user(None, new.data, p).await?;
         let hash = hash_password(&new.password)?;
         let mut tx = self.store.begin().await?;
@@ -406,6 +416,15 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(after)
+    }
+
+    /// A department the actor's scope reaches; anything else reads as absent.
+    async fn department_in_reach(&self, actor: &Actor, id: i64) -> AppResult<bool> {
+        Ok(self
+            .store
+            .department(&self.reach(actor).await?, id)
+            .await?
+            .is_some())
     }
 
     async fn checked_user(

@@ -196,6 +196,28 @@ where
     }
 }
 
+/// A path parameter refused as a problem+json field error (e.g. `/users/abc`).
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Self(v)),
+            Err(e) => Err(ApiError::App(AppError::field(
+                "path",
+                "invalid",
+                e.body_text(),
+            ))),
+        }
+    }
+}
+
 /// The client's address as the server saw it (no proxy headers are trusted).
 pub struct ClientIp(pub String);
 

@@ -1,6 +1,6 @@
 //! Organisation settings, the business calendar and the audit log.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 use super::org::all_pages;
 use super::{rfc3339, ExportQuery, PageDto};
 use crate::export::csv_response;
-use crate::extract::{etag, ApiActor, ApiJson, ApiQuery, IfMatch};
+use crate::extract::{etag, ApiActor, ApiJson, ApiPath, ApiQuery, IfMatch};
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 
@@ -164,7 +164,7 @@ pub struct CalendarDayInput {
 async fn set_calendar_day(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path(date): Path<String>,
+    ApiPath(date): ApiPath<String>,
     ApiJson(r): ApiJson<CalendarDayInput>,
 ) -> ApiResult<Json<CalendarDayDto>> {
     let date = parse_date("date", &date)?;
@@ -191,7 +191,7 @@ async fn set_calendar_day(
 async fn delete_calendar_day(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path(date): Path<String>,
+    ApiPath(date): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     s.app
         .remove_calendar_day(&actor, parse_date("date", &date)?)
@@ -333,7 +333,7 @@ async fn list_audit(
 async fn get_audit(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<AuditDto>> {
     Ok(Json(audit_dto(s.app.get_audit(&actor, id).await?)))
 }

@@ -1,6 +1,6 @@
 //! Signing in and out, the caller's own profile and password, and API tokens.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::rfc3339;
-use crate::extract::{cookie, ApiActor, ApiJson, ClientIp, SESSION_COOKIE};
+use crate::extract::{cookie, ApiActor, ApiJson, ApiPath, ClientIp, SESSION_COOKIE};
 use crate::problem::ApiResult;
 use crate::AppState;
 
@@ -249,7 +249,7 @@ async fn create_token(
 async fn revoke_token(
     State(state): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     state.app.revoke_token(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,6 +1,6 @@
 //! Departments, users and roles.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 
 use super::{rfc3339, ExportQuery, ListQuery, PageDto};
 use crate::export::csv_response;
-use crate::extract::{double_option, etag, ApiActor, ApiJson, ApiQuery, IfMatch};
+use crate::extract::{double_option, etag, ApiActor, ApiJson, ApiPath, ApiQuery, IfMatch};
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
 
@@ -117,7 +117,7 @@ async fn create_department(
 async fn get_department(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Response> {
     Ok(department_response(
         StatusCode::OK,
@@ -131,7 +131,7 @@ async fn get_department(
 async fn update_department(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     IfMatch(version): IfMatch,
     ApiJson(req): ApiJson<DepartmentUpdate>,
 ) -> ApiResult<Response> {
@@ -155,7 +155,7 @@ async fn update_department(
 async fn delete_department(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     IfMatch(version): IfMatch,
 ) -> ApiResult<StatusCode> {
     s.app.delete_department(&actor, id, version).await?;
@@ -383,7 +383,7 @@ async fn create_user(
 async fn get_user(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Response> {
     Ok(user_response(
         StatusCode::OK,
@@ -397,7 +397,7 @@ async fn get_user(
 async fn update_user(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     IfMatch(version): IfMatch,
     ApiJson(r): ApiJson<UserUpdate>,
 ) -> ApiResult<Response> {
@@ -570,7 +570,7 @@ async fn create_role(
 async fn get_role(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Response> {
     Ok(role_response(
         StatusCode::OK,
@@ -584,7 +584,7 @@ async fn get_role(
 async fn update_role(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     IfMatch(version): IfMatch,
     ApiJson(r): ApiJson<RoleUpdate>,
 ) -> ApiResult<Response> {
@@ -609,7 +609,7 @@ async fn update_role(
 async fn delete_role(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     IfMatch(version): IfMatch,
 ) -> ApiResult<StatusCode> {
     s.app.delete_role(&actor, id, version).await?;
