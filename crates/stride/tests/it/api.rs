@@ -1,6 +1,5 @@
 //! The API conventions, security and data scopes, against real servers on SQLite and PostgreSQL.
 
-
 use serde_json::json;
 use stride_testkit::{backend_tests, TestApp, PASSWORD};
 

@@ -22,9 +22,17 @@ async fn command_line_adds_users_issues_tokens_and_serves() {
     let _ = std::fs::remove_dir_all(&dir);
 
     let out = stride(&dir, &["migrate"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = stride(&dir, &["user", "add", "lilei", "--role", "admin"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let refused = stride(&dir, &["user", "add", "hanmeimei", "--role", "wizard"]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("no role with code `wizard`"));
@@ -43,14 +51,31 @@ async fn command_line_adds_users_issues_tokens_and_serves() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().rsplit(' ').next().unwrap().trim_end_matches('/').to_owned();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{line}");
 
     let client = stride_testkit::Client::new(&url, Some(token));
     let me = client.get("/api/v1/auth/me").await;
     assert_eq!(me.json["username"], "lilei", "{}", me.body);
-    assert_eq!(client.post("/api/v1/departments", serde_json::json!({"parent_id": 1, "name": "x"})).await.status, 403);
+    assert_eq!(
+        client
+            .post(
+                "/api/v1/departments",
+                serde_json::json!({"parent_id": 1, "name": "x"})
+            )
+            .await
+            .status,
+        403
+    );
     let _ = server.kill();
     let _ = server.wait();
     let _ = std::fs::remove_dir_all(&dir);

@@ -1,7 +1,6 @@
 //! The UI in a real headless Chromium: sign in, see the home page in the browser's language,
 //! switch language from the user menu, and use the administration pages.
 
-
 use stride_testkit::browser::Browser;
 use stride_testkit::{backend_tests, TestApp, PASSWORD};
 
