@@ -341,17 +341,8 @@ impl App {
             "too_short",
             "a password has 8 to 128 characters",
         );
-        if !self
-            .department_in_reach(actor, new.data.department_id)
-            .await?
-        {
-            p.add(
-                "department_id",
-                "not_found",
-                "the department does not exist",
-            );
-        }
-        let data = self.checked_user(None, new.data, p).await?;
+        let reach = self.reach(actor).await?;
+        let data = self.checked_user(&reach, None, new.data, p).await?;
         let hash = hash_password(&new.password)?;
         let mut tx = self.store.begin().await?;
         let created = tx.insert_user(&data, &hash, self.now_ms()).await?;
@@ -396,7 +387,13 @@ impl App {
             "self",
             "you cannot disable yourself",
         );
-        let data = self.checked_user(Some(id), data, p).await?;
+        // Moving a user is only possible into a department the editor may see.
+        let reach = if data.department_id == before.department_id {
+            Reach::All
+        } else {
+            self.reach(actor).await?
+        };
+        let data = self.checked_user(&reach, Some(id), data, p).await?;
         let now = self.now_ms();
         let mut tx = self.store.begin().await?;
         let after = tx.update_user(id, version, &data, now).await?;
@@ -418,17 +415,10 @@ impl App {
         Ok(after)
     }
 
-    /// A department the actor's scope reaches; anything else reads as absent.
-    async fn department_in_reach(&self, actor: &Actor, id: i64) -> AppResult<bool> {
-        Ok(self
-            .store
-            .department(&self.reach(actor).await?, id)
-            .await?
-            .is_some())
-    }
-
+    /// Validates a user's state; `department_reach` says which departments may be chosen.
     async fn checked_user(
         &self,
+        department_reach: &Reach,
         me: Option<i64>,
         mut data: UserData,
         mut p: Problems,
@@ -467,7 +457,7 @@ impl App {
         );
         if self
             .store
-            .department(&Reach::All, data.department_id)
+            .department(department_reach, data.department_id)
             .await?
             .is_none()
         {

@@ -20,6 +20,7 @@ backend_tests!(
     roles_are_validated_and_admin_stays_admin,
     openapi_and_probes_describe_the_server,
     settings_change_with_validation,
+    scoped_editors_cannot_move_users_out_of_reach,
 );
 
 async fn login_rotates_sessions_and_logout_ends_them(app: TestApp) {
@@ -410,7 +411,7 @@ async fn bodies_are_bounded_and_strict(app: TestApp) {
     let huge = format!(
         "{{\"parent_id\": {}, \"name\": \"{}\"}}",
         org.root,
-        "x".repeat(2 * 1024 * 1024)
+        "x".repeat(1024 * 1024 + 1024)
     );
     let r = admin
         .raw(
@@ -922,5 +923,54 @@ async fn settings_change_with_validation(app: TestApp) {
             .await
             .status,
         403
+    );
+}
+
+async fn scoped_editors_cannot_move_users_out_of_reach(app: TestApp) {
+    let org = app.seed_org().await;
+    let admin = app.login("admin", PASSWORD).await;
+    let hr = admin
+        .post(
+            "/api/v1/roles",
+            json!({"code": "east_hr", "name_zh": "华东人事", "data_scope": "department_tree",
+            "permissions": ["user.view", "user.edit", "user.create", "department.view"]}),
+        )
+        .await;
+    assert_eq!(hr.status, 201, "{}", hr.body);
+    let path = format!("/api/v1/users/{}", org.manager);
+    let etag = admin.get(&path).await.etag();
+    let role_ids = json!([hr.json["id"]]);
+    assert_eq!(
+        admin
+            .patch(&path, &etag, json!({"role_ids": role_ids}))
+            .await
+            .status,
+        200
+    );
+
+    let manager = app.login("manager", PASSWORD).await;
+    let rep = format!("/api/v1/users/{}", org.rep1);
+    let etag = manager.get(&rep).await.etag();
+    let away = manager
+        .patch(&rep, &etag, json!({"department_id": org.south}))
+        .await;
+    assert_eq!(
+        (away.status, away.error_fields()),
+        (422, vec!["department_id".to_owned()])
+    );
+    let within = manager
+        .patch(&rep, &etag, json!({"department_id": org.east}))
+        .await;
+    assert_eq!(within.status, 200, "{}", within.body);
+    let outside = manager
+        .post(
+            "/api/v1/users",
+            json!({"username": "newbie", "display_name": "新人", "department_id": org.south,
+            "role_ids": hr.json["id"].as_i64().map(|i| vec![i]), "password": "long-enough-1"}),
+        )
+        .await;
+    assert_eq!(
+        (outside.status, outside.error_fields()),
+        (422, vec!["department_id".to_owned()])
     );
 }

@@ -146,31 +146,89 @@ async fn browser_admin_edits_through_forms(app: TestApp) {
         return;
     };
     sign_in(&b, &app, "admin").await;
-    assert_eq!(b.find("#welcome").await.unwrap().text().await.unwrap(), "Hello, admin 用户");
+    assert_eq!(
+        b.find("#welcome").await.unwrap().text().await.unwrap(),
+        "Hello, admin 用户"
+    );
 
     // A department below East.
     b.goto(&app.url("/admin/departments")).await.unwrap();
     b.wait_for("#department-form").await.unwrap();
-    b.find("#parent_id").await.unwrap().select_by_value(&org.east.to_string()).await.unwrap();
-    b.find("#name").await.unwrap().send_keys("苏州组 Suzhou Team").await.unwrap();
-    b.find("#add-department").await.unwrap().click().await.unwrap();
+    b.find("#parent_id")
+        .await
+        .unwrap()
+        .select_by_value(&org.east.to_string())
+        .await
+        .unwrap();
+    b.find("#name")
+        .await
+        .unwrap()
+        .send_keys("苏州组 Suzhou Team")
+        .await
+        .unwrap();
+    b.find("#add-department")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait_for(".notice").await.unwrap();
     let tree = b.wait_for(".tree").await.unwrap().text().await.unwrap();
     assert!(tree.contains("苏州组 Suzhou Team"), "{tree}");
 
     // A user: first refused field by field, then created.
     b.goto(&app.url("/admin/users/new")).await.unwrap();
     b.wait_for("#user-form").await.unwrap();
-    b.find("#username").await.unwrap().send_keys("x").await.unwrap();
-    b.find("#display_name").await.unwrap().send_keys("王芳 Wang Fang").await.unwrap();
-    b.find("#password").await.unwrap().send_keys("short").await.unwrap();
+    b.find("#username")
+        .await
+        .unwrap()
+        .send_keys("x")
+        .await
+        .unwrap();
+    b.find("#display_name")
+        .await
+        .unwrap()
+        .send_keys("王芳 Wang Fang")
+        .await
+        .unwrap();
+    b.find("#password")
+        .await
+        .unwrap()
+        .send_keys("short")
+        .await
+        .unwrap();
     b.find("#save-user").await.unwrap().click().await.unwrap();
     let errors = b.wait_for(".field-error").await.unwrap();
     assert!(!errors.text().await.unwrap().is_empty());
-    assert_eq!(b.find("#display_name").await.unwrap().prop("value").await.unwrap().as_deref(), Some("王芳 Wang Fang"));
+    assert_eq!(
+        b.find("#display_name")
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("王芳 Wang Fang")
+    );
     b.find("#username").await.unwrap().clear().await.unwrap();
-    b.find("#username").await.unwrap().send_keys("wangfang").await.unwrap();
-    b.find("#password").await.unwrap().send_keys("a-long-password").await.unwrap();
-    b.find("#department_id").await.unwrap().select_by_value(&org.team1.to_string()).await.unwrap();
+    b.find("#username")
+        .await
+        .unwrap()
+        .send_keys("wangfang")
+        .await
+        .unwrap();
+    b.find("#password")
+        .await
+        .unwrap()
+        .send_keys("a-long-password")
+        .await
+        .unwrap();
+    b.find("#department_id")
+        .await
+        .unwrap()
+        .select_by_value(&org.team1.to_string())
+        .await
+        .unwrap();
     let rep_role = b.find("fieldset#roles input[type=checkbox]").await.unwrap();
     rep_role.click().await.unwrap();
     b.find("#save-user").await.unwrap().click().await.unwrap();
@@ -181,16 +239,44 @@ async fn browser_admin_edits_through_forms(app: TestApp) {
     // A make-up working day in the calendar.
     b.goto(&app.url("/admin/calendar?year=2026")).await.unwrap();
     b.wait_for("#calendar-form").await.unwrap();
-    b.execute("document.querySelector('#date').value = '2026-09-27'", vec![]).await.unwrap();
-    b.find("#kind").await.unwrap().select_by_value("workday").await.unwrap();
-    b.find("#name").await.unwrap().send_keys("国庆调休").await.unwrap();
+    b.execute(
+        "document.querySelector('#date').value = '2026-09-27'",
+        vec![],
+    )
+    .await
+    .unwrap();
+    b.find("#kind")
+        .await
+        .unwrap()
+        .select_by_value("workday")
+        .await
+        .unwrap();
+    b.find("#name")
+        .await
+        .unwrap()
+        .send_keys("国庆调休")
+        .await
+        .unwrap();
     b.find("#save-day").await.unwrap().click().await.unwrap();
-    let days = b.wait_for("#calendar-days").await.unwrap().text().await.unwrap();
-    assert!(days.contains("2026-09-27") && days.contains("国庆调休"), "{days}");
+    b.wait_for(".notice").await.unwrap();
+    let days = b
+        .wait_for("#calendar-days")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        days.contains("2026-09-27") && days.contains("国庆调休"),
+        "{days}"
+    );
 
     // The audit log shows what the forms did.
     b.goto(&app.url("/admin/audit")).await.unwrap();
     let audit = b.wait_for("#audit").await.unwrap().text().await.unwrap();
-    assert!(audit.contains("wangfang") && audit.contains("Suzhou"), "{audit}");
+    assert!(
+        audit.contains("wangfang") && audit.contains("Suzhou"),
+        "{audit}"
+    );
     b.quit().await.unwrap();
 }
