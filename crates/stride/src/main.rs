@@ -1,6 +1,7 @@
 //! `stride`: the one binary. Wires the store, the use cases and the web layer, and offers the
 //! command line (serve, migrate, demo, user, token).
 
+mod benchdata;
 mod demo;
 
 use std::io::{IsTerminal, Read};
@@ -63,6 +64,7 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    BenchData(benchdata::BenchDataArgs),
 }
 
 #[derive(Subcommand)]
@@ -113,6 +115,7 @@ fn main() -> Result<()> {
 async fn run(cli: Cli) -> Result<()> {
     let url = database_url(&cli)?;
     match cli.command {
+        Command::BenchData(args) => benchdata::run(&open(&url).await?, args).await,
         Command::Migrate => {
             let store = connect(&url).await?;
             let applied = store.migrate(now_ms()).await?;
