@@ -6,7 +6,7 @@ use stride_app::auth::{ApiToken, Principal};
 use stride_app::idempotency::{IdempotencyClaim, StoredResponse};
 use stride_app::StoreError;
 
-use crate::org::principal;
+use crate::org::{principal_from_rows, PRINCIPAL_COLUMNS, PRINCIPAL_JOINS};
 use crate::sql::{col, flag, Sql};
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -19,17 +19,20 @@ pub async fn principal_by_session(
     hash: &str,
     now: i64,
 ) -> Result<Option<(Principal, String)>> {
-    let mut q = Sql::new("SELECT user_id, csrf_token FROM sessions WHERE token_hash = ");
+    let mut q = Sql::new(PRINCIPAL_COLUMNS);
+    q.push(", s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id");
+    q.push(PRINCIPAL_JOINS)
+        .push(" WHERE u.active = 1 AND s.token_hash = ");
     q.bind(hash.to_owned())
-        .push(" AND expires_at_ms > ")
-        .bind(now);
-    let Some(row) = q.fetch_optional(conn).await? else {
+        .push(" AND s.expires_at_ms > ")
+        .bind(now)
+        .push(" ORDER BY r.id");
+    let rows = q.fetch_all(conn).await?;
+    let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let csrf: String = col(&row, "csrf_token")?;
-    Ok(principal(conn, col(&row, "user_id")?)
-        .await?
-        .map(|p| (p, csrf)))
+    let csrf: String = col(first, "csrf_token")?;
+    Ok(principal_from_rows(&rows)?.map(|p| (p, csrf)))
 }
 
 pub async fn insert_session(
@@ -93,15 +96,29 @@ pub async fn principal_by_token(
     conn: &mut AnyConnection,
     hash: &str,
 ) -> Result<Option<(Principal, ApiToken)>> {
-    let mut q = Sql::new(TOKEN_COLUMNS);
-    q.push(" WHERE token_hash = ")
-        .bind(hash.to_owned())
-        .push(" AND revoked_at_ms IS NULL");
-    let Some(row) = q.fetch_optional(conn).await? else {
+    let mut q = Sql::new(PRINCIPAL_COLUMNS);
+    q.push(
+        ", t.id AS t_id, t.user_id AS t_user_id, t.name AS t_name, t.prefix AS t_prefix, \
+         t.read_only AS t_read_only, t.created_at_ms AS t_created_at_ms, t.revoked_at_ms AS t_revoked_at_ms \
+         FROM api_tokens t JOIN users u ON u.id = t.user_id",
+    );
+    q.push(PRINCIPAL_JOINS)
+        .push(" WHERE u.active = 1 AND t.revoked_at_ms IS NULL AND t.token_hash = ");
+    q.bind(hash.to_owned()).push(" ORDER BY r.id");
+    let rows = q.fetch_all(conn).await?;
+    let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let t = token(&row)?;
-    Ok(principal(conn, t.user_id).await?.map(|p| (p, t)))
+    let token = ApiToken {
+        id: col(first, "t_id")?,
+        user_id: col(first, "t_user_id")?,
+        name: col(first, "t_name")?,
+        prefix: col(first, "t_prefix")?,
+        read_only: flag(first, "t_read_only")?,
+        created_at_ms: col(first, "t_created_at_ms")?,
+        revoked_at_ms: col(first, "t_revoked_at_ms")?,
+    };
+    Ok(principal_from_rows(&rows)?.map(|p| (p, token)))
 }
 
 pub async fn tokens_of(conn: &mut AnyConnection, user_id: i64) -> Result<Vec<ApiToken>> {

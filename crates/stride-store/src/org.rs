@@ -352,15 +352,21 @@ const ROLE_COLUMNS: &str =
     "SELECT id, code, name_zh, name_en, data_scope, permissions, builtin, version FROM roles";
 
 fn role(row: &AnyRow) -> Result<Role> {
-    let scope: String = col(row, "data_scope")?;
-    let permissions: String = col(row, "permissions")?;
+    role_with(row, "")
+}
+
+/// A role from columns named with `prefix` (joined queries alias role columns `r_…`).
+fn role_with(row: &AnyRow, prefix: &str) -> Result<Role> {
+    let c = |name: &str| format!("{prefix}{name}");
+    let scope: String = col(row, &c("data_scope"))?;
+    let permissions: String = col(row, &c("permissions"))?;
     let names: Vec<String> = serde_json::from_str(&permissions)
         .map_err(|e| StoreError::Backend(format!("role permissions: {e}")))?;
     Ok(Role {
-        id: col(row, "id")?,
-        code: col(row, "code")?,
-        name_zh: col(row, "name_zh")?,
-        name_en: col(row, "name_en")?,
+        id: col(row, &c("id"))?,
+        code: col(row, &c("code"))?,
+        name_zh: col(row, &c("name_zh"))?,
+        name_en: col(row, &c("name_en"))?,
         scope: scope
             .parse()
             .map_err(|e| StoreError::Backend(format!("role scope: {e}")))?,
@@ -369,8 +375,8 @@ fn role(row: &AnyRow) -> Result<Role> {
             .iter()
             .filter_map(|n| n.parse().ok())
             .collect::<PermissionSet>(),
-        builtin: flag(row, "builtin")?,
-        version: col(row, "version")?,
+        builtin: flag(row, &c("builtin"))?,
+        version: col(row, &c("version"))?,
     })
 }
 
@@ -392,15 +398,6 @@ pub async fn role_by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<Role
     let mut q = Sql::new(ROLE_COLUMNS);
     q.push(" WHERE id = ").bind(id);
     q.fetch_optional(conn).await?.as_ref().map(role).transpose()
-}
-
-pub async fn roles_of(conn: &mut AnyConnection, user_id: i64) -> Result<Vec<Role>> {
-    let mut q = Sql::new(
-        "SELECT r.id, r.code, r.name_zh, r.name_en, r.data_scope, r.permissions, r.builtin, r.version \
-         FROM roles r JOIN user_roles ur ON ur.role_id = r.id WHERE ur.user_id = ",
-    );
-    q.bind(user_id).push(" ORDER BY r.id");
-    q.fetch_all(conn).await?.iter().map(role).collect()
 }
 
 pub async fn insert_role(
@@ -464,14 +461,40 @@ pub async fn delete_role(conn: &mut AnyConnection, id: i64, version: i64) -> Res
     versioned(conn, n, "roles", id).await
 }
 
-/// The active user with their roles.
-pub async fn principal(conn: &mut AnyConnection, user_id: i64) -> Result<Option<Principal>> {
-    let Some(user) = user_by_id(conn, &Reach::All, user_id).await? else {
+/// A user and each of their roles, one row per role: a principal in one query. Callers add
+/// their own columns, `FROM`, [`PRINCIPAL_JOINS`] and conditions.
+pub const PRINCIPAL_COLUMNS: &str =
+    "SELECT u.id, u.username, u.display_name, u.email, u.department_id, \
+    u.manager_id, u.active, u.locale, u.time_zone, u.version, u.created_at_ms, u.updated_at_ms, \
+    r.id AS r_id, r.code AS r_code, r.name_zh AS r_name_zh, r.name_en AS r_name_en, \
+    r.data_scope AS r_data_scope, r.permissions AS r_permissions, r.builtin AS r_builtin, \
+    r.version AS r_version";
+
+/// Roles of the user `u`, joined so that a user without roles still yields one row.
+pub const PRINCIPAL_JOINS: &str =
+    " LEFT JOIN user_roles ur ON ur.user_id = u.id LEFT JOIN roles r ON r.id = ur.role_id";
+
+/// Folds the rows of a principal query; `None` when there are none.
+pub fn principal_from_rows(rows: &[AnyRow]) -> Result<Option<Principal>> {
+    let Some(first) = rows.first() else {
         return Ok(None);
     };
-    if !user.active {
-        return Ok(None);
+    let mut roles = Vec::new();
+    for row in rows {
+        if col::<Option<i64>>(row, "r_id")?.is_some() {
+            roles.push(role_with(row, "r_")?);
+        }
     }
-    let roles = roles_of(conn, user_id).await?;
+    let user = user(first, roles.iter().map(|r| r.id).collect())?;
     Ok(Some(Principal { user, roles }))
+}
+
+/// The active user with their roles.
+pub async fn principal(conn: &mut AnyConnection, user_id: i64) -> Result<Option<Principal>> {
+    let mut q = Sql::new(PRINCIPAL_COLUMNS);
+    q.push(" FROM users u").push(PRINCIPAL_JOINS);
+    q.push(" WHERE u.active = 1 AND u.id = ")
+        .bind(user_id)
+        .push(" ORDER BY r.id");
+    principal_from_rows(&q.fetch_all(conn).await?)
 }
