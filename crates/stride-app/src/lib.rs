@@ -5,6 +5,7 @@ pub mod actor;
 pub mod audit;
 pub mod auth;
 pub mod calendar;
+pub mod customers;
 pub mod error;
 pub mod idempotency;
 pub mod org;

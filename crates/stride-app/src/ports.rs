@@ -8,6 +8,10 @@ use stride_domain::calendar::CalendarDay;
 use crate::actor::Reach;
 use crate::audit::{AuditEntry, AuditFilter, NewAuditEntry};
 use crate::auth::{ApiToken, Principal};
+use crate::customers::{
+    Contact, ContactData, Customer, CustomerData, CustomerFilter, DuplicateHit, MatchKeys,
+    SearchHit,
+};
 use crate::idempotency::{IdempotencyClaim, StoredResponse};
 use crate::org::{Department, DepartmentData, Role, RoleData, User, UserData, UserFilter};
 use crate::page::PageRequest;
@@ -82,6 +86,39 @@ pub trait Store: Send + Sync {
     async fn audit_entry(&self, reach: &Reach, id: i64) -> StoreResult<Option<AuditEntry>>;
 
     async fn tokens_of(&self, user_id: i64) -> StoreResult<Vec<ApiToken>>;
+
+    async fn customers(
+        &self,
+        reach: &Reach,
+        filter: &CustomerFilter,
+        page: PageRequest,
+    ) -> StoreResult<Vec<Customer>>;
+    async fn customer(&self, reach: &Reach, id: i64) -> StoreResult<Option<Customer>>;
+    /// Customers whose normalised name, phone, e-mail or credit code equals one of `keys`.
+    async fn customer_duplicates(
+        &self,
+        keys: &MatchKeys,
+        except: Option<i64>,
+    ) -> StoreResult<Vec<DuplicateHit>>;
+    async fn contacts(
+        &self,
+        reach: &Reach,
+        customer_id: Option<i64>,
+        page: PageRequest,
+    ) -> StoreResult<Vec<Contact>>;
+    async fn contact(&self, reach: &Reach, id: i64) -> StoreResult<Option<Contact>>;
+    async fn search_customers(
+        &self,
+        reach: &Reach,
+        q: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<SearchHit>>;
+    async fn search_contacts(
+        &self,
+        reach: &Reach,
+        q: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<SearchHit>>;
 
     /// Failed logins recorded under `key` since `since_ms`, and the oldest of them.
     async fn login_failures(&self, key: &str, since_ms: i64) -> StoreResult<(i64, Option<i64>)>;
@@ -201,4 +238,53 @@ pub trait Tx: Send {
     async fn token(&mut self, id: i64) -> StoreResult<Option<ApiToken>>;
     async fn revoke_token(&mut self, id: i64, now_ms: i64) -> StoreResult<()>;
     async fn revoke_tokens_of(&mut self, user_id: i64, now_ms: i64) -> StoreResult<()>;
+
+    /// Holds a lock on a user row until the transaction ends (a no-op on SQLite, whose write
+    /// transactions are already serial).
+    async fn lock_user(&mut self, user_id: i64) -> StoreResult<()>;
+    async fn customer(&mut self, id: i64) -> StoreResult<Option<Customer>>;
+    /// Inserts a customer owned by `(user, department)`, or unowned in the pool.
+    async fn insert_customer(
+        &mut self,
+        data: &CustomerData,
+        owner: Option<(i64, i64)>,
+        now_ms: i64,
+    ) -> StoreResult<Customer>;
+    async fn update_customer(
+        &mut self,
+        id: i64,
+        version: i64,
+        data: &CustomerData,
+        now_ms: i64,
+    ) -> StoreResult<Customer>;
+    async fn owned_customers(&mut self, user_id: i64) -> StoreResult<i64>;
+    /// Sets or clears a customer's owner; with `only_if_unowned`, `None` when someone owns it already.
+    async fn assign_customer(
+        &mut self,
+        id: i64,
+        owner: Option<(i64, i64)>,
+        only_if_unowned: bool,
+        now_ms: i64,
+    ) -> StoreResult<Option<Customer>>;
+    /// Moves every customer of one user to another; returns how many moved.
+    async fn transfer_customers(
+        &mut self,
+        from_user: i64,
+        to_user: i64,
+        to_department: i64,
+        now_ms: i64,
+    ) -> StoreResult<u64>;
+    async fn insert_contact(
+        &mut self,
+        customer_id: i64,
+        data: &ContactData,
+        now_ms: i64,
+    ) -> StoreResult<Contact>;
+    async fn update_contact(
+        &mut self,
+        id: i64,
+        version: i64,
+        data: &ContactData,
+        now_ms: i64,
+    ) -> StoreResult<Contact>;
 }

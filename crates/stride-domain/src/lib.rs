@@ -5,5 +5,7 @@
 pub mod access;
 pub mod calendar;
 pub mod clock;
+pub mod customers;
+pub mod leads;
 pub mod money;
 pub mod validate;

@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod customers;
 mod migrate;
 mod org;
 mod settings;

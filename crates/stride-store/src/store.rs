@@ -7,6 +7,10 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, Transaction};
 use stride_app::audit::{AuditEntry, AuditFilter, NewAuditEntry};
 use stride_app::auth::{ApiToken, Principal};
+use stride_app::customers::{
+    Contact, ContactData, Customer, CustomerData, CustomerFilter, DuplicateHit, MatchKeys,
+    SearchHit,
+};
 use stride_app::idempotency::{IdempotencyClaim, StoredResponse};
 use stride_app::org::{Department, DepartmentData, Role, RoleData, User, UserData, UserFilter};
 use stride_app::page::PageRequest;
@@ -15,7 +19,7 @@ use stride_app::settings::OrgSettings;
 use stride_app::{Reach, Store, Tx};
 use stride_domain::calendar::CalendarDay;
 
-use crate::{audit, auth, backend, org, settings, SqlStore};
+use crate::{audit, auth, backend, customers, org, settings, Dialect, SqlStore};
 
 impl SqlStore {
     async fn conn(&self) -> StoreResult<PoolConnection<Any>> {
@@ -30,7 +34,7 @@ impl Store for SqlStore {
     }
 
     async fn begin(&self) -> StoreResult<Box<dyn Tx>> {
-        Ok(Box::new(SqlTx(self.begin_write().await?)))
+        Ok(Box::new(SqlTx(self.begin_write().await?, self.dialect)))
     }
 
     async fn department_subtree(&self, root: i64) -> StoreResult<Vec<i64>> {
@@ -95,6 +99,51 @@ impl Store for SqlStore {
     async fn tokens_of(&self, user_id: i64) -> StoreResult<Vec<ApiToken>> {
         auth::tokens_of(&mut *self.conn().await?, user_id).await
     }
+    async fn customers(
+        &self,
+        reach: &Reach,
+        filter: &CustomerFilter,
+        page: PageRequest,
+    ) -> StoreResult<Vec<Customer>> {
+        customers::customers(&mut *self.conn().await?, reach, filter, page).await
+    }
+    async fn customer(&self, reach: &Reach, id: i64) -> StoreResult<Option<Customer>> {
+        customers::customer_by_id(&mut *self.conn().await?, reach, id).await
+    }
+    async fn customer_duplicates(
+        &self,
+        keys: &MatchKeys,
+        except: Option<i64>,
+    ) -> StoreResult<Vec<DuplicateHit>> {
+        customers::duplicates(&mut *self.conn().await?, keys, except).await
+    }
+    async fn contacts(
+        &self,
+        reach: &Reach,
+        customer_id: Option<i64>,
+        page: PageRequest,
+    ) -> StoreResult<Vec<Contact>> {
+        customers::contacts(&mut *self.conn().await?, reach, customer_id, page).await
+    }
+    async fn contact(&self, reach: &Reach, id: i64) -> StoreResult<Option<Contact>> {
+        customers::contact_by_id(&mut *self.conn().await?, reach, id).await
+    }
+    async fn search_customers(
+        &self,
+        reach: &Reach,
+        q: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<SearchHit>> {
+        customers::search_customers(&mut *self.conn().await?, reach, q, limit).await
+    }
+    async fn search_contacts(
+        &self,
+        reach: &Reach,
+        q: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<SearchHit>> {
+        customers::search_contacts(&mut *self.conn().await?, reach, q, limit).await
+    }
     async fn login_failures(&self, key: &str, since_ms: i64) -> StoreResult<(i64, Option<i64>)> {
         auth::login_failures(&mut *self.conn().await?, key, since_ms).await
     }
@@ -131,7 +180,7 @@ impl Store for SqlStore {
     }
 }
 
-struct SqlTx(Transaction<'static, Any>);
+struct SqlTx(Transaction<'static, Any>, Dialect);
 
 #[async_trait]
 impl Tx for SqlTx {
@@ -263,5 +312,71 @@ impl Tx for SqlTx {
     }
     async fn revoke_tokens_of(&mut self, user_id: i64, now_ms: i64) -> StoreResult<()> {
         auth::revoke_tokens_of(&mut self.0, user_id, now_ms).await
+    }
+    async fn lock_user(&mut self, user_id: i64) -> StoreResult<()> {
+        if self.1 == Dialect::Postgres {
+            let mut q = crate::sql::Sql::new("SELECT id FROM users WHERE id = ");
+            q.bind(user_id).push(" FOR UPDATE");
+            q.fetch_optional(&mut self.0).await?;
+        }
+        Ok(())
+    }
+    async fn customer(&mut self, id: i64) -> StoreResult<Option<Customer>> {
+        customers::customer_by_id(&mut self.0, &Reach::All, id).await
+    }
+    async fn insert_customer(
+        &mut self,
+        data: &CustomerData,
+        owner: Option<(i64, i64)>,
+        now_ms: i64,
+    ) -> StoreResult<Customer> {
+        customers::insert_customer(&mut self.0, data, owner, now_ms).await
+    }
+    async fn update_customer(
+        &mut self,
+        id: i64,
+        version: i64,
+        data: &CustomerData,
+        now_ms: i64,
+    ) -> StoreResult<Customer> {
+        customers::update_customer(&mut self.0, id, version, data, now_ms).await
+    }
+    async fn owned_customers(&mut self, user_id: i64) -> StoreResult<i64> {
+        customers::owned(&mut self.0, user_id).await
+    }
+    async fn assign_customer(
+        &mut self,
+        id: i64,
+        owner: Option<(i64, i64)>,
+        only_if_unowned: bool,
+        now_ms: i64,
+    ) -> StoreResult<Option<Customer>> {
+        customers::assign(&mut self.0, id, owner, only_if_unowned, now_ms).await
+    }
+    async fn transfer_customers(
+        &mut self,
+        from_user: i64,
+        to_user: i64,
+        to_department: i64,
+        now_ms: i64,
+    ) -> StoreResult<u64> {
+        customers::transfer(&mut self.0, from_user, to_user, to_department, now_ms).await
+    }
+    async fn insert_contact(
+        &mut self,
+        customer_id: i64,
+        data: &ContactData,
+        now_ms: i64,
+    ) -> StoreResult<Contact> {
+        customers::insert_contact(&mut self.0, customer_id, data, now_ms).await
+    }
+    async fn update_contact(
+        &mut self,
+        id: i64,
+        version: i64,
+        data: &ContactData,
+        now_ms: i64,
+    ) -> StoreResult<Contact> {
+        customers::update_contact(&mut self.0, id, version, data, now_ms).await
     }
 }

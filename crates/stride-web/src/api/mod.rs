@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+mod customers;
 mod org;
 
 use axum::extract::State;
@@ -29,6 +30,7 @@ pub(crate) use org::user_dto;
         (name = "organization", description = "Departments, users and roles"),
         (name = "settings", description = "Organisation settings and the business calendar"),
         (name = "audit", description = "The read-only audit log"),
+        (name = "customers", description = "Customers, contacts, the public pool and search"),
     )
 )]
 struct ApiDoc;
@@ -57,6 +59,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(auth::routes())
         .merge(org::routes())
         .merge(admin::routes())
+        .merge(customers::routes())
 }
 
 pub async fn openapi_json(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {

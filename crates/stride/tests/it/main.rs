@@ -5,4 +5,5 @@
 
 mod api;
 mod cli;
+mod customers;
 mod ui;

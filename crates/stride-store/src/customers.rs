@@ -1,0 +1,502 @@
+//! Customers and contacts.
+
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+use stride_app::customers::{
+    Contact, ContactData, Customer, CustomerData, CustomerFilter, DuplicateHit, MatchKeys,
+    SearchHit,
+};
+use stride_app::page::PageRequest;
+use stride_app::{Reach, StoreError};
+use stride_domain::customers::{normalize_company_name, normalize_email, normalize_phone};
+
+use crate::org::versioned;
+use crate::sql::{col, Sql};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+const CUSTOMER_COLUMNS: &str = "SELECT id, name, industry, size, region, address, website, credit_code, \
+    phone, email, needs, stage, tier, credit_rating, credit_limit_minor, owner_id, department_id, \
+    last_activity_at_ms, next_follow_up_at_ms, version, created_at_ms, updated_at_ms FROM customers";
+
+fn customer(row: &AnyRow) -> Result<Customer> {
+    Ok(Customer {
+        id: col(row, "id")?,
+        data: CustomerData {
+            name: col(row, "name")?,
+            industry: col(row, "industry")?,
+            size: col(row, "size")?,
+            region: col(row, "region")?,
+            address: col(row, "address")?,
+            website: col(row, "website")?,
+            credit_code: col(row, "credit_code")?,
+            phone: col(row, "phone")?,
+            email: col(row, "email")?,
+            needs: col(row, "needs")?,
+            stage: col(row, "stage")?,
+            credit_rating: col(row, "credit_rating")?,
+            credit_limit_minor: col(row, "credit_limit_minor")?,
+            next_follow_up_at_ms: col(row, "next_follow_up_at_ms")?,
+        },
+        tier: col(row, "tier")?,
+        owner_id: col(row, "owner_id")?,
+        department_id: col(row, "department_id")?,
+        last_activity_at_ms: col(row, "last_activity_at_ms")?,
+        version: col(row, "version")?,
+        created_at_ms: col(row, "created_at_ms")?,
+        updated_at_ms: col(row, "updated_at_ms")?,
+    })
+}
+
+fn customer_reach(q: &mut Sql, reach: &Reach) {
+    q.reach(reach, "owner_id", "department_id");
+}
+
+/// Escapes LIKE wildcards so a search for `50%` finds "50%", not everything.
+fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{}%", escaped.to_lowercase())
+}
+
+pub async fn customers(
+    conn: &mut AnyConnection,
+    reach: &Reach,
+    f: &CustomerFilter,
+    page: PageRequest,
+) -> Result<Vec<Customer>> {
+    let mut q = Sql::new(CUSTOMER_COLUMNS);
+    q.push(" WHERE ");
+    if f.pool {
+        q.push("owner_id IS NULL");
+    } else {
+        customer_reach(&mut q, reach);
+    }
+    if let Some(owner) = f.owner_id {
+        q.push(" AND owner_id = ").bind(owner);
+    }
+    if let Some(tier) = &f.tier {
+        q.push(" AND tier = ").bind(tier.clone());
+    }
+    if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        q.push(" AND LOWER(name) LIKE ")
+            .bind(like_pattern(text))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(after) = page.after {
+        q.push(" AND id > ").bind(after);
+    }
+    q.push(" ORDER BY id LIMIT ")
+        .bind(i64::from(page.limit) + 1);
+    q.fetch_all(conn).await?.iter().map(customer).collect()
+}
+
+pub async fn customer_by_id(
+    conn: &mut AnyConnection,
+    reach: &Reach,
+    id: i64,
+) -> Result<Option<Customer>> {
+    let mut q = Sql::new(CUSTOMER_COLUMNS);
+    q.push(" WHERE id = ").bind(id).push(" AND ");
+    customer_reach(&mut q, reach);
+    q.fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(customer)
+        .transpose()
+}
+
+pub async fn duplicates(
+    conn: &mut AnyConnection,
+    keys: &MatchKeys,
+    except: Option<i64>,
+) -> Result<Vec<DuplicateHit>> {
+    let mut q = Sql::new("SELECT id, name, name_key, phone_key, email_key, credit_code FROM customers WHERE (name_key = ");
+    q.bind(keys.name.clone());
+    for (column, value) in [
+        ("phone_key", &keys.phone),
+        ("email_key", &keys.email),
+        ("credit_code", &keys.credit_code),
+    ] {
+        if let Some(v) = value {
+            q.push(" OR ").push(column).push(" = ").bind(v.clone());
+        }
+    }
+    q.push(") AND id <> ")
+        .bind(except.unwrap_or(0))
+        .push(" ORDER BY id LIMIT 20");
+    let mut hits = Vec::new();
+    for row in q.fetch_all(conn).await? {
+        let id: i64 = col(&row, "id")?;
+        let name: String = col(&row, "name")?;
+        let matches = [
+            (
+                "credit_code",
+                keys.credit_code.is_some()
+                    && col::<Option<String>>(&row, "credit_code")? == keys.credit_code,
+            ),
+            ("name", col::<String>(&row, "name_key")? == keys.name),
+            (
+                "phone",
+                keys.phone.is_some() && col::<Option<String>>(&row, "phone_key")? == keys.phone,
+            ),
+            (
+                "email",
+                keys.email.is_some() && col::<Option<String>>(&row, "email_key")? == keys.email,
+            ),
+        ];
+        for (field, matched) in matches {
+            if matched {
+                hits.push(DuplicateHit {
+                    customer_id: id,
+                    matched_on: field.into(),
+                    name: Some(name.clone()),
+                });
+            }
+        }
+    }
+    Ok(hits)
+}
+
+fn bind_customer_fields(q: &mut Sql, d: &CustomerData) {
+    let keys = (
+        normalize_company_name(&d.name),
+        d.phone.as_deref().map(normalize_phone),
+        d.email.as_deref().map(normalize_email),
+    );
+    q.bind(d.name.clone())
+        .push(", ")
+        .bind(keys.0)
+        .push(", ")
+        .bind(d.industry.clone())
+        .push(", ");
+    q.bind(d.size.clone())
+        .push(", ")
+        .bind(d.region.clone())
+        .push(", ")
+        .bind(d.address.clone())
+        .push(", ");
+    q.bind(d.website.clone())
+        .push(", ")
+        .bind(d.credit_code.clone())
+        .push(", ")
+        .bind(d.phone.clone())
+        .push(", ");
+    q.bind(keys.1)
+        .push(", ")
+        .bind(d.email.clone())
+        .push(", ")
+        .bind(keys.2)
+        .push(", ");
+    q.bind(d.needs.clone())
+        .push(", ")
+        .bind(d.stage.clone())
+        .push(", ")
+        .bind(d.credit_rating.clone())
+        .push(", ");
+    q.bind(d.credit_limit_minor)
+        .push(", ")
+        .bind(d.next_follow_up_at_ms);
+}
+
+const CUSTOMER_FIELDS: &str = "name, name_key, industry, size, region, address, website, credit_code, phone, \
+    phone_key, email, email_key, needs, stage, credit_rating, credit_limit_minor, next_follow_up_at_ms";
+
+pub async fn insert_customer(
+    conn: &mut AnyConnection,
+    d: &CustomerData,
+    owner: Option<(i64, i64)>,
+    now: i64,
+) -> Result<Customer> {
+    let mut q = Sql::new(&format!(
+        "INSERT INTO customers ({CUSTOMER_FIELDS}, owner_id, department_id, created_at_ms, updated_at_ms) VALUES ("
+    ));
+    bind_customer_fields(&mut q, d);
+    q.push(", ")
+        .bind(owner.map(|o| o.0))
+        .push(", ")
+        .bind(owner.map(|o| o.1));
+    q.push(", ")
+        .bind(now)
+        .push(", ")
+        .bind(now)
+        .push(") RETURNING id");
+    let id: i64 = col(&q.fetch_one(conn).await?, "id")?;
+    customer_by_id(conn, &Reach::All, id)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+pub async fn update_customer(
+    conn: &mut AnyConnection,
+    id: i64,
+    version: i64,
+    d: &CustomerData,
+    now: i64,
+) -> Result<Customer> {
+    // Rewrites every registration field in the order of CUSTOMER_FIELDS.
+    let mut q = Sql::new("UPDATE customers SET (");
+    q.push(CUSTOMER_FIELDS).push(") = (");
+    bind_customer_fields(&mut q, d);
+    q.push("), updated_at_ms = ")
+        .bind(now)
+        .push(", version = version + 1 WHERE id = ")
+        .bind(id);
+    q.push(" AND version = ").bind(version);
+    let n = q.execute(conn).await?;
+    versioned(conn, n, "customers", id).await?;
+    customer_by_id(conn, &Reach::All, id)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+pub async fn owned(conn: &mut AnyConnection, user_id: i64) -> Result<i64> {
+    let mut q = Sql::new("SELECT COUNT(*) AS n FROM customers WHERE owner_id = ");
+    q.bind(user_id);
+    col(&q.fetch_one(conn).await?, "n")
+}
+
+pub async fn assign(
+    conn: &mut AnyConnection,
+    id: i64,
+    owner: Option<(i64, i64)>,
+    only_if_unowned: bool,
+    now: i64,
+) -> Result<Option<Customer>> {
+    let mut q = Sql::new("UPDATE customers SET owner_id = ");
+    q.bind(owner.map(|o| o.0))
+        .push(", department_id = ")
+        .bind(owner.map(|o| o.1));
+    q.push(", updated_at_ms = ")
+        .bind(now)
+        .push(", version = version + 1 WHERE id = ")
+        .bind(id);
+    if only_if_unowned {
+        q.push(" AND owner_id IS NULL");
+    }
+    if q.execute(conn).await? == 0 {
+        return Ok(None);
+    }
+    customer_by_id(conn, &Reach::All, id).await
+}
+
+pub async fn transfer(
+    conn: &mut AnyConnection,
+    from: i64,
+    to: i64,
+    to_department: i64,
+    now: i64,
+) -> Result<u64> {
+    let mut q = Sql::new("UPDATE customers SET owner_id = ");
+    q.bind(to)
+        .push(", department_id = ")
+        .bind(to_department)
+        .push(", updated_at_ms = ")
+        .bind(now);
+    q.push(", version = version + 1 WHERE owner_id = ")
+        .bind(from);
+    q.execute(conn).await
+}
+
+// ---- contacts -------------------------------------------------------------------------------
+
+const CONTACT_COLUMNS: &str =
+    "SELECT id, customer_id, name, title, phone, email, wechat, decision_role, notes, \
+    version, created_at_ms, updated_at_ms FROM contacts";
+
+fn contact(row: &AnyRow) -> Result<Contact> {
+    Ok(Contact {
+        id: col(row, "id")?,
+        customer_id: col(row, "customer_id")?,
+        data: ContactData {
+            name: col(row, "name")?,
+            title: col(row, "title")?,
+            phone: col(row, "phone")?,
+            email: col(row, "email")?,
+            wechat: col(row, "wechat")?,
+            decision_role: col(row, "decision_role")?,
+            notes: col(row, "notes")?,
+        },
+        version: col(row, "version")?,
+        created_at_ms: col(row, "created_at_ms")?,
+        updated_at_ms: col(row, "updated_at_ms")?,
+    })
+}
+
+/// Contacts are reached through their customer: one rule, no copy of the owner to keep in step.
+fn contact_reach(q: &mut Sql, reach: &Reach) {
+    q.push("customer_id IN (SELECT id FROM customers WHERE ");
+    customer_reach(q, reach);
+    q.push(")");
+}
+
+pub async fn contacts(
+    conn: &mut AnyConnection,
+    reach: &Reach,
+    customer_id: Option<i64>,
+    page: PageRequest,
+) -> Result<Vec<Contact>> {
+    let mut q = Sql::new(CONTACT_COLUMNS);
+    q.push(" WHERE ");
+    contact_reach(&mut q, reach);
+    if let Some(c) = customer_id {
+        q.push(" AND customer_id = ").bind(c);
+    }
+    if let Some(after) = page.after {
+        q.push(" AND id > ").bind(after);
+    }
+    q.push(" ORDER BY id LIMIT ")
+        .bind(i64::from(page.limit) + 1);
+    q.fetch_all(conn).await?.iter().map(contact).collect()
+}
+
+pub async fn contact_by_id(
+    conn: &mut AnyConnection,
+    reach: &Reach,
+    id: i64,
+) -> Result<Option<Contact>> {
+    let mut q = Sql::new(CONTACT_COLUMNS);
+    q.push(" WHERE id = ").bind(id).push(" AND ");
+    contact_reach(&mut q, reach);
+    q.fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(contact)
+        .transpose()
+}
+
+fn bind_contact_fields(q: &mut Sql, d: &ContactData) {
+    q.bind(d.name.clone())
+        .push(", ")
+        .bind(d.title.clone())
+        .push(", ")
+        .bind(d.phone.clone())
+        .push(", ");
+    q.bind(d.phone.as_deref().map(normalize_phone))
+        .push(", ")
+        .bind(d.email.clone())
+        .push(", ");
+    q.bind(d.email.as_deref().map(normalize_email))
+        .push(", ")
+        .bind(d.wechat.clone())
+        .push(", ");
+    q.bind(d.decision_role.clone())
+        .push(", ")
+        .bind(d.notes.clone());
+}
+
+const CONTACT_FIELDS: &str =
+    "name, title, phone, phone_key, email, email_key, wechat, decision_role, notes";
+
+pub async fn insert_contact(
+    conn: &mut AnyConnection,
+    customer_id: i64,
+    d: &ContactData,
+    now: i64,
+) -> Result<Contact> {
+    let mut q = Sql::new(&format!("INSERT INTO contacts (customer_id, {CONTACT_FIELDS}, created_at_ms, updated_at_ms) VALUES ("));
+    q.bind(customer_id).push(", ");
+    bind_contact_fields(&mut q, d);
+    q.push(", ")
+        .bind(now)
+        .push(", ")
+        .bind(now)
+        .push(") RETURNING id");
+    let id: i64 = col(&q.fetch_one(conn).await?, "id")?;
+    contact_by_id(conn, &Reach::All, id)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+pub async fn update_contact(
+    conn: &mut AnyConnection,
+    id: i64,
+    version: i64,
+    d: &ContactData,
+    now: i64,
+) -> Result<Contact> {
+    let mut q = Sql::new("UPDATE contacts SET (");
+    q.push(CONTACT_FIELDS).push(") = (");
+    bind_contact_fields(&mut q, d);
+    q.push("), updated_at_ms = ")
+        .bind(now)
+        .push(", version = version + 1 WHERE id = ")
+        .bind(id);
+    q.push(" AND version = ").bind(version);
+    let n = q.execute(conn).await?;
+    versioned(conn, n, "contacts", id).await?;
+    contact_by_id(conn, &Reach::All, id)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+// ---- search ---------------------------------------------------------------------------------
+
+/// Substring search, so two Chinese characters (华为) find 华为技术有限公司. Phones match on digits.
+pub async fn search_customers(
+    conn: &mut AnyConnection,
+    reach: &Reach,
+    text: &str,
+    limit: i64,
+) -> Result<Vec<SearchHit>> {
+    let mut q = Sql::new("SELECT id, name, phone, email FROM customers WHERE ");
+    customer_reach(&mut q, reach);
+    push_match(&mut q, text);
+    q.push(" ORDER BY id DESC LIMIT ").bind(limit);
+    q.fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(SearchHit {
+                kind: "customer".into(),
+                id: col(r, "id")?,
+                title: col(r, "name")?,
+                detail: col::<Option<String>>(r, "phone")?.or(col(r, "email")?),
+                customer_id: Some(col(r, "id")?),
+            })
+        })
+        .collect()
+}
+
+pub async fn search_contacts(
+    conn: &mut AnyConnection,
+    reach: &Reach,
+    text: &str,
+    limit: i64,
+) -> Result<Vec<SearchHit>> {
+    let mut q = Sql::new("SELECT id, customer_id, name, phone, email FROM contacts WHERE ");
+    contact_reach(&mut q, reach);
+    push_match(&mut q, text);
+    q.push(" ORDER BY id DESC LIMIT ").bind(limit);
+    q.fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(SearchHit {
+                kind: "contact".into(),
+                id: col(r, "id")?,
+                title: col(r, "name")?,
+                detail: col::<Option<String>>(r, "phone")?.or(col(r, "email")?),
+                customer_id: Some(col(r, "customer_id")?),
+            })
+        })
+        .collect()
+}
+
+fn push_match(q: &mut Sql, text: &str) {
+    q.push(" AND (LOWER(name) LIKE ")
+        .bind(like_pattern(text))
+        .push(" ESCAPE '\\'");
+    q.push(" OR email_key LIKE ")
+        .bind(like_pattern(&normalize_email(text)))
+        .push(" ESCAPE '\\'");
+    let digits = normalize_phone(text);
+    if digits.len() >= 3 {
+        q.push(" OR phone_key LIKE ")
+            .bind(like_pattern(&digits))
+            .push(" ESCAPE '\\'");
+    }
+    q.push(")");
+}
