@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod customers;
 pub mod error;
 pub mod idempotency;
+pub mod leads;
 pub mod org;
 pub mod page;
 pub mod ports;

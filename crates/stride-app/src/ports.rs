@@ -13,6 +13,7 @@ use crate::customers::{
     SearchHit,
 };
 use crate::idempotency::{IdempotencyClaim, StoredResponse};
+use crate::leads::{Activity, ActivityData, Lead, LeadData, LeadFilter, LeadState};
 use crate::org::{Department, DepartmentData, Role, RoleData, User, UserData, UserFilter};
 use crate::page::PageRequest;
 use crate::settings::OrgSettings;
@@ -140,6 +141,28 @@ pub trait Store: Send + Sync {
         response: &StoredResponse,
     ) -> StoreResult<()>;
     async fn release_idempotency_key(&self, owner: &str, key: &str) -> StoreResult<()>;
+    async fn leads(
+        &self,
+        reach: &Reach,
+        filter: &LeadFilter,
+        page: PageRequest,
+    ) -> StoreResult<Vec<Lead>>;
+    async fn lead(&self, reach: &Reach, id: i64) -> StoreResult<Option<Lead>>;
+    /// Open leads matching the keys: (lead id, matched key).
+    async fn lead_duplicates(
+        &self,
+        keys: &MatchKeys,
+        except: Option<i64>,
+    ) -> StoreResult<Vec<(i64, String)>>;
+    async fn activities(
+        &self,
+        reach: &Reach,
+        lead_id: Option<i64>,
+        customer_id: Option<i64>,
+        page: PageRequest,
+    ) -> StoreResult<Vec<Activity>>;
+    /// A user's activities with a next follow-up before `until_ms`, earliest first.
+    async fn agenda(&self, user_id: i64, until_ms: i64) -> StoreResult<Vec<Activity>>;
 }
 
 /// One write transaction. Every state change writes its audit row through the same `Tx`,
@@ -287,4 +310,44 @@ pub trait Tx: Send {
         data: &ContactData,
         now_ms: i64,
     ) -> StoreResult<Contact>;
+    async fn insert_lead(
+        &mut self,
+        data: &LeadData,
+        state: &LeadState,
+        now_ms: i64,
+    ) -> StoreResult<Lead>;
+    async fn update_lead(
+        &mut self,
+        id: i64,
+        version: i64,
+        data: &LeadData,
+        state: &LeadState,
+        now_ms: i64,
+    ) -> StoreResult<Lead>;
+    async fn record_lead_grade(
+        &mut self,
+        lead_id: i64,
+        grade: &str,
+        by_rules: bool,
+        actor_id: Option<i64>,
+        at_ms: i64,
+    ) -> StoreResult<()>;
+    async fn insert_activity(
+        &mut self,
+        lead_id: Option<i64>,
+        customer_id: Option<i64>,
+        data: &ActivityData,
+        owner_id: i64,
+        department_id: Option<i64>,
+        now_ms: i64,
+    ) -> StoreResult<Activity>;
+    /// Notes a customer's latest activity and next follow-up.
+    async fn touch_customer(
+        &mut self,
+        id: i64,
+        activity_at_ms: i64,
+        next_follow_up_at_ms: Option<i64>,
+    ) -> StoreResult<()>;
+    /// Carries a converted lead's activities over to its customer.
+    async fn move_lead_activities(&mut self, lead_id: i64, customer_id: i64) -> StoreResult<()>;
 }

@@ -27,9 +27,15 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_customers.sql"),
         postgres: include_str!("../migrations/postgres/0002_customers.sql"),
     },
+    Migration {
+        version: 3,
+        name: "leads",
+        sqlite: include_str!("../migrations/sqlite/0003_leads.sql"),
+        postgres: include_str!("../migrations/postgres/0003_leads.sql"),
+    },
 ];
 
-pub const LATEST_VERSION: i64 = 2;
+pub const LATEST_VERSION: i64 = 3;
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)";

@@ -12,6 +12,7 @@ use stride_app::customers::{
     SearchHit,
 };
 use stride_app::idempotency::{IdempotencyClaim, StoredResponse};
+use stride_app::leads::{Activity, ActivityData, Lead, LeadData, LeadFilter, LeadState};
 use stride_app::org::{Department, DepartmentData, Role, RoleData, User, UserData, UserFilter};
 use stride_app::page::PageRequest;
 use stride_app::ports::StoreResult;
@@ -19,7 +20,7 @@ use stride_app::settings::OrgSettings;
 use stride_app::{Reach, Store, Tx};
 use stride_domain::calendar::CalendarDay;
 
-use crate::{audit, auth, backend, customers, org, settings, Dialect, SqlStore};
+use crate::{audit, auth, backend, customers, leads, org, settings, Dialect, SqlStore};
 
 impl SqlStore {
     async fn conn(&self) -> StoreResult<PoolConnection<Any>> {
@@ -143,6 +144,36 @@ impl Store for SqlStore {
         limit: i64,
     ) -> StoreResult<Vec<SearchHit>> {
         customers::search_contacts(&mut *self.conn().await?, reach, q, limit).await
+    }
+    async fn leads(
+        &self,
+        reach: &Reach,
+        filter: &LeadFilter,
+        page: PageRequest,
+    ) -> StoreResult<Vec<Lead>> {
+        leads::leads(&mut *self.conn().await?, reach, filter, page).await
+    }
+    async fn lead(&self, reach: &Reach, id: i64) -> StoreResult<Option<Lead>> {
+        leads::lead_by_id(&mut *self.conn().await?, reach, id).await
+    }
+    async fn lead_duplicates(
+        &self,
+        keys: &MatchKeys,
+        except: Option<i64>,
+    ) -> StoreResult<Vec<(i64, String)>> {
+        leads::duplicates(&mut *self.conn().await?, keys, except).await
+    }
+    async fn activities(
+        &self,
+        reach: &Reach,
+        lead_id: Option<i64>,
+        customer_id: Option<i64>,
+        page: PageRequest,
+    ) -> StoreResult<Vec<Activity>> {
+        leads::activities(&mut *self.conn().await?, reach, lead_id, customer_id, page).await
+    }
+    async fn agenda(&self, user_id: i64, until_ms: i64) -> StoreResult<Vec<Activity>> {
+        leads::agenda(&mut *self.conn().await?, user_id, until_ms).await
     }
     async fn login_failures(&self, key: &str, since_ms: i64) -> StoreResult<(i64, Option<i64>)> {
         auth::login_failures(&mut *self.conn().await?, key, since_ms).await
@@ -378,5 +409,64 @@ impl Tx for SqlTx {
         now_ms: i64,
     ) -> StoreResult<Contact> {
         customers::update_contact(&mut self.0, id, version, data, now_ms).await
+    }
+    async fn insert_lead(
+        &mut self,
+        data: &LeadData,
+        state: &LeadState,
+        now_ms: i64,
+    ) -> StoreResult<Lead> {
+        leads::insert_lead(&mut self.0, data, state, now_ms).await
+    }
+    async fn update_lead(
+        &mut self,
+        id: i64,
+        version: i64,
+        data: &LeadData,
+        state: &LeadState,
+        now_ms: i64,
+    ) -> StoreResult<Lead> {
+        leads::update_lead(&mut self.0, id, version, data, state, now_ms).await
+    }
+    async fn record_lead_grade(
+        &mut self,
+        lead_id: i64,
+        grade: &str,
+        by_rules: bool,
+        actor_id: Option<i64>,
+        at_ms: i64,
+    ) -> StoreResult<()> {
+        leads::record_grade(&mut self.0, lead_id, grade, by_rules, actor_id, at_ms).await
+    }
+    async fn insert_activity(
+        &mut self,
+        lead_id: Option<i64>,
+        customer_id: Option<i64>,
+        data: &ActivityData,
+        owner_id: i64,
+        department_id: Option<i64>,
+        now_ms: i64,
+    ) -> StoreResult<Activity> {
+        leads::insert_activity(
+            &mut self.0,
+            lead_id,
+            customer_id,
+            data,
+            owner_id,
+            department_id,
+            now_ms,
+        )
+        .await
+    }
+    async fn touch_customer(
+        &mut self,
+        id: i64,
+        activity_at_ms: i64,
+        next_follow_up_at_ms: Option<i64>,
+    ) -> StoreResult<()> {
+        leads::touch_customer(&mut self.0, id, activity_at_ms, next_follow_up_at_ms).await
+    }
+    async fn move_lead_activities(&mut self, lead_id: i64, customer_id: i64) -> StoreResult<()> {
+        leads::move_activities(&mut self.0, lead_id, customer_id).await
     }
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use sqlx::Connection;
 use stride_app::org::{DepartmentData, NewUser, UserData};
 use stride_app::{App, AppConfig};
-use stride_domain::clock::SystemClock;
+use stride_domain::clock::FrozenClock;
 use stride_store::{SqlStore, StoreOptions};
 use stride_web::WebConfig;
 use tokio::sync::oneshot;
@@ -32,6 +32,8 @@ pub struct TestApp {
     pub app: App,
     pub backend: Backend,
     pub database_url: String,
+    /// The servers' clock: real time at start, moved only by the test.
+    pub clock: Arc<FrozenClock>,
     inner: Arc<Inner>,
 }
 
@@ -126,7 +128,9 @@ impl TestApp {
                 (url, None, Some(name))
             }
         };
-        Self::start(backend, url, dir, pg_name).await
+        #[allow(clippy::disallowed_methods)]
+        let clock = Arc::new(FrozenClock::at(jiff::Timestamp::now()));
+        Self::start(backend, url, dir, pg_name, clock).await
     }
 
     async fn start(
@@ -134,10 +138,11 @@ impl TestApp {
         url: String,
         dir: Option<TempDir>,
         pg_name: Option<String>,
+        clock: Arc<FrozenClock>,
     ) -> Result<Self> {
         let store = SqlStore::connect(&url, StoreOptions { max_connections: 5 }).await?;
         store.migrate(0).await?;
-        let app = App::new(Arc::new(store), Arc::new(SystemClock), AppConfig::default());
+        let app = App::new(Arc::new(store), clock.clone(), AppConfig::default());
         app.bootstrap().await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
@@ -154,6 +159,7 @@ impl TestApp {
             app,
             backend,
             database_url: url,
+            clock,
             inner: Arc::new(Inner {
                 _shutdown: tx,
                 _dir: dir,
@@ -164,7 +170,14 @@ impl TestApp {
 
     /// A second server on the same database, as behind a load balancer.
     pub async fn peer(&self) -> Result<TestApp> {
-        Self::start(self.backend, self.database_url.clone(), None, None).await
+        Self::start(
+            self.backend,
+            self.database_url.clone(),
+            None,
+            None,
+            self.clock.clone(),
+        )
+        .await
     }
 
     async fn cleanup(self) {
@@ -177,6 +190,11 @@ impl TestApp {
                     .await;
             }
         }
+    }
+
+    /// Moves the servers' clock forward.
+    pub fn advance_hours(&self, hours: i64) {
+        self.clock.advance_ms(hours * 3600 * 1000);
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 mod customers;
+mod leads;
 mod org;
 
 use axum::extract::State;
@@ -31,6 +32,7 @@ pub(crate) use org::user_dto;
         (name = "settings", description = "Organisation settings and the business calendar"),
         (name = "audit", description = "The read-only audit log"),
         (name = "customers", description = "Customers, contacts, the public pool and search"),
+        (name = "leads", description = "Leads, grading, first contact, conversion, follow-ups and the agenda"),
     )
 )]
 struct ApiDoc;
@@ -60,6 +62,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(org::routes())
         .merge(admin::routes())
         .merge(customers::routes())
+        .merge(leads::routes())
 }
 
 pub async fn openapi_json(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {

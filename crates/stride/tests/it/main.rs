@@ -6,4 +6,5 @@
 mod api;
 mod cli;
 mod customers;
+mod leads;
 mod ui;

@@ -1,0 +1,386 @@
+//! Leads, their grade history, and activities.
+
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+use stride_app::customers::MatchKeys;
+use stride_app::leads::{Activity, ActivityData, Lead, LeadData, LeadFilter, LeadState};
+use stride_app::page::PageRequest;
+use stride_app::{Reach, StoreError};
+use stride_domain::customers::{normalize_company_name, normalize_email, normalize_phone};
+
+use crate::org::versioned;
+use crate::sql::{col, flag, Sql};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+const LEAD_COLUMNS: &str = "SELECT id, company, contact_name, title, phone, email, source, industry, region, size, \
+    need, budget, explicit_need, budget_known, decision_chain_known, notes, grade, status, owner_id, department_id, \
+    assigned_at_ms, response_due_at_ms, first_contact_at_ms, next_nurture_at_ms, disqualify_reason, customer_id, \
+    version, created_at_ms, updated_at_ms FROM leads";
+
+fn lead(row: &AnyRow) -> Result<Lead> {
+    Ok(Lead {
+        id: col(row, "id")?,
+        data: LeadData {
+            company: col(row, "company")?,
+            contact_name: col(row, "contact_name")?,
+            title: col(row, "title")?,
+            phone: col(row, "phone")?,
+            email: col(row, "email")?,
+            source: col(row, "source")?,
+            industry: col(row, "industry")?,
+            region: col(row, "region")?,
+            size: col(row, "size")?,
+            need: col(row, "need")?,
+            budget: col(row, "budget")?,
+            explicit_need: flag(row, "explicit_need")?,
+            budget_known: flag(row, "budget_known")?,
+            decision_chain_known: flag(row, "decision_chain_known")?,
+            notes: col(row, "notes")?,
+        },
+        grade: col(row, "grade")?,
+        status: col(row, "status")?,
+        owner_id: col(row, "owner_id")?,
+        department_id: col(row, "department_id")?,
+        assigned_at_ms: col(row, "assigned_at_ms")?,
+        response_due_at_ms: col(row, "response_due_at_ms")?,
+        first_contact_at_ms: col(row, "first_contact_at_ms")?,
+        next_nurture_at_ms: col(row, "next_nurture_at_ms")?,
+        disqualify_reason: col(row, "disqualify_reason")?,
+        customer_id: col(row, "customer_id")?,
+        version: col(row, "version")?,
+        created_at_ms: col(row, "created_at_ms")?,
+        updated_at_ms: col(row, "updated_at_ms")?,
+    })
+}
+
+fn lead_reach(q: &mut Sql, reach: &Reach) {
+    q.reach(reach, "owner_id", "department_id");
+}
+
+pub async fn leads(
+    conn: &mut AnyConnection,
+    reach: &Reach,
+    f: &LeadFilter,
+    page: PageRequest,
+) -> Result<Vec<Lead>> {
+    let mut q = Sql::new(LEAD_COLUMNS);
+    q.push(" WHERE ");
+    lead_reach(&mut q, reach);
+    if let Some(s) = &f.status {
+        q.push(" AND status = ").bind(s.clone());
+    }
+    if let Some(g) = &f.grade {
+        q.push(" AND grade = ").bind(g.clone());
+    }
+    if let Some(o) = f.owner_id {
+        q.push(" AND owner_id = ").bind(o);
+    }
+    if let Some(now) = f.overdue_at_ms {
+        q.push(" AND first_contact_at_ms IS NULL AND status NOT IN ('converted', 'disqualified') AND response_due_at_ms < ").bind(now);
+    }
+    if let Some(after) = page.after {
+        q.push(" AND id > ").bind(after);
+    }
+    q.push(" ORDER BY id LIMIT ")
+        .bind(i64::from(page.limit) + 1);
+    q.fetch_all(conn).await?.iter().map(lead).collect()
+}
+
+pub async fn lead_by_id(conn: &mut AnyConnection, reach: &Reach, id: i64) -> Result<Option<Lead>> {
+    let mut q = Sql::new(LEAD_COLUMNS);
+    q.push(" WHERE id = ").bind(id).push(" AND ");
+    lead_reach(&mut q, reach);
+    q.fetch_optional(conn).await?.as_ref().map(lead).transpose()
+}
+
+pub async fn duplicates(
+    conn: &mut AnyConnection,
+    keys: &MatchKeys,
+    except: Option<i64>,
+) -> Result<Vec<(i64, String)>> {
+    let mut q = Sql::new("SELECT id, company_key, phone_key, email_key FROM leads WHERE status NOT IN ('converted', 'disqualified') AND (company_key = ");
+    q.bind(keys.name.clone());
+    for (column, value) in [("phone_key", &keys.phone), ("email_key", &keys.email)] {
+        if let Some(v) = value {
+            q.push(" OR ").push(column).push(" = ").bind(v.clone());
+        }
+    }
+    q.push(") AND id <> ")
+        .bind(except.unwrap_or(0))
+        .push(" ORDER BY id LIMIT 20");
+    let mut hits = Vec::new();
+    for row in q.fetch_all(conn).await? {
+        let id: i64 = col(&row, "id")?;
+        if col::<String>(&row, "company_key")? == keys.name {
+            hits.push((id, "name".to_owned()));
+        }
+        if keys.phone.is_some() && col::<Option<String>>(&row, "phone_key")? == keys.phone {
+            hits.push((id, "phone".to_owned()));
+        }
+        if keys.email.is_some() && col::<Option<String>>(&row, "email_key")? == keys.email {
+            hits.push((id, "email".to_owned()));
+        }
+    }
+    Ok(hits)
+}
+
+const LEAD_FIELDS: &str = "company, company_key, contact_name, title, phone, phone_key, email, email_key, source, \
+    industry, region, size, need, budget, explicit_need, budget_known, decision_chain_known, notes, grade, status, \
+    owner_id, department_id, assigned_at_ms, response_due_at_ms, first_contact_at_ms, next_nurture_at_ms, \
+    disqualify_reason, customer_id";
+
+fn bind_lead(q: &mut Sql, d: &LeadData, s: &LeadState) {
+    q.bind(d.company.clone())
+        .push(", ")
+        .bind(normalize_company_name(&d.company))
+        .push(", ");
+    q.bind(d.contact_name.clone())
+        .push(", ")
+        .bind(d.title.clone())
+        .push(", ");
+    q.bind(d.phone.clone())
+        .push(", ")
+        .bind(d.phone.as_deref().map(normalize_phone))
+        .push(", ");
+    q.bind(d.email.clone())
+        .push(", ")
+        .bind(d.email.as_deref().map(normalize_email))
+        .push(", ");
+    q.bind(d.source.clone())
+        .push(", ")
+        .bind(d.industry.clone())
+        .push(", ")
+        .bind(d.region.clone())
+        .push(", ");
+    q.bind(d.size.clone())
+        .push(", ")
+        .bind(d.need.clone())
+        .push(", ")
+        .bind(d.budget.clone())
+        .push(", ");
+    q.bind(i64::from(d.explicit_need))
+        .push(", ")
+        .bind(i64::from(d.budget_known))
+        .push(", ");
+    q.bind(i64::from(d.decision_chain_known))
+        .push(", ")
+        .bind(d.notes.clone())
+        .push(", ");
+    q.bind(s.grade.as_str().to_owned())
+        .push(", ")
+        .bind(s.status.as_str().to_owned())
+        .push(", ");
+    q.bind(s.owner.map(|o| o.0))
+        .push(", ")
+        .bind(s.owner.map(|o| o.1))
+        .push(", ");
+    q.bind(s.assigned_at_ms)
+        .push(", ")
+        .bind(s.response_due_at_ms)
+        .push(", ");
+    q.bind(s.first_contact_at_ms)
+        .push(", ")
+        .bind(s.next_nurture_at_ms)
+        .push(", ");
+    q.bind(s.disqualify_reason.clone())
+        .push(", ")
+        .bind(s.customer_id);
+}
+
+pub async fn insert_lead(
+    conn: &mut AnyConnection,
+    d: &LeadData,
+    s: &LeadState,
+    now: i64,
+) -> Result<Lead> {
+    let mut q = Sql::new(&format!(
+        "INSERT INTO leads ({LEAD_FIELDS}, created_at_ms, updated_at_ms) VALUES ("
+    ));
+    bind_lead(&mut q, d, s);
+    q.push(", ")
+        .bind(now)
+        .push(", ")
+        .bind(now)
+        .push(") RETURNING id");
+    let id: i64 = col(&q.fetch_one(conn).await?, "id")?;
+    lead_by_id(conn, &Reach::All, id)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+pub async fn update_lead(
+    conn: &mut AnyConnection,
+    id: i64,
+    version: i64,
+    d: &LeadData,
+    s: &LeadState,
+    now: i64,
+) -> Result<Lead> {
+    let mut q = Sql::new("UPDATE leads SET (");
+    q.push(LEAD_FIELDS).push(") = (");
+    bind_lead(&mut q, d, s);
+    q.push("), updated_at_ms = ")
+        .bind(now)
+        .push(", version = version + 1 WHERE id = ")
+        .bind(id);
+    q.push(" AND version = ").bind(version);
+    let n = q.execute(conn).await?;
+    versioned(conn, n, "leads", id).await?;
+    lead_by_id(conn, &Reach::All, id)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+pub async fn record_grade(
+    conn: &mut AnyConnection,
+    lead_id: i64,
+    grade: &str,
+    by_rules: bool,
+    actor: Option<i64>,
+    at: i64,
+) -> Result<()> {
+    let mut q =
+        Sql::new("INSERT INTO lead_grades (lead_id, grade, by_rules, actor_id, at_ms) VALUES (");
+    q.bind(lead_id)
+        .push(", ")
+        .bind(grade.to_owned())
+        .push(", ")
+        .bind(i64::from(by_rules))
+        .push(", ");
+    q.bind(actor).push(", ").bind(at).push(")");
+    q.execute(conn).await.map(drop)
+}
+
+// ---- activities -----------------------------------------------------------------------------
+
+const ACTIVITY_COLUMNS: &str =
+    "SELECT id, lead_id, customer_id, kind, summary, interest_points, pain_points, next_step, \
+    occurred_at_ms, next_follow_up_at_ms, owner_id, created_at_ms FROM activities";
+
+fn activity(row: &AnyRow) -> Result<Activity> {
+    Ok(Activity {
+        id: col(row, "id")?,
+        lead_id: col(row, "lead_id")?,
+        customer_id: col(row, "customer_id")?,
+        data: ActivityData {
+            kind: col(row, "kind")?,
+            summary: col(row, "summary")?,
+            interest_points: col(row, "interest_points")?,
+            pain_points: col(row, "pain_points")?,
+            next_step: col(row, "next_step")?,
+            occurred_at_ms: col(row, "occurred_at_ms")?,
+            next_follow_up_at_ms: col(row, "next_follow_up_at_ms")?,
+        },
+        owner_id: col(row, "owner_id")?,
+        created_at_ms: col(row, "created_at_ms")?,
+    })
+}
+
+/// Newest first.
+pub async fn activities(
+    conn: &mut AnyConnection,
+    reach: &Reach,
+    lead_id: Option<i64>,
+    customer_id: Option<i64>,
+    page: PageRequest,
+) -> Result<Vec<Activity>> {
+    let mut q = Sql::new(ACTIVITY_COLUMNS);
+    q.push(" WHERE ");
+    q.reach(reach, "owner_id", "department_id");
+    if let Some(l) = lead_id {
+        q.push(" AND lead_id = ").bind(l);
+    }
+    if let Some(c) = customer_id {
+        q.push(" AND customer_id = ").bind(c);
+    }
+    if let Some(after) = page.after {
+        q.push(" AND id < ").bind(after);
+    }
+    q.push(" ORDER BY id DESC LIMIT ")
+        .bind(i64::from(page.limit) + 1);
+    q.fetch_all(conn).await?.iter().map(activity).collect()
+}
+
+pub async fn agenda(conn: &mut AnyConnection, user_id: i64, until: i64) -> Result<Vec<Activity>> {
+    let mut q = Sql::new(ACTIVITY_COLUMNS);
+    q.push(" WHERE owner_id = ")
+        .bind(user_id)
+        .push(" AND next_follow_up_at_ms IS NOT NULL AND next_follow_up_at_ms < ")
+        .bind(until);
+    // Only the latest activity of each lead or customer counts: a later follow-up supersedes it.
+    q.push(
+        " AND NOT EXISTS (SELECT 1 FROM activities later WHERE later.id > activities.id \
+         AND ((later.customer_id = activities.customer_id) OR (later.lead_id = activities.lead_id AND activities.customer_id IS NULL)))",
+    );
+    q.push(" ORDER BY next_follow_up_at_ms LIMIT 200");
+    q.fetch_all(conn).await?.iter().map(activity).collect()
+}
+
+pub async fn insert_activity(
+    conn: &mut AnyConnection,
+    lead_id: Option<i64>,
+    customer_id: Option<i64>,
+    d: &ActivityData,
+    owner: i64,
+    department: Option<i64>,
+    now: i64,
+) -> Result<Activity> {
+    let mut q = Sql::new(
+        "INSERT INTO activities (lead_id, customer_id, kind, summary, interest_points, pain_points, next_step, \
+         occurred_at_ms, next_follow_up_at_ms, owner_id, department_id, created_at_ms) VALUES (",
+    );
+    q.bind(lead_id)
+        .push(", ")
+        .bind(customer_id)
+        .push(", ")
+        .bind(d.kind.clone())
+        .push(", ");
+    q.bind(d.summary.clone())
+        .push(", ")
+        .bind(d.interest_points.clone())
+        .push(", ")
+        .bind(d.pain_points.clone())
+        .push(", ");
+    q.bind(d.next_step.clone())
+        .push(", ")
+        .bind(d.occurred_at_ms)
+        .push(", ")
+        .bind(d.next_follow_up_at_ms)
+        .push(", ");
+    q.bind(owner)
+        .push(", ")
+        .bind(department)
+        .push(", ")
+        .bind(now)
+        .push(") RETURNING id");
+    let id: i64 = col(&q.fetch_one(conn).await?, "id")?;
+    let mut q = Sql::new(ACTIVITY_COLUMNS);
+    q.push(" WHERE id = ").bind(id);
+    activity(&q.fetch_one(conn).await?)
+}
+
+pub async fn touch_customer(
+    conn: &mut AnyConnection,
+    id: i64,
+    at: i64,
+    next: Option<i64>,
+) -> Result<()> {
+    let mut q = Sql::new("UPDATE customers SET last_activity_at_ms = ");
+    q.bind(at)
+        .push(", next_follow_up_at_ms = ")
+        .bind(next)
+        .push(" WHERE id = ")
+        .bind(id);
+    q.execute(conn).await.map(drop)
+}
+
+pub async fn move_activities(
+    conn: &mut AnyConnection,
+    lead_id: i64,
+    customer_id: i64,
+) -> Result<()> {
+    let mut q = Sql::new("UPDATE activities SET customer_id = ");
+    q.bind(customer_id).push(" WHERE lead_id = ").bind(lead_id);
+    q.execute(conn).await.map(drop)
+}

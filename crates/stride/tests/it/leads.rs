@@ -1,0 +1,304 @@
+//! Leads from capture to conversion, grading and response clocks, follow-ups and the agenda.
+
+use serde_json::json;
+use stride_testkit::{backend_tests, TestApp, PASSWORD};
+
+backend_tests!(
+    leads_are_graded_and_clocked,
+    a_lead_becomes_a_customer_with_its_history,
+    lead_actions_respect_scope_and_state,
+    the_agenda_shows_due_and_overdue_follow_ups,
+);
+
+async fn leads_are_graded_and_clocked(app: TestApp) {
+    app.seed_org().await;
+    let rep = app.login("rep1", PASSWORD).await;
+    let a = rep
+        .post("/api/v1/leads", json!({"company": "宁德时代新能源科技股份有限公司", "contact_name": "曾先生", "source": "exhibition",
+            "explicit_need": true, "budget_known": true, "decision_chain_known": true}))
+        .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    assert_eq!(
+        (a.json["grade"].as_str(), a.json["status"].as_str()),
+        (Some("A"), Some("new"))
+    );
+    let assigned: jiff::Timestamp = a.json["assigned_at"].as_str().unwrap().parse().unwrap();
+    let due: jiff::Timestamp = a.json["response_due_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(due.as_second() - assigned.as_second(), 24 * 3600);
+
+    let b = rep.post("/api/v1/leads", json!({"company": "Globex Corporation", "email": "it@globex.example", "source": "website", "explicit_need": true})).await;
+    assert_eq!(b.json["grade"], "B");
+    let b_due: jiff::Timestamp = b.json["response_due_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(b_due.as_second() - assigned.as_second(), 48 * 3600);
+
+    let c = rep
+        .post(
+            "/api/v1/leads",
+            json!({"company": "随便问问公司", "phone": "13900001111", "source": "cold_call"}),
+        )
+        .await;
+    assert_eq!(
+        (c.json["grade"].as_str(), c.json["status"].as_str()),
+        (Some("C"), Some("nurturing"))
+    );
+    assert!(c.json["response_due_at"].is_null() && c.json["next_nurture_at"].is_string());
+
+    // A day later the A lead is past its clock; the B lead is not yet.
+    app.advance_hours(25);
+    let overdue = rep.get("/api/v1/leads?overdue=true").await;
+    let ids: Vec<i64> = overdue.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![a.json["id"].as_i64().unwrap()]);
+    assert_eq!(
+        rep.get(&format!("/api/v1/leads/{}", a.json["id"]))
+            .await
+            .json["overdue"],
+        true
+    );
+
+    // Regrading by hand restarts the clock and is audited.
+    let path = format!("/api/v1/leads/{}/grade", b.json["id"]);
+    let r = rep
+        .send(
+            reqwest::Method::POST,
+            &path,
+            Some(json!({"grade": "A"})),
+            &[("if-match", &format!("\"{}\"", b.json["version"]))],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json["grade"].as_str()),
+        (200, Some("A")),
+        "{}",
+        r.body
+    );
+    let bad = rep
+        .send(
+            reqwest::Method::POST,
+            &path,
+            Some(json!({"grade": "D"})),
+            &[("if-match", "\"2\"")],
+        )
+        .await;
+    assert_eq!(bad.error_fields(), vec!["grade"]);
+
+    let invalid = rep
+        .post("/api/v1/leads", json!({"company": "", "source": "tv"}))
+        .await;
+    let mut fields = invalid.error_fields();
+    fields.sort();
+    assert_eq!(fields, vec!["company", "contact_name", "source"]);
+}
+
+async fn a_lead_becomes_a_customer_with_its_history(app: TestApp) {
+    let org = app.seed_org().await;
+    let rep = app.login("rep1", PASSWORD).await;
+    let lead = rep
+        .post("/api/v1/leads", json!({"company": "上海蔚来汽车有限公司", "contact_name": "李斌", "title": "采购总监", "phone": "021-6888 0000",
+            "source": "referral", "explicit_need": true, "budget_known": true}))
+        .await;
+    let id = lead.json["id"].as_i64().unwrap();
+    let early = rep
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/leads/{id}/convert"),
+            None,
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(
+        early.status, 409,
+        "a new lead is contacted before it converts"
+    );
+
+    let contact = rep
+        .post(
+            &format!("/api/v1/leads/{id}/first-contact"),
+            json!({"kind": "call", "summary": "电话沟通需求",
+            "interest_points": "车队管理", "pain_points": "回款慢", "next_step": "周五上门拜访"}),
+        )
+        .await;
+    assert_eq!(contact.status, 201, "{}", contact.body);
+    assert_eq!(contact.json["lead"]["status"], "contacted");
+    assert_eq!(contact.json["activity"]["kind"], "first_contact");
+    let version = contact.json["lead"]["version"].as_i64().unwrap();
+
+    let converted = rep
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/leads/{id}/convert"),
+            None,
+            &[("if-match", &format!("\"{version}\""))],
+        )
+        .await;
+    assert_eq!(converted.status, 200, "{}", converted.body);
+    assert_eq!(converted.json["lead"]["status"], "converted");
+    let customer = converted.json["customer"]["id"].as_i64().unwrap();
+    assert_eq!(
+        converted.json["customer"]["owner_id"].as_i64(),
+        Some(org.rep1)
+    );
+    assert_eq!(
+        converted.json["lead"]["customer_id"].as_i64(),
+        Some(customer)
+    );
+    let contacts = rep
+        .get(&format!("/api/v1/contacts?customer_id={customer}"))
+        .await;
+    assert_eq!(contacts.json["items"][0]["name"], "李斌");
+    let history = rep
+        .get(&format!("/api/v1/activities?customer_id={customer}"))
+        .await;
+    assert_eq!(
+        history.json["items"][0]["summary"], "电话沟通需求",
+        "the first contact moved to the customer"
+    );
+    // Closed leads stay closed.
+    let again = rep
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/leads/{id}/disqualify"),
+            Some(json!({"reason": "x"})),
+            &[("if-match", &format!("\"{}\"", version + 1))],
+        )
+        .await;
+    assert_eq!(again.status, 409);
+}
+
+async fn lead_actions_respect_scope_and_state(app: TestApp) {
+    let org = app.seed_org().await;
+    let rep1 = app.login("rep1", PASSWORD).await;
+    let rep2 = app.login("rep2", PASSWORD).await;
+    let manager = app.login("manager", PASSWORD).await;
+    let admin = app.login("admin", PASSWORD).await;
+    let id = rep1
+        .post("/api/v1/leads", json!({"company": "小米科技有限责任公司", "contact_name": "雷先生", "source": "partner"}))
+        .await
+        .json["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(rep2.get(&format!("/api/v1/leads/{id}")).await.status, 404);
+    assert_eq!(
+        manager.get(&format!("/api/v1/leads/{id}")).await.status,
+        200
+    );
+    let dup = rep2
+        .post(
+            "/api/v1/leads",
+            json!({"company": "小米科技", "contact_name": "x", "source": "other"}),
+        )
+        .await;
+    assert_eq!(dup.error_fields(), vec!["company"]);
+    let csv = rep2.get("/api/v1/leads/export?format=csv").await;
+    assert!(!csv.body.contains("小米"));
+
+    // The manager cannot hand the lead to someone outside their scope; the admin can.
+    let assign = |who: i64| json!({ "owner_id": who });
+    let r = manager
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/leads/{id}/assign"),
+            Some(assign(org.rep2)),
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(r.error_fields(), vec!["owner_id"]);
+    let r = admin
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/leads/{id}/assign"),
+            Some(assign(org.rep2)),
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json["owner_id"].as_i64()),
+        (200, Some(org.rep2))
+    );
+    assert_eq!(rep2.get(&format!("/api/v1/leads/{id}")).await.status, 200);
+    assert_eq!(rep1.get(&format!("/api/v1/leads/{id}")).await.status, 404);
+    let audit = admin
+        .get(&format!(
+            "/api/v1/audit?record_kind=lead&record_id={id}&action=assign"
+        ))
+        .await;
+    assert_eq!(
+        audit.json["items"][0]["before"]["owner_id"].as_i64(),
+        Some(org.rep1)
+    );
+
+    let r = rep2
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/leads/{id}/disqualify"),
+            Some(json!({"reason": " "})),
+            &[("if-match", "\"2\"")],
+        )
+        .await;
+    assert_eq!(r.error_fields(), vec!["reason"]);
+    let r = rep2
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/leads/{id}/disqualify"),
+            Some(json!({"reason": "无预算"})),
+            &[("if-match", "\"2\"")],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json["status"].as_str()),
+        (200, Some("disqualified"))
+    );
+}
+
+async fn the_agenda_shows_due_and_overdue_follow_ups(app: TestApp) {
+    app.seed_org().await;
+    let rep = app.login("rep1", PASSWORD).await;
+    let customer = rep
+        .post("/api/v1/customers", json!({"name": "招商银行股份有限公司"}))
+        .await
+        .json["id"]
+        .as_i64()
+        .unwrap();
+    let now = jiff::Timestamp::from_millisecond(app.app.now_ms()).unwrap();
+    let soon = now
+        .checked_add(jiff::SignedDuration::from_mins(30))
+        .unwrap();
+    let r = rep
+        .post("/api/v1/activities", json!({"customer_id": customer, "kind": "visit", "summary": "拜访财务部", "next_follow_up_at": soon.to_string()}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let agenda = rep.get("/api/v1/agenda").await;
+    assert_eq!(agenda.json.as_array().unwrap().len(), 1);
+    assert_eq!(agenda.json[0]["overdue"], false);
+    app.advance_hours(1);
+    assert_eq!(rep.get("/api/v1/agenda").await.json[0]["overdue"], true);
+    let shown = rep.get(&format!("/api/v1/customers/{customer}")).await;
+    assert!(shown.json["last_activity_at"].is_string());
+    // Another rep neither sees it nor can log against that customer.
+    let rep2 = app.login("rep2", PASSWORD).await;
+    assert_eq!(
+        rep2.get("/api/v1/agenda")
+            .await
+            .json
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let r = rep2
+        .post(
+            "/api/v1/activities",
+            json!({"customer_id": customer, "kind": "call", "summary": "x"}),
+        )
+        .await;
+    assert_eq!(r.error_fields(), vec!["customer_id"]);
+    let future = jiff::Timestamp::from_millisecond(app.app.now_ms() + 86_400_000).unwrap();
+    let r = rep.post("/api/v1/activities", json!({"customer_id": customer, "kind": "dance", "summary": "", "occurred_at": future.to_string()})).await;
+    let mut fields = r.error_fields();
+    fields.sort();
+    assert_eq!(fields, vec!["kind", "occurred_at", "summary"]);
+}
