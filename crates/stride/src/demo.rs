@@ -180,6 +180,7 @@ pub async fn seed(app: &App) -> Result<Vec<(String, String)>> {
         };
         app.set_calendar_day(&system, day).await?;
     }
+    seed_sales(app).await?;
     Ok(logins)
 }
 
@@ -187,4 +188,218 @@ async fn department(app: &App, path: &str) -> Result<i64> {
     app.department_by_path(&format!("星河科技 Galaxy Tech/{path}"))
         .await?
         .ok_or_else(|| anyhow::anyhow!("demo department {path} missing"))
+}
+
+/// (owner login, company, contact, phone, source, need, budget, decision chain)
+const LEADS: &[(&str, &str, &str, &str, &str, bool, bool, bool)] = &[
+    (
+        "rep",
+        "宁德时代新能源科技股份有限公司",
+        "曾先生",
+        "13800000001",
+        "exhibition",
+        true,
+        true,
+        true,
+    ),
+    (
+        "rep",
+        "Globex Corporation",
+        "Hank Scorpio",
+        "+1 415 555 0101",
+        "website",
+        true,
+        false,
+        false,
+    ),
+    (
+        "rep",
+        "杭州随问科技有限公司",
+        "周小姐",
+        "13800000003",
+        "cold_call",
+        false,
+        false,
+        false,
+    ),
+    (
+        "rep2",
+        "Initech Ltd.",
+        "Bill Lumbergh",
+        "+44 20 7946 0000",
+        "referral",
+        true,
+        true,
+        false,
+    ),
+    (
+        "rep2",
+        "苏州精密制造有限公司",
+        "吴工",
+        "13800000005",
+        "partner",
+        true,
+        true,
+        true,
+    ),
+    (
+        "rep3",
+        "深圳华强电子有限公司",
+        "黄经理",
+        "13800000006",
+        "social_media",
+        true,
+        false,
+        true,
+    ),
+    (
+        "rep3",
+        "Umbrella Pharma GmbH",
+        "Alice Marker",
+        "+49 30 901820",
+        "campaign",
+        false,
+        false,
+        false,
+    ),
+];
+
+/// (owner login or "" for the public pool, name, industry, phone, rating)
+const CUSTOMERS: &[(&str, &str, &str, &str, &str)] = &[
+    ("rep", "华为技术有限公司", "通信", "0755-28780808", "AAA"),
+    ("rep", "招商银行股份有限公司", "金融", "0755-95555", "AA"),
+    (
+        "rep",
+        "Acme Trading Co., Ltd.",
+        "Retail",
+        "+86 21 5555 0100",
+        "B",
+    ),
+    (
+        "rep2",
+        "阿里巴巴(中国)有限公司",
+        "互联网",
+        "0571-85022088",
+        "AAA",
+    ),
+    (
+        "rep2",
+        "Contoso Manufacturing Inc.",
+        "Manufacturing",
+        "+1 206 555 0142",
+        "A",
+    ),
+    ("rep3", "比亚迪股份有限公司", "汽车", "0755-89888888", "AA"),
+    ("", "小米科技有限责任公司", "消费电子", "010-60606666", "A"),
+    (
+        "",
+        "Wayne Enterprises",
+        "Conglomerate",
+        "+1 212 555 0199",
+        "C",
+    ),
+];
+
+/// Leads in every grade and state, customers with contacts and follow-ups (some overdue),
+/// and customers waiting in the public pool.
+async fn seed_sales(app: &App) -> Result<()> {
+    use stride_app::customers::{ContactData, CustomerData};
+    use stride_app::leads::{ActivityData, LeadData};
+
+    let now = app.now_ms();
+    for (i, (owner, company, contact, phone, source, need, budget, chain)) in
+        LEADS.iter().enumerate()
+    {
+        let actor = app.actor_for(owner).await?;
+        let data = LeadData {
+            company: (*company).into(),
+            contact_name: Some((*contact).into()),
+            phone: Some((*phone).into()),
+            source: (*source).into(),
+            explicit_need: *need,
+            budget_known: *budget,
+            decision_chain_known: *chain,
+            need: need.then(|| "CRM 与销售流程数字化 / CRM rollout".to_owned()),
+            ..Default::default()
+        };
+        let lead = app.create_lead(&actor, data, true).await?;
+        // Every other lead has had its first contact; one of those is converted.
+        if i % 2 == 0 && lead.status == "new" {
+            let call = ActivityData {
+                kind: "first_contact".into(),
+                summary: "首次电话沟通,确认需求 / first call, need confirmed".into(),
+                interest_points: Some("销售漏斗、回款跟踪".into()),
+                pain_points: Some("线索响应慢".into()),
+                next_step: Some("安排需求调研 / schedule needs analysis".into()),
+                occurred_at_ms: now - 3_600_000,
+                next_follow_up_at_ms: Some(now + 2 * 86_400_000),
+            };
+            let (lead, _) = app.record_first_contact(&actor, lead.id, call).await?;
+            if i == 4 {
+                app.convert_lead(&actor, lead.id, lead.version).await?;
+            }
+        }
+    }
+    for (i, (owner, name, industry, phone, rating)) in CUSTOMERS.iter().enumerate() {
+        let actor = if owner.is_empty() {
+            app.actor_for("admin").await?
+        } else {
+            app.actor_for(owner).await?
+        };
+        let data = CustomerData {
+            name: (*name).into(),
+            industry: Some((*industry).into()),
+            phone: Some((*phone).into()),
+            credit_rating: Some((*rating).into()),
+            credit_limit_minor: 50_000_000,
+            region: Some(
+                if i % 2 == 0 {
+                    "华东 East"
+                } else {
+                    "华南 South"
+                }
+                .into(),
+            ),
+            ..Default::default()
+        };
+        let customer = app.create_customer(&actor, data, true).await?;
+        if owner.is_empty() {
+            app.release_customer(&actor, customer.id).await?;
+            continue;
+        }
+        let contact = ContactData {
+            name: format!(
+                "{}联系人 Contact",
+                &name.chars().take(2).collect::<String>()
+            ),
+            title: Some("采购经理 Purchasing manager".into()),
+            decision_role: Some(
+                if i % 2 == 0 {
+                    "decision_maker"
+                } else {
+                    "influencer"
+                }
+                .into(),
+            ),
+            ..Default::default()
+        };
+        app.create_contact(&actor, customer.id, contact).await?;
+        // A follow-up each; every third one is already overdue.
+        let follow_up = if i % 3 == 0 {
+            now - 86_400_000
+        } else {
+            now + (i as i64 + 1) * 3_600_000
+        };
+        let visit = ActivityData {
+            kind: if i % 2 == 0 { "visit" } else { "wechat" }.into(),
+            summary: "回访客户,介绍新产品 / revisit, presented the new product line".into(),
+            next_step: Some("发送报价 / send a quote".into()),
+            occurred_at_ms: now - 2 * 86_400_000,
+            next_follow_up_at_ms: Some(follow_up),
+            ..Default::default()
+        };
+        app.record_activity(&actor, None, Some(customer.id), visit)
+            .await?;
+    }
+    Ok(())
 }
