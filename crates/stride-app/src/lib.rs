@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod customers;
 pub mod error;
 pub mod idempotency;
+pub mod jobs;
 pub mod leads;
 pub mod org;
 pub mod page;
@@ -34,6 +35,10 @@ pub struct AppConfig {
     pub max_failures_per_ip: i64,
     /// The throttling window, in milliseconds.
     pub throttle_window_ms: i64,
+    /// Days without a follow-up before an owned customer returns to the public pool.
+    pub pool_return_days: i64,
+    /// How many days before that return the owner is warned.
+    pub pool_warning_days: i64,
 }
 
 impl Default for AppConfig {
@@ -43,6 +48,8 @@ impl Default for AppConfig {
             max_failures_per_account: 5,
             max_failures_per_ip: 30,
             throttle_window_ms: 15 * 60 * 1000,
+            pool_return_days: 30,
+            pool_warning_days: 3,
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::customers::{
     SearchHit,
 };
 use crate::idempotency::{IdempotencyClaim, StoredResponse};
+use crate::jobs::{NewNotification, Notification};
 use crate::leads::{Activity, ActivityData, Lead, LeadData, LeadFilter, LeadState};
 use crate::org::{Department, DepartmentData, Role, RoleData, User, UserData, UserFilter};
 use crate::page::PageRequest;
@@ -163,6 +164,13 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Vec<Activity>>;
     /// A user's activities with a next follow-up before `until_ms`, earliest first.
     async fn agenda(&self, user_id: i64, until_ms: i64) -> StoreResult<Vec<Activity>>;
+    /// A user's notifications, newest first.
+    async fn notifications(
+        &self,
+        user_id: i64,
+        unread_only: bool,
+        page: PageRequest,
+    ) -> StoreResult<Vec<Notification>>;
 }
 
 /// One write transaction. Every state change writes its audit row through the same `Tx`,
@@ -350,4 +358,28 @@ pub trait Tx: Send {
     ) -> StoreResult<()>;
     /// Carries a converted lead's activities over to its customer.
     async fn move_lead_activities(&mut self, lead_id: i64, customer_id: i64) -> StoreResult<()>;
+    /// Marks overdue, unescalated leads as escalated and returns them.
+    async fn claim_overdue_leads(&mut self, now_ms: i64) -> StoreResult<Vec<Lead>>;
+    /// Who hears about a user's overdue leads: their manager, else the supervisors and managers above them.
+    async fn escalation_targets(&mut self, user_id: i64) -> StoreResult<Vec<i64>>;
+    /// Marks owned customers quiet since before `quiet_before_ms` as warned: (customer, owner, name).
+    async fn claim_pool_warnings(
+        &mut self,
+        quiet_before_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<Vec<(i64, i64, String)>>;
+    /// Returns owned customers quiet since before `quiet_before_ms` to the pool: (customer, former owner, name).
+    async fn return_quiet_customers(
+        &mut self,
+        quiet_before_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<Vec<(i64, i64, String)>>;
+    async fn notify(&mut self, n: &NewNotification, now_ms: i64) -> StoreResult<()>;
+    /// False when the notification is not the user's.
+    async fn mark_notification_read(
+        &mut self,
+        user_id: i64,
+        id: i64,
+        now_ms: i64,
+    ) -> StoreResult<bool>;
 }

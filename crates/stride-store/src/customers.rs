@@ -211,13 +211,13 @@ pub async fn insert_customer(
     now: i64,
 ) -> Result<Customer> {
     let mut q = Sql::new(&format!(
-        "INSERT INTO customers ({CUSTOMER_FIELDS}, owner_id, department_id, created_at_ms, updated_at_ms) VALUES ("
+        "INSERT INTO customers ({CUSTOMER_FIELDS}, owner_id, department_id, owned_since_ms, \
+         created_at_ms, updated_at_ms) VALUES ("
     ));
     bind_customer_fields(&mut q, d);
-    q.push(", ")
-        .bind(owner.map(|o| o.0))
-        .push(", ")
-        .bind(owner.map(|o| o.1));
+    q.push(", ").bind(owner.map(|o| o.0));
+    q.push(", ").bind(owner.map(|o| o.1));
+    q.push(", ").bind(owner.map(|_| now));
     q.push(", ")
         .bind(now)
         .push(", ")
@@ -265,10 +265,11 @@ pub async fn assign(
     only_if_unowned: bool,
     now: i64,
 ) -> Result<Option<Customer>> {
-    let mut q = Sql::new("UPDATE customers SET owner_id = ");
-    q.bind(owner.map(|o| o.0))
-        .push(", department_id = ")
-        .bind(owner.map(|o| o.1));
+    // A new owner gets the full quiet period before the customer can drift back to the pool.
+    let mut q = Sql::new("UPDATE customers SET pool_warned_at_ms = NULL, owner_id = ");
+    q.bind(owner.map(|o| o.0));
+    q.push(", department_id = ").bind(owner.map(|o| o.1));
+    q.push(", owned_since_ms = ").bind(owner.map(|_| now));
     q.push(", updated_at_ms = ")
         .bind(now)
         .push(", version = version + 1 WHERE id = ")
@@ -289,9 +290,9 @@ pub async fn transfer(
     to_department: i64,
     now: i64,
 ) -> Result<u64> {
-    let mut q = Sql::new("UPDATE customers SET owner_id = ");
-    q.bind(to)
-        .push(", department_id = ")
+    let mut q = Sql::new("UPDATE customers SET pool_warned_at_ms = NULL, owned_since_ms = ");
+    q.bind(now).push(", owner_id = ").bind(to);
+    q.push(", department_id = ")
         .bind(to_department)
         .push(", updated_at_ms = ")
         .bind(now);

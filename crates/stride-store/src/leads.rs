@@ -366,7 +366,8 @@ pub async fn touch_customer(
     at: i64,
     next: Option<i64>,
 ) -> Result<()> {
-    let mut q = Sql::new("UPDATE customers SET last_activity_at_ms = ");
+    // Any follow-up withdraws a pending warning about returning to the pool.
+    let mut q = Sql::new("UPDATE customers SET pool_warned_at_ms = NULL, last_activity_at_ms = ");
     q.bind(at)
         .push(", next_follow_up_at_ms = ")
         .bind(next)

@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod customers;
+mod jobs;
 mod leads;
 mod migrate;
 mod org;

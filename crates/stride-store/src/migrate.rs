@@ -33,9 +33,15 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_leads.sql"),
         postgres: include_str!("../migrations/postgres/0003_leads.sql"),
     },
+    Migration {
+        version: 4,
+        name: "inbox",
+        sqlite: include_str!("../migrations/sqlite/0004_inbox.sql"),
+        postgres: include_str!("../migrations/postgres/0004_inbox.sql"),
+    },
 ];
 
-pub const LATEST_VERSION: i64 = 3;
+pub const LATEST_VERSION: i64 = 4;
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)";

@@ -12,6 +12,7 @@ use stride_app::customers::{
     SearchHit,
 };
 use stride_app::idempotency::{IdempotencyClaim, StoredResponse};
+use stride_app::jobs::{NewNotification, Notification};
 use stride_app::leads::{Activity, ActivityData, Lead, LeadData, LeadFilter, LeadState};
 use stride_app::org::{Department, DepartmentData, Role, RoleData, User, UserData, UserFilter};
 use stride_app::page::PageRequest;
@@ -20,7 +21,7 @@ use stride_app::settings::OrgSettings;
 use stride_app::{Reach, Store, Tx};
 use stride_domain::calendar::CalendarDay;
 
-use crate::{audit, auth, backend, customers, leads, org, settings, Dialect, SqlStore};
+use crate::{audit, auth, backend, customers, jobs, leads, org, settings, Dialect, SqlStore};
 
 impl SqlStore {
     async fn conn(&self) -> StoreResult<PoolConnection<Any>> {
@@ -174,6 +175,14 @@ impl Store for SqlStore {
     }
     async fn agenda(&self, user_id: i64, until_ms: i64) -> StoreResult<Vec<Activity>> {
         leads::agenda(&mut *self.conn().await?, user_id, until_ms).await
+    }
+    async fn notifications(
+        &self,
+        user_id: i64,
+        unread_only: bool,
+        page: PageRequest,
+    ) -> StoreResult<Vec<Notification>> {
+        jobs::notifications(&mut *self.conn().await?, user_id, unread_only, page).await
     }
     async fn login_failures(&self, key: &str, since_ms: i64) -> StoreResult<(i64, Option<i64>)> {
         auth::login_failures(&mut *self.conn().await?, key, since_ms).await
@@ -468,5 +477,36 @@ impl Tx for SqlTx {
     }
     async fn move_lead_activities(&mut self, lead_id: i64, customer_id: i64) -> StoreResult<()> {
         leads::move_activities(&mut self.0, lead_id, customer_id).await
+    }
+    async fn claim_overdue_leads(&mut self, now_ms: i64) -> StoreResult<Vec<Lead>> {
+        jobs::claim_overdue_leads(&mut self.0, now_ms).await
+    }
+    async fn escalation_targets(&mut self, user_id: i64) -> StoreResult<Vec<i64>> {
+        jobs::escalation_targets(&mut self.0, user_id).await
+    }
+    async fn claim_pool_warnings(
+        &mut self,
+        quiet_before_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<Vec<(i64, i64, String)>> {
+        jobs::claim_pool_warnings(&mut self.0, quiet_before_ms, now_ms).await
+    }
+    async fn return_quiet_customers(
+        &mut self,
+        quiet_before_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<Vec<(i64, i64, String)>> {
+        jobs::return_quiet_customers(&mut self.0, quiet_before_ms, now_ms).await
+    }
+    async fn notify(&mut self, n: &NewNotification, now_ms: i64) -> StoreResult<()> {
+        jobs::notify(&mut self.0, n, now_ms).await
+    }
+    async fn mark_notification_read(
+        &mut self,
+        user_id: i64,
+        id: i64,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        jobs::mark_read(&mut self.0, user_id, id, now_ms).await
     }
 }

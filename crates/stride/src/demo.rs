@@ -190,17 +190,25 @@ async fn department(app: &App, path: &str) -> Result<i64> {
         .ok_or_else(|| anyhow::anyhow!("demo department {path} missing"))
 }
 
-/// (owner login, company, contact, phone, source, need, budget, decision chain)
-const LEADS: &[(&str, &str, &str, &str, &str, bool, bool, bool)] = &[
+/// A demo lead: owner login, company, contact, phone, source, and what is known of
+/// (need, budget, decision chain).
+type DemoLead = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    [bool; 3],
+);
+
+const LEADS: &[DemoLead] = &[
     (
         "rep",
         "宁德时代新能源科技股份有限公司",
         "曾先生",
         "13800000001",
         "exhibition",
-        true,
-        true,
-        true,
+        [true, true, true],
     ),
     (
         "rep",
@@ -208,9 +216,7 @@ const LEADS: &[(&str, &str, &str, &str, &str, bool, bool, bool)] = &[
         "Hank Scorpio",
         "+1 415 555 0101",
         "website",
-        true,
-        false,
-        false,
+        [true, false, false],
     ),
     (
         "rep",
@@ -218,9 +224,7 @@ const LEADS: &[(&str, &str, &str, &str, &str, bool, bool, bool)] = &[
         "周小姐",
         "13800000003",
         "cold_call",
-        false,
-        false,
-        false,
+        [false, false, false],
     ),
     (
         "rep2",
@@ -228,9 +232,7 @@ const LEADS: &[(&str, &str, &str, &str, &str, bool, bool, bool)] = &[
         "Bill Lumbergh",
         "+44 20 7946 0000",
         "referral",
-        true,
-        true,
-        false,
+        [true, true, false],
     ),
     (
         "rep2",
@@ -238,9 +240,7 @@ const LEADS: &[(&str, &str, &str, &str, &str, bool, bool, bool)] = &[
         "吴工",
         "13800000005",
         "partner",
-        true,
-        true,
-        true,
+        [true, true, true],
     ),
     (
         "rep3",
@@ -248,9 +248,7 @@ const LEADS: &[(&str, &str, &str, &str, &str, bool, bool, bool)] = &[
         "黄经理",
         "13800000006",
         "social_media",
-        true,
-        false,
-        true,
+        [true, false, true],
     ),
     (
         "rep3",
@@ -258,9 +256,7 @@ const LEADS: &[(&str, &str, &str, &str, &str, bool, bool, bool)] = &[
         "Alice Marker",
         "+49 30 901820",
         "campaign",
-        false,
-        false,
-        false,
+        [false, false, false],
     ),
 ];
 
@@ -307,7 +303,7 @@ async fn seed_sales(app: &App) -> Result<()> {
     use stride_app::leads::{ActivityData, LeadData};
 
     let now = app.now_ms();
-    for (i, (owner, company, contact, phone, source, need, budget, chain)) in
+    for (i, (owner, company, contact, phone, source, [need, budget, chain])) in
         LEADS.iter().enumerate()
     {
         let actor = app.actor_for(owner).await?;

@@ -237,11 +237,29 @@ async fn serve(
             println!("  {user:<12} / {}   ({role})", demo::PASSWORD);
         }
     }
+    spawn_jobs(app.clone());
     stride_web::serve(listener, app, config, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
     Ok(())
+}
+
+/// Runs the background jobs every minute. Every server may run them: each item is claimed once.
+fn spawn_jobs(app: App) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match app.run_due_jobs().await {
+                Ok(report) if report != Default::default() => {
+                    tracing::info!(?report, "background jobs")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "background jobs failed"),
+            }
+        }
+    });
 }
 
 fn read_password() -> Result<String> {

@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 mod customers;
+mod inbox;
 mod leads;
 mod org;
 
@@ -63,6 +64,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(admin::routes())
         .merge(customers::routes())
         .merge(leads::routes())
+        .merge(inbox::routes())
 }
 
 pub async fn openapi_json(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {

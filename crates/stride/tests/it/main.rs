@@ -6,5 +6,6 @@
 mod api;
 mod cli;
 mod customers;
+mod jobs;
 mod leads;
 mod ui;

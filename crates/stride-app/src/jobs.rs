@@ -1,0 +1,138 @@
+//! Work the server does on its own clock (LEAD-4, CUST-4): escalating leads past their response
+//! clock to the supervisor's inbox, warning owners before a quiet customer returns to the public
+//! pool, and returning it. Every item is claimed by a conditional update inside the job's
+//! transaction, so when several servers share one database each item is handled exactly once.
+
+use serde::Serialize;
+use stride_domain::access::RecordKind;
+
+use crate::actor::Actor;
+use crate::audit::NewAuditEntry;
+use crate::error::{AppError, AppResult};
+use crate::page::{Page, PageRequest};
+use crate::App;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// A message in a user's in-app inbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notification {
+    pub id: i64,
+    pub user_id: i64,
+    /// lead_overdue, pool_warning or returned_to_pool.
+    pub kind: String,
+    pub record_kind: String,
+    pub record_id: i64,
+    /// The record's name, for the inbox line.
+    pub subject: String,
+    pub created_at_ms: i64,
+    pub read_at_ms: Option<i64>,
+}
+
+/// A notification about to be written with the change that causes it.
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    pub user_id: i64,
+    pub kind: &'static str,
+    pub record_kind: &'static str,
+    pub record_id: i64,
+    pub subject: String,
+}
+
+/// What one run of the jobs did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct JobReport {
+    pub leads_escalated: usize,
+    pub pool_warnings: usize,
+    pub returned_to_pool: usize,
+}
+
+impl App {
+    /// Runs every job that is due now. Safe to call from every server at once.
+    pub async fn run_due_jobs(&self) -> AppResult<JobReport> {
+        let now = self.now_ms();
+        let mut report = JobReport::default();
+        let system = self.system_actor().await?;
+        let cutoff = now - self.config.pool_return_days * DAY_MS;
+        let warn_from = cutoff + self.config.pool_warning_days * DAY_MS;
+        let mut tx = self.store.begin().await?;
+
+        for lead in tx.claim_overdue_leads(now).await? {
+            let Some(owner) = lead.owner_id else { continue };
+            for user_id in tx.escalation_targets(owner).await? {
+                let n = NewNotification {
+                    user_id,
+                    kind: "lead_overdue",
+                    record_kind: "lead",
+                    record_id: lead.id,
+                    subject: lead.data.company.clone(),
+                };
+                tx.notify(&n, now).await?;
+            }
+            let mut entry =
+                NewAuditEntry::new(&system, "escalate", RecordKind::Lead, Some(lead.id), now);
+            entry.after = serde_json::to_value(&lead).ok();
+            tx.audit(&entry).await?;
+            report.leads_escalated += 1;
+        }
+        for (customer_id, owner, name) in tx.claim_pool_warnings(warn_from, now).await? {
+            let n = NewNotification {
+                user_id: owner,
+                kind: "pool_warning",
+                record_kind: "customer",
+                record_id: customer_id,
+                subject: name,
+            };
+            tx.notify(&n, now).await?;
+            report.pool_warnings += 1;
+        }
+        for (customer_id, owner, name) in tx.return_quiet_customers(cutoff, now).await? {
+            let n = NewNotification {
+                user_id: owner,
+                kind: "returned_to_pool",
+                record_kind: "customer",
+                record_id: customer_id,
+                subject: name,
+            };
+            tx.notify(&n, now).await?;
+            let entry = NewAuditEntry::new(
+                &system,
+                "return_to_pool",
+                RecordKind::Customer,
+                Some(customer_id),
+                now,
+            )
+            .with_after(&serde_json::json!({ "former_owner_id": owner }));
+            tx.audit(&entry).await?;
+            report.returned_to_pool += 1;
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    /// The actor's own inbox, newest first.
+    pub async fn inbox(
+        &self,
+        actor: &Actor,
+        unread_only: bool,
+        page: PageRequest,
+    ) -> AppResult<Page<Notification>> {
+        let rows = self
+            .store
+            .notifications(actor.user_id, unread_only, page)
+            .await?;
+        Ok(Page::from_rows(rows, page, |n| n.id))
+    }
+
+    pub async fn mark_read(&self, actor: &Actor, id: i64) -> AppResult<()> {
+        let mut tx = self.store.begin().await?;
+        if !tx
+            .mark_notification_read(actor.user_id, id, self.now_ms())
+            .await?
+        {
+            return Err(AppError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,203 @@
+//! The store side of background jobs and the inbox. Candidates are read, then each is claimed
+//! with a conditional update; a concurrent server's update of the same row finds the condition
+//! false and skips it.
+
+use sqlx::AnyConnection;
+use stride_app::jobs::{NewNotification, Notification};
+use stride_app::leads::Lead;
+use stride_app::page::PageRequest;
+use stride_app::{Reach, StoreError};
+
+use crate::leads::lead_by_id;
+use crate::sql::{col, Sql};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// At most this many items per job run; the next run takes the rest.
+const BATCH: i64 = 500;
+
+pub async fn claim_overdue_leads(conn: &mut AnyConnection, now: i64) -> Result<Vec<Lead>> {
+    let mut q = Sql::new(
+        "SELECT id FROM leads WHERE escalated_at_ms IS NULL AND first_contact_at_ms IS NULL \
+         AND status NOT IN ('converted', 'disqualified') AND response_due_at_ms < ",
+    );
+    q.bind(now).push(" ORDER BY id LIMIT ").bind(BATCH);
+    let ids: Vec<i64> = q
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| col(r, "id"))
+        .collect::<Result<_>>()?;
+    let mut claimed = Vec::new();
+    for id in ids {
+        let mut q = Sql::new("UPDATE leads SET escalated_at_ms = ");
+        q.bind(now)
+            .push(" WHERE escalated_at_ms IS NULL AND id = ")
+            .bind(id);
+        if q.execute(conn).await? == 1 {
+            claimed.extend(lead_by_id(conn, &Reach::All, id).await?);
+        }
+    }
+    Ok(claimed)
+}
+
+pub async fn escalation_targets(conn: &mut AnyConnection, user_id: i64) -> Result<Vec<i64>> {
+    let mut q = Sql::new("SELECT manager_id FROM users WHERE id = ");
+    q.bind(user_id);
+    if let Some(manager) = q
+        .fetch_optional(conn)
+        .await?
+        .map(|r| col::<Option<i64>>(&r, "manager_id"))
+        .transpose()?
+        .flatten()
+    {
+        return Ok(vec![manager]);
+    }
+    let mut q = Sql::new(
+        "WITH RECURSIVE up(id, parent_id) AS ( \
+           SELECT d.id, d.parent_id FROM departments d JOIN users u ON u.department_id = d.id WHERE u.id = ",
+    );
+    q.bind(user_id).push(
+        " UNION ALL SELECT d.id, d.parent_id FROM departments d JOIN up ON d.id = up.parent_id) \
+         SELECT DISTINCT u.id FROM users u JOIN user_roles ur ON ur.user_id = u.id JOIN roles r ON r.id = ur.role_id \
+         WHERE u.active = 1 AND r.code IN ('supervisor', 'manager') AND u.department_id IN (SELECT id FROM up) AND u.id <> ",
+    );
+    q.bind(user_id).push(" ORDER BY u.id");
+    q.fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| col(r, "id"))
+        .collect()
+}
+
+/// Owned customers with neither an activity nor a change of owner since `quiet_before`.
+fn quiet_customers(quiet_before: i64, extra: &str) -> Sql {
+    let mut q = Sql::new("SELECT id, owner_id, name FROM customers WHERE owner_id IS NOT NULL");
+    q.push(extra)
+        .push(" AND COALESCE(last_activity_at_ms, 0) < ")
+        .bind(quiet_before);
+    q.push(" AND COALESCE(owned_since_ms, created_at_ms) < ")
+        .bind(quiet_before);
+    q.push(" ORDER BY id LIMIT ").bind(BATCH);
+    q
+}
+
+fn owner_rows(rows: Vec<sqlx::any::AnyRow>) -> Result<Vec<(i64, i64, String)>> {
+    rows.iter()
+        .map(|r| Ok((col(r, "id")?, col(r, "owner_id")?, col(r, "name")?)))
+        .collect()
+}
+
+pub async fn claim_pool_warnings(
+    conn: &mut AnyConnection,
+    quiet_before: i64,
+    now: i64,
+) -> Result<Vec<(i64, i64, String)>> {
+    let candidates = owner_rows(
+        quiet_customers(quiet_before, " AND pool_warned_at_ms IS NULL")
+            .fetch_all(conn)
+            .await?,
+    )?;
+    let mut claimed = Vec::new();
+    for (id, owner, name) in candidates {
+        let mut q = Sql::new("UPDATE customers SET pool_warned_at_ms = ");
+        q.bind(now)
+            .push(" WHERE pool_warned_at_ms IS NULL AND id = ")
+            .bind(id)
+            .push(" AND owner_id = ")
+            .bind(owner);
+        if q.execute(conn).await? == 1 {
+            claimed.push((id, owner, name));
+        }
+    }
+    Ok(claimed)
+}
+
+pub async fn return_quiet_customers(
+    conn: &mut AnyConnection,
+    quiet_before: i64,
+    now: i64,
+) -> Result<Vec<(i64, i64, String)>> {
+    let candidates = owner_rows(quiet_customers(quiet_before, "").fetch_all(conn).await?)?;
+    let mut returned = Vec::new();
+    for (id, owner, name) in candidates {
+        let mut q = Sql::new(
+            "UPDATE customers SET owner_id = NULL, department_id = NULL, owned_since_ms = NULL, pool_warned_at_ms = NULL, \
+             version = version + 1, updated_at_ms = ",
+        );
+        q.bind(now)
+            .push(" WHERE id = ")
+            .bind(id)
+            .push(" AND owner_id = ")
+            .bind(owner);
+        q.push(" AND COALESCE(last_activity_at_ms, 0) < ")
+            .bind(quiet_before);
+        if q.execute(conn).await? == 1 {
+            returned.push((id, owner, name));
+        }
+    }
+    Ok(returned)
+}
+
+pub async fn notify(conn: &mut AnyConnection, n: &NewNotification, now: i64) -> Result<()> {
+    let mut q = Sql::new("INSERT INTO notifications (user_id, kind, record_kind, record_id, subject, created_at_ms) VALUES (");
+    q.bind(n.user_id)
+        .push(", ")
+        .bind(n.kind.to_owned())
+        .push(", ")
+        .bind(n.record_kind.to_owned())
+        .push(", ");
+    q.bind(n.record_id)
+        .push(", ")
+        .bind(n.subject.clone())
+        .push(", ")
+        .bind(now)
+        .push(")");
+    q.execute(conn).await.map(drop)
+}
+
+pub async fn notifications(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    unread_only: bool,
+    page: PageRequest,
+) -> Result<Vec<Notification>> {
+    let mut q = Sql::new(
+        "SELECT id, user_id, kind, record_kind, record_id, subject, created_at_ms, read_at_ms FROM notifications WHERE user_id = ",
+    );
+    q.bind(user_id);
+    if unread_only {
+        q.push(" AND read_at_ms IS NULL");
+    }
+    if let Some(after) = page.after {
+        q.push(" AND id < ").bind(after);
+    }
+    q.push(" ORDER BY id DESC LIMIT ")
+        .bind(i64::from(page.limit) + 1);
+    q.fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Notification {
+                id: col(r, "id")?,
+                user_id: col(r, "user_id")?,
+                kind: col(r, "kind")?,
+                record_kind: col(r, "record_kind")?,
+                record_id: col(r, "record_id")?,
+                subject: col(r, "subject")?,
+                created_at_ms: col(r, "created_at_ms")?,
+                read_at_ms: col(r, "read_at_ms")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn mark_read(conn: &mut AnyConnection, user_id: i64, id: i64, now: i64) -> Result<bool> {
+    let mut q = Sql::new("UPDATE notifications SET read_at_ms = COALESCE(read_at_ms, ");
+    q.bind(now)
+        .push(") WHERE id = ")
+        .bind(id)
+        .push(" AND user_id = ")
+        .bind(user_id);
+    Ok(q.execute(conn).await? == 1)
+}

@@ -1,0 +1,163 @@
+//! Background jobs on a frozen clock: SLA escalation and the public pool's tides, with two
+//! servers running them at once.
+
+use serde_json::json;
+use stride_testkit::{backend_tests, TestApp, PASSWORD};
+
+backend_tests!(
+    overdue_leads_escalate_once_to_the_supervisor,
+    quiet_customers_are_warned_then_return_to_the_pool
+);
+
+fn kinds(reply: &stride_testkit::Reply) -> Vec<String> {
+    reply.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn overdue_leads_escalate_once_to_the_supervisor(app: TestApp) {
+    app.seed_org().await;
+    let peer = app.peer().await.unwrap();
+    let rep = app.login("rep1", PASSWORD).await;
+    let lead = rep
+        .post(
+            "/api/v1/leads",
+            json!({"company": "中国平安保险", "contact_name": "马先生", "source": "referral",
+            "explicit_need": true, "budget_known": true, "decision_chain_known": true}),
+        )
+        .await;
+    let contacted = rep
+        .post(
+            "/api/v1/leads",
+            json!({"company": "京东集团", "contact_name": "刘先生", "source": "website",
+        "explicit_need": true, "budget_known": true, "decision_chain_known": true}),
+        )
+        .await;
+    rep.post(
+        &format!("/api/v1/leads/{}/first-contact", contacted.json["id"]),
+        json!({"summary": "已联系"}),
+    )
+    .await;
+
+    assert_eq!(
+        app.app.run_due_jobs().await.unwrap().leads_escalated,
+        0,
+        "nothing is due yet"
+    );
+    app.advance_hours(25);
+    // Both servers run the jobs at the same moment; the lead is escalated exactly once.
+    let (a, b) = tokio::join!(app.app.run_due_jobs(), peer.app.run_due_jobs());
+    assert_eq!(a.unwrap().leads_escalated + b.unwrap().leads_escalated, 1);
+    assert_eq!(app.app.run_due_jobs().await.unwrap().leads_escalated, 0);
+
+    let manager = app.login("manager", PASSWORD).await;
+    let inbox = manager.get("/api/v1/inbox?unread=true").await;
+    assert_eq!(kinds(&inbox), vec!["lead_overdue"]);
+    assert_eq!(inbox.json["items"][0]["record_id"], lead.json["id"]);
+    assert_eq!(inbox.json["items"][0]["subject"], "中国平安保险");
+    let id = inbox.json["items"][0]["id"].as_i64().unwrap();
+    let rep2 = app.login("rep2", PASSWORD).await;
+    assert_eq!(
+        kinds(&rep2.get("/api/v1/inbox").await),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        rep2.post(&format!("/api/v1/inbox/{id}/read"), json!({}))
+            .await
+            .status,
+        404,
+        "not their message"
+    );
+    assert_eq!(
+        manager
+            .post(&format!("/api/v1/inbox/{id}/read"), json!({}))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        kinds(&manager.get("/api/v1/inbox?unread=true").await),
+        Vec::<String>::new()
+    );
+}
+
+async fn quiet_customers_are_warned_then_return_to_the_pool(app: TestApp) {
+    app.seed_org().await;
+    let peer = app.peer().await.unwrap();
+    let rep = app.login("rep1", PASSWORD).await;
+    let quiet = rep
+        .post("/api/v1/customers", json!({"name": "安静的客户有限公司"}))
+        .await
+        .json["id"]
+        .as_i64()
+        .unwrap();
+    let busy = rep
+        .post("/api/v1/customers", json!({"name": "Busy Buyer Inc."}))
+        .await
+        .json["id"]
+        .as_i64()
+        .unwrap();
+
+    app.advance_hours(20 * 24);
+    // Sessions last a week; sign in again.
+    assert_eq!(rep.get("/api/v1/auth/me").await.status, 401);
+    let rep = app.login("rep1", PASSWORD).await;
+    let call = rep
+        .post(
+            "/api/v1/activities",
+            json!({"customer_id": busy, "kind": "call", "summary": "季度回访"}),
+        )
+        .await;
+    assert_eq!(call.status, 201, "{}", call.body);
+    app.advance_hours(8 * 24);
+    let rep = app.login("rep1", PASSWORD).await;
+    let (a, b) = tokio::join!(app.app.run_due_jobs(), peer.app.run_due_jobs());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(
+        (
+            a.pool_warnings + b.pool_warnings,
+            a.returned_to_pool + b.returned_to_pool
+        ),
+        (1, 0)
+    );
+    assert_eq!(kinds(&rep.get("/api/v1/inbox").await), vec!["pool_warning"]);
+
+    app.advance_hours(3 * 24);
+    let (a, b) = tokio::join!(app.app.run_due_jobs(), peer.app.run_due_jobs());
+    assert_eq!(a.unwrap().returned_to_pool + b.unwrap().returned_to_pool, 1);
+    assert_eq!(
+        kinds(&rep.get("/api/v1/inbox").await),
+        vec!["returned_to_pool", "pool_warning"]
+    );
+    let pool = rep.get("/api/v1/customers?pool=true").await;
+    let ids: Vec<i64> = pool.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![quiet],
+        "the customer with a recent follow-up stays"
+    );
+    // A fresh claim starts a new quiet period.
+    let rep2 = app.login("rep2", PASSWORD).await;
+    assert_eq!(
+        rep2.post(&format!("/api/v1/customers/{quiet}/claim"), json!({}))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(app.app.run_due_jobs().await.unwrap().returned_to_pool, 0);
+    let admin = app.login("admin", PASSWORD).await;
+    let trail = admin
+        .get(&format!(
+            "/api/v1/audit?record_kind=customer&record_id={quiet}&action=return_to_pool"
+        ))
+        .await;
+    assert_eq!(trail.json["items"].as_array().unwrap().len(), 1);
+}
