@@ -304,13 +304,38 @@ impl App {
         allow_duplicate: bool,
     ) -> AppResult<Lead> {
         actor.require(RecordKind::Lead, Action::Create)?;
+        let data = self.checked_new_lead(actor, data, allow_duplicate).await?;
+        let now = self.now_ms();
+        let mut tx = self.store.begin().await?;
+        let lead = self.insert_new_lead(&mut *tx, actor, &data, now).await?;
+        tx.commit().await?;
+        Ok(lead)
+    }
+
+    /// Validates a new lead and, unless allowed, refuses probable duplicates.
+    pub(crate) async fn checked_new_lead(
+        &self,
+        actor: &Actor,
+        data: LeadData,
+        allow_duplicate: bool,
+    ) -> AppResult<LeadData> {
         let data = checked_lead(data)?;
         if !allow_duplicate {
             self.refuse_lead_duplicates(actor, &data, None).await?;
         }
+        Ok(data)
+    }
+
+    /// Writes a checked lead owned by the actor: graded by the rules, its clock started, audited.
+    pub(crate) async fn insert_new_lead(
+        &self,
+        tx: &mut dyn crate::Tx,
+        actor: &Actor,
+        data: &LeadData,
+        now: i64,
+    ) -> AppResult<Lead> {
         let (rules, _) = self.grading();
         let grade = rules.grade(&data.qualification());
-        let now = self.now_ms();
         let mut state = LeadState {
             grade,
             status: LeadStatus::New,
@@ -323,8 +348,7 @@ impl App {
             customer_id: None,
         };
         self.clocks(grade, now, &mut state);
-        let mut tx = self.store.begin().await?;
-        let lead = tx.insert_lead(&data, &state, now).await?;
+        let lead = tx.insert_lead(data, &state, now).await?;
         tx.record_lead_grade(lead.id, grade.as_str(), true, Some(actor.user_id), now)
             .await?;
         tx.audit(&NewAuditEntry::created(
@@ -335,7 +359,6 @@ impl App {
             now,
         ))
         .await?;
-        tx.commit().await?;
         Ok(lead)
     }
 

@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod customers;
 pub mod error;
 pub mod idempotency;
+pub mod import;
 pub mod jobs;
 pub mod leads;
 pub mod org;

@@ -64,6 +64,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Import records from a CSV file with a header row.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     BenchData(benchdata::BenchDataArgs),
 }
 
@@ -81,6 +86,26 @@ enum UserCommand {
         /// Display name (default: the user name).
         #[arg(long)]
         display_name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import leads, owned by user `--as`; the file is imported whole or not at all.
+    Leads {
+        file: PathBuf,
+        /// The user who will own the leads.
+        #[arg(long = "as", value_name = "USER")]
+        owner: String,
+        /// Map a column to a lead field: `--map 客户=company` (repeatable).
+        #[arg(long, value_name = "COLUMN=FIELD")]
+        map: Vec<String>,
+        /// Check and report, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Import rows that look like existing customers or leads.
+        #[arg(long)]
+        allow_duplicates: bool,
     },
 }
 
@@ -115,6 +140,70 @@ fn main() -> Result<()> {
 async fn run(cli: Cli) -> Result<()> {
     let url = database_url(&cli)?;
     match cli.command {
+        Command::Import {
+            command:
+                ImportCommand::Leads {
+                    file,
+                    owner,
+                    map,
+                    dry_run,
+                    allow_duplicates,
+                },
+        } => {
+            let app = open(&url).await?;
+            let actor = app.actor_for(&owner).await.map_err(explain)?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let mapping = map
+                .iter()
+                .map(|m| {
+                    m.split_once('=')
+                        .map(|(c, f)| (c.to_owned(), f.to_owned()))
+                        .ok_or_else(|| anyhow::anyhow!("--map takes COLUMN=FIELD, not `{m}`"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar.set_message("checking, then writing");
+            let progress = |done: usize, total: usize| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            };
+            let report = app
+                .import_leads(
+                    &actor,
+                    &bytes,
+                    &mapping,
+                    dry_run,
+                    allow_duplicates,
+                    &progress,
+                )
+                .await
+                .map_err(explain)?;
+            bar.finish_and_clear();
+            for (column, field) in &report.mapping {
+                println!("column {column:<16} → {field}");
+            }
+            for p in &report.problems {
+                println!("row {:>6}  {}: {}", p.row, p.field, p.message);
+            }
+            if !report.problems.is_empty() {
+                bail!(
+                    "{} problem(s) in {} rows; nothing imported",
+                    report.problems.len(),
+                    report.rows
+                );
+            }
+            if report.dry_run {
+                println!("{} rows checked; nothing written (dry run)", report.rows);
+            } else {
+                println!("imported {} leads", report.imported);
+            }
+            Ok(())
+        }
         Command::BenchData(args) => benchdata::run(&open(&url).await?, args).await,
         Command::Migrate => {
             let store = connect(&url).await?;

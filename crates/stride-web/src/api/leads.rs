@@ -34,6 +34,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(convert_lead))
         .routes(routes!(list_activities, create_activity))
         .routes(routes!(agenda))
+        .merge(OpenApiRouter::new().routes(routes!(import_leads)).layer(
+            axum::extract::DefaultBodyLimit::max(stride_app::import::MAX_IMPORT_BYTES),
+        ))
 }
 
 impl HasId for Lead {
@@ -554,4 +557,95 @@ async fn agenda(
             .map(|a| activity_dto(a, now))
             .collect(),
     ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    /// Check every row and report, but write nothing.
+    pub dry_run: Option<bool>,
+    /// Import rows that look like existing customers or leads.
+    pub allow_duplicates: Option<bool>,
+    /// Extra column mappings, `COLUMN=field`, comma-separated (e.g. `客户=company,手机号=phone`).
+    pub map: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportRowProblem {
+    /// The file's row number (the header is row 1).
+    pub row: usize,
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportReportDto {
+    pub rows: usize,
+    pub imported: usize,
+    /// True when nothing was written.
+    pub dry_run: bool,
+    pub problems: Vec<ImportRowProblem>,
+    /// Which file column filled which lead field.
+    pub mapping: Vec<(String, String)>,
+}
+
+/// Parses `COLUMN=field` pairs.
+pub fn parse_mapping(text: Option<&str>) -> Result<Vec<(String, String)>, AppError> {
+    text.unwrap_or_default()
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|pair| {
+            pair.split_once('=')
+                .map(|(c, f)| (c.trim().to_owned(), f.trim().to_owned()))
+                .ok_or_else(|| AppError::field("map", "invalid", "write COLUMN=field"))
+        })
+        .collect()
+}
+
+/// Imports leads from a CSV file (UTF-8, header row; English and Chinese headers map themselves).
+/// The file is imported whole or not at all; refused rows are listed with the reason (status 422).
+#[utoipa::path(post, path = "/api/v1/leads/import", tag = "leads", params(ImportQuery),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = ImportReportDto), (status = 422, body = ImportReportDto, description = "Rows refused; nothing imported"), (status = 413, body = Problem)))]
+async fn import_leads(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    ApiQuery(q): ApiQuery<ImportQuery>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let mapping = parse_mapping(q.map.as_deref())?;
+    let report = s
+        .app
+        .import_leads(
+            &actor,
+            &body,
+            &mapping,
+            q.dry_run.unwrap_or(false),
+            q.allow_duplicates.unwrap_or(false),
+            &|_, _| {},
+        )
+        .await?;
+    let status = if report.problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let dto = ImportReportDto {
+        rows: report.rows,
+        imported: report.imported,
+        dry_run: report.dry_run,
+        problems: report
+            .problems
+            .into_iter()
+            .map(|p| ImportRowProblem {
+                row: p.row,
+                field: p.field,
+                code: p.code,
+                message: p.message,
+            })
+            .collect(),
+        mapping: report.mapping,
+    };
+    Ok((status, Json(dto)).into_response())
 }

@@ -41,6 +41,38 @@ async fn command_line_adds_users_issues_tokens_and_serves() {
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert!(token.starts_with("stride_"));
 
+    let csv = dir.join("leads.csv");
+    std::fs::write(
+        &csv,
+        "公司名称,联系人,电话\n海尔集团,周先生,0532-88939999\nBad,,\n",
+    )
+    .unwrap();
+    let refused = stride(
+        &dir,
+        &["import", "leads", csv.to_str().unwrap(), "--as", "lilei"],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stdout).contains("row      3"),
+        "{}",
+        String::from_utf8_lossy(&refused.stdout)
+    );
+    std::fs::write(
+        &csv,
+        "公司名称,联系人,电话\n海尔集团,周先生,0532-88939999\n",
+    )
+    .unwrap();
+    let out = stride(
+        &dir,
+        &["import", "leads", csv.to_str().unwrap(), "--as", "lilei"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 1 leads"));
+
     let mut server = Command::new(BIN)
         .arg("--data-dir")
         .arg(&dir)

@@ -6,6 +6,7 @@
 mod api;
 mod cli;
 mod customers;
+mod import;
 mod jobs;
 mod leads;
 mod ui;

@@ -1,0 +1,192 @@
+//! Importing leads from CSV: whole or nothing, row-level reports, hostile files refused.
+
+use serde_json::json;
+use stride_testkit::{backend_tests, Client, Reply, TestApp, PASSWORD};
+
+backend_tests!(
+    csv_imports_whole_or_not_at_all,
+    hostile_files_are_refused_clearly
+);
+
+async fn import(c: &Client, query: &str, body: &[u8]) -> Reply {
+    c.raw(
+        reqwest::Method::POST,
+        &format!("/api/v1/leads/import{query}"),
+        body.to_vec(),
+        &[("content-type", "text/csv")],
+    )
+    .await
+}
+
+async fn lead_count(c: &Client) -> usize {
+    c.get("/api/v1/leads?limit=200").await.json["items"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+async fn csv_imports_whole_or_not_at_all(app: TestApp) {
+    app.seed_org().await;
+    let rep = app.login("rep1", PASSWORD).await;
+    rep.post("/api/v1/customers", json!({"name": "已有客户股份有限公司"}))
+        .await;
+    let good = "\u{feff}公司名称,联系人,电话,邮箱,来源,需求\n\
+        华润万家有限公司,张三,13800001111,zhang@crv.example,展会,门店管理\n\
+        \"Stark Industries, Inc.\",Pepper Potts,+1 212 555 0100,pepper@stark.example,referral,\n\
+        美团点评,王五,,,官网,\n";
+    let dry = import(&rep, "?dry_run=true", good.as_bytes()).await;
+    assert_eq!(
+        (
+            dry.status,
+            dry.json["rows"].as_u64(),
+            dry.json["imported"].as_u64()
+        ),
+        (200, Some(3), Some(0)),
+        "{}",
+        dry.body
+    );
+    assert_eq!(lead_count(&rep).await, 0);
+
+    let done = import(&rep, "", good.as_bytes()).await;
+    assert_eq!(
+        (done.status, done.json["imported"].as_u64()),
+        (200, Some(3)),
+        "{}",
+        done.body
+    );
+    let leads = rep.get("/api/v1/leads").await;
+    let first = &leads.json["items"][0];
+    assert_eq!(
+        (
+            first["company"].as_str(),
+            first["source"].as_str(),
+            first["grade"].as_str()
+        ),
+        (Some("华润万家有限公司"), Some("exhibition"), Some("B"))
+    );
+    assert_eq!(leads.json["items"][1]["company"], "Stark Industries, Inc.");
+
+    // One bad row and two duplicates: nothing is imported, each row is named.
+    let mixed = "company,contact,email,source\n\
+        Good Row Ltd,A,a@good.example,website\n\
+        Bad Mail Co,B,not-an-email,website\n\
+        已有客户,C,,partner\n\
+        Good Row Limited,D,,website\n";
+    let refused = import(&rep, "", mixed.as_bytes()).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let problems: Vec<(u64, String)> = refused.json["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["row"].as_u64().unwrap(),
+                p["field"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        problems,
+        vec![
+            (3, "email".into()),
+            (4, "company".into()),
+            (5, "company".into())
+        ]
+    );
+    assert_eq!(lead_count(&rep).await, 3, "nothing half-imported");
+
+    // Other headers through a mapping.
+    let custom = "客户,手机号\n字节跳动,13900002222\n";
+    let unmapped = import(&rep, "", custom.as_bytes()).await;
+    assert_eq!(unmapped.json["errors"][0]["code"], "no_company");
+    let mapped = import(
+        &rep,
+        "?map=%E5%AE%A2%E6%88%B7%3Dcompany,%E6%89%8B%E6%9C%BA%E5%8F%B7%3Dphone",
+        custom.as_bytes(),
+    )
+    .await;
+    assert_eq!(mapped.json["imported"].as_u64(), Some(1), "{}", mapped.body);
+    let admin = app.login("admin", PASSWORD).await;
+    let audit = admin
+        .get("/api/v1/audit?record_kind=lead&action=import")
+        .await;
+    assert_eq!(audit.json["items"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        app.login("rep2", PASSWORD)
+            .await
+            .get("/api/v1/leads")
+            .await
+            .json["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+}
+
+async fn hostile_files_are_refused_clearly(app: TestApp) {
+    app.seed_org().await;
+    let rep = app.login("rep1", PASSWORD).await;
+    let code = |r: &Reply| {
+        r.json["errors"][0]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+
+    let latin1 = b"company,contact\nCaf\xe9 GmbH,Jos\xe9\n";
+    let r = import(&rep, "", latin1).await;
+    assert_eq!((r.status, code(&r)), (422, "encoding".into()), "{}", r.body);
+    assert!(r.body.contains("row 2"));
+
+    let unclosed = "company,contact\n\"Open Quote Ltd,Ann\nNext Co,Bob\n";
+    let r = import(&rep, "", unclosed.as_bytes()).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (422, "malformed".into()),
+        "{}",
+        r.body
+    );
+
+    let wide = format!(
+        "{}\n",
+        (0..1_000_000)
+            .map(|i| format!("c{i}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let r = import(&rep, "", wide.as_bytes()).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (422, "too_many_columns".into()),
+        "a million columns"
+    );
+    let huge = vec![b'x'; stride_app::import::MAX_IMPORT_BYTES + 1];
+    assert_eq!(import(&rep, "", &huge).await.status, 413);
+    let wide = format!(
+        "company,{}\nx\n",
+        (0..500)
+            .map(|i| format!("c{i}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let r = import(&rep, "", wide.as_bytes()).await;
+    assert_eq!((r.status, code(&r)), (422, "too_many_columns".into()));
+
+    assert_eq!(code(&import(&rep, "", b"").await), "empty");
+    assert_eq!(
+        import(&rep, "?map=nonsense", b"company\nx\n")
+            .await
+            .error_fields(),
+        vec!["map"]
+    );
+    assert_eq!(lead_count(&rep).await, 0);
+    let viewer = app.login("manager", PASSWORD).await;
+    assert_eq!(
+        import(&viewer, "", b"company,phone\nx,13800000000\n")
+            .await
+            .status,
+        200,
+        "managers may create leads"
+    );
+}
