@@ -2,6 +2,7 @@
 //! back with a CSRF token, and the same use cases as the API.
 
 mod admin;
+mod customers;
 mod profile;
 
 use askama::Template;
@@ -36,6 +37,11 @@ pub const TEMPLATE_SOURCES: &[&str] = &[
     include_str!("../../templates/admin_calendar.html"),
     include_str!("../../templates/admin_audit.html"),
     include_str!("../../templates/profile.html"),
+    include_str!("../../templates/customers.html"),
+    include_str!("../../templates/customer_form.html"),
+    include_str!("../../templates/customer_fields.html"),
+    include_str!("../../templates/customer.html"),
+    include_str!("../../templates/search.html"),
 ];
 
 const LANG_COOKIE: &str = "stride_lang";
@@ -66,6 +72,7 @@ pub fn routes() -> Router<AppState> {
         )
         .merge(admin::routes())
         .merge(profile::routes())
+        .merge(customers::routes())
 }
 
 /// What every signed-in page shows around its content: navigation, user menu, language.
