@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 
 use super::org::all_pages;
 use super::{rfc3339, ExportQuery, PageDto};
-use crate::export::csv_response;
+use crate::export::export_response;
 use crate::extract::{etag, ApiActor, ApiJson, ApiPath, ApiQuery, IfMatch};
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
@@ -339,13 +339,13 @@ async fn get_audit(
 }
 
 #[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit", params(ExportQuery),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = Problem)))]
+    responses((status = 200, content_type = "text/csv", body = String, description = "CSV, or XLSX with format=xlsx"), (status = 403, body = Problem)))]
 async fn export_audit(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> ApiResult<Response> {
-    q.check()?;
+    let format = q.format()?;
     actor.require(RecordKind::Audit, Action::Export)?;
     let filter = AuditFilter::default();
     let rows = all_pages(|p| s.app.list_audit(&actor, &filter, p)).await?;
@@ -367,7 +367,8 @@ async fn export_audit(
             ]
         })
         .collect();
-    Ok(csv_response(
+    Ok(export_response(
+        format,
         "audit",
         &[
             "id",

@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 
 use super::org::{all_pages, HasId};
 use super::{rfc3339, ExportQuery, PageDto};
-use crate::export::csv_response;
+use crate::export::export_response;
 use crate::extract::{etag, ApiActor, ApiJson, ApiPath, ApiQuery, IfMatch};
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
@@ -315,13 +315,13 @@ async fn hand_over(
 }
 
 #[utoipa::path(get, path = "/api/v1/customers/export", tag = "customers", params(ExportQuery),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = Problem)))]
+    responses((status = 200, content_type = "text/csv", body = String, description = "CSV, or XLSX with format=xlsx"), (status = 403, body = Problem)))]
 async fn export_customers(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> ApiResult<Response> {
-    q.check()?;
+    let format = q.format()?;
     actor.require(RecordKind::Customer, Action::Export)?;
     let filter = CustomerFilter::default();
     let rows = all_pages(|p| s.app.list_customers(&actor, &filter, p)).await?;
@@ -344,7 +344,8 @@ async fn export_customers(
             ]
         })
         .collect();
-    Ok(csv_response(
+    Ok(export_response(
+        format,
         "customers",
         &[
             "id",
@@ -509,13 +510,13 @@ async fn update_contact(
 }
 
 #[utoipa::path(get, path = "/api/v1/contacts/export", tag = "customers", params(ExportQuery),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = Problem)))]
+    responses((status = 200, content_type = "text/csv", body = String, description = "CSV, or XLSX with format=xlsx"), (status = 403, body = Problem)))]
 async fn export_contacts(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> ApiResult<Response> {
-    q.check()?;
+    let format = q.format()?;
     actor.require(RecordKind::Contact, Action::Export)?;
     let rows = all_pages(|p| s.app.list_contacts(&actor, None, p)).await?;
     s.app
@@ -535,7 +536,8 @@ async fn export_contacts(
             ]
         })
         .collect();
-    Ok(csv_response(
+    Ok(export_response(
+        format,
         "contacts",
         &[
             "id",

@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use super::customers::{customer_dto, CustomerDto};
 use super::org::{all_pages, HasId};
 use super::{rfc3339, ExportQuery, PageDto};
-use crate::export::csv_response;
+use crate::export::export_response;
 use crate::extract::{etag, ApiActor, ApiJson, ApiPath, ApiQuery, IfMatch};
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
@@ -33,6 +33,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(first_contact))
         .routes(routes!(convert_lead))
         .routes(routes!(list_activities, create_activity))
+        .routes(routes!(export_activities))
         .routes(routes!(agenda))
         .merge(OpenApiRouter::new().routes(routes!(import_leads)).layer(
             axum::extract::DefaultBodyLimit::max(stride_app::import::MAX_IMPORT_BYTES),
@@ -461,13 +462,13 @@ async fn convert_lead(
 }
 
 #[utoipa::path(get, path = "/api/v1/leads/export", tag = "leads", params(ExportQuery),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = Problem)))]
+    responses((status = 200, content_type = "text/csv", body = String, description = "CSV, or XLSX with format=xlsx"), (status = 403, body = Problem)))]
 async fn export_leads(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> ApiResult<Response> {
-    q.check()?;
+    let format = q.format()?;
     actor.require(RecordKind::Lead, Action::Export)?;
     let filter = LeadFilter::default();
     let rows = all_pages(|p| s.app.list_leads(&actor, &filter, p)).await?;
@@ -490,7 +491,8 @@ async fn export_leads(
             ]
         })
         .collect();
-    Ok(csv_response(
+    Ok(export_response(
+        format,
         "leads",
         &[
             "id", "company", "contact", "phone", "email", "source", "grade", "status", "owner_id",
@@ -648,4 +650,51 @@ async fn import_leads(
         mapping: report.mapping,
     };
     Ok((status, Json(dto)).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/activities/export", tag = "leads", params(ExportQuery),
+    responses((status = 200, content_type = "text/csv", body = String, description = "CSV, or XLSX with format=xlsx"), (status = 403, body = Problem)))]
+async fn export_activities(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> ApiResult<Response> {
+    let format = q.format()?;
+    actor.require(RecordKind::Activity, Action::Export)?;
+    let rows = all_pages(|p| s.app.list_activities(&actor, None, None, p)).await?;
+    s.app
+        .record_export(&actor, RecordKind::Activity, rows.len())
+        .await?;
+    let rows = rows
+        .into_iter()
+        .map(|a| {
+            vec![
+                a.id.to_string(),
+                a.lead_id.map(|i| i.to_string()).unwrap_or_default(),
+                a.customer_id.map(|i| i.to_string()).unwrap_or_default(),
+                a.data.kind,
+                rfc3339(a.data.occurred_at_ms),
+                a.data.summary,
+                a.data.next_step.unwrap_or_default(),
+                a.data.next_follow_up_at_ms.map(rfc3339).unwrap_or_default(),
+                a.owner_id.to_string(),
+            ]
+        })
+        .collect();
+    Ok(export_response(
+        format,
+        "activities",
+        &[
+            "id",
+            "lead_id",
+            "customer_id",
+            "kind",
+            "occurred_at",
+            "summary",
+            "next_step",
+            "next_follow_up_at",
+            "owner_id",
+        ],
+        rows,
+    ))
 }

@@ -112,24 +112,25 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// `?format=csv` of export endpoints.
+/// `?format=csv|xlsx` of export endpoints.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
-    /// Only `csv` for now.
+    /// `csv` (default) or `xlsx`.
     pub format: Option<String>,
 }
 
 impl ExportQuery {
-    pub fn check(&self) -> ApiResult<()> {
+    pub fn format(&self) -> ApiResult<crate::export::Format> {
         match self.format.as_deref() {
-            None | Some("csv") => Ok(()),
-            Some(_) => {
-                Err(
-                    stride_app::AppError::field("format", "unsupported", "format must be csv")
-                        .into(),
-                )
-            }
+            None | Some("csv") => Ok(crate::export::Format::Csv),
+            Some("xlsx") => Ok(crate::export::Format::Xlsx),
+            Some(_) => Err(stride_app::AppError::field(
+                "format",
+                "unsupported",
+                "format must be csv or xlsx",
+            )
+            .into()),
         }
     }
 }

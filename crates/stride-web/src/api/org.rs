@@ -17,7 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{rfc3339, ExportQuery, ListQuery, PageDto};
-use crate::export::csv_response;
+use crate::export::export_response;
 use crate::extract::{double_option, etag, ApiActor, ApiJson, ApiPath, ApiQuery, IfMatch};
 use crate::problem::{ApiResult, Problem};
 use crate::AppState;
@@ -205,13 +205,13 @@ impl HasId for stride_app::audit::AuditEntry {
 }
 
 #[utoipa::path(get, path = "/api/v1/departments/export", tag = "organization", params(ExportQuery),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = Problem)))]
+    responses((status = 200, content_type = "text/csv", body = String, description = "CSV, or XLSX with format=xlsx"), (status = 403, body = Problem)))]
 async fn export_departments(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> ApiResult<Response> {
-    q.check()?;
+    let format = q.format()?;
     actor.require(
         RecordKind::Department,
         stride_domain::access::Action::Export,
@@ -230,7 +230,8 @@ async fn export_departments(
             ]
         })
         .collect();
-    Ok(csv_response(
+    Ok(export_response(
+        format,
         "departments",
         &["id", "parent_id", "name"],
         rows,
@@ -418,13 +419,13 @@ async fn update_user(
 }
 
 #[utoipa::path(get, path = "/api/v1/users/export", tag = "organization", params(ExportQuery),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = Problem)))]
+    responses((status = 200, content_type = "text/csv", body = String, description = "CSV, or XLSX with format=xlsx"), (status = 403, body = Problem)))]
 async fn export_users(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> ApiResult<Response> {
-    q.check()?;
+    let format = q.format()?;
     actor.require(RecordKind::User, stride_domain::access::Action::Export)?;
     let filter = UserFilter::default();
     let rows = all_pages(|p| s.app.list_users(&actor, &filter, p)).await?;
@@ -444,7 +445,8 @@ async fn export_users(
             ]
         })
         .collect();
-    Ok(csv_response(
+    Ok(export_response(
+        format,
         "users",
         &[
             "id",

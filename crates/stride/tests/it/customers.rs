@@ -96,6 +96,21 @@ async fn customers_respect_scope_through_every_door(app: TestApp) {
         csv.body
     );
     assert!(!csv.body.contains("华为"));
+    let xlsx = rep2.get("/api/v1/customers/export?format=xlsx").await;
+    assert_eq!(
+        xlsx.header("content-type"),
+        Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    );
+    let cells = xlsx_cells(&xlsx.bytes);
+    assert_eq!(cells[0][1], "name");
+    assert_eq!(cells.len(), 2, "header and rep2's one customer: {cells:?}");
+    assert!(cells[1][1].starts_with("'=HYPERLINK"), "{cells:?}");
+    assert_eq!(
+        rep2.get("/api/v1/customers/export?format=pdf")
+            .await
+            .error_fields(),
+        vec!["format"]
+    );
 
     // Edits need the current version and stay in scope.
     let etag = rep1
@@ -423,4 +438,16 @@ async fn contacts_follow_their_customer(app: TestApp) {
     assert_eq!(moved.error_fields(), vec!["customer_id"]);
     let csv = rep2.get("/api/v1/contacts/export?format=csv").await;
     assert!(!csv.body.contains("王传福"));
+}
+
+/// The cells of an XLSX file's first sheet, as text.
+pub fn xlsx_cells(bytes: &[u8]) -> Vec<Vec<String>> {
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let range = book.worksheet_range_at(0).unwrap().unwrap();
+    range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
 }

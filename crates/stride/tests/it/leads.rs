@@ -276,6 +276,8 @@ async fn the_agenda_shows_due_and_overdue_follow_ups(app: TestApp) {
     assert_eq!(agenda.json[0]["overdue"], false);
     app.advance_hours(1);
     assert_eq!(rep.get("/api/v1/agenda").await.json[0]["overdue"], true);
+    let export = rep.get("/api/v1/activities/export?format=csv").await;
+    assert!(export.body.contains("拜访财务部"), "{}", export.body);
     let shown = rep.get(&format!("/api/v1/customers/{customer}")).await;
     assert!(shown.json["last_activity_at"].is_string());
     // Another rep neither sees it nor can log against that customer.
