@@ -88,7 +88,9 @@ impl Lead {
 pub struct LeadState {
     pub grade: LeadGrade,
     pub status: LeadStatus,
-    pub owner: Option<(i64, i64)>,
+    pub owner_id: Option<i64>,
+    /// The owner's department, or the queue's for a lead nobody owns yet.
+    pub department_id: Option<i64>,
     pub assigned_at_ms: Option<i64>,
     pub response_due_at_ms: Option<i64>,
     pub first_contact_at_ms: Option<i64>,
@@ -104,7 +106,8 @@ impl LeadState {
         Ok(Self {
             grade: lead.grade.parse().map_err(|_| bad("grade"))?,
             status: lead.status.parse().map_err(|_| bad("status"))?,
-            owner: lead.owner_id.zip(lead.department_id),
+            owner_id: lead.owner_id,
+            department_id: lead.department_id,
             assigned_at_ms: lead.assigned_at_ms,
             response_due_at_ms: lead.response_due_at_ms,
             first_contact_at_ms: lead.first_contact_at_ms,
@@ -339,7 +342,8 @@ impl App {
         let mut state = LeadState {
             grade,
             status: LeadStatus::New,
-            owner: Some((actor.user_id, actor.department_id)),
+            owner_id: Some(actor.user_id),
+            department_id: Some(actor.department_id),
             assigned_at_ms: None,
             response_due_at_ms: None,
             first_contact_at_ms: None,
@@ -515,7 +519,8 @@ impl App {
             if s.status.is_final() {
                 return Err(AppError::Conflict("the lead is closed".into()));
             }
-            s.owner = Some((to.id, to.department_id));
+            s.owner_id = Some(to.id);
+            s.department_id = Some(to.department_id);
             self.clocks(s.grade, now, s);
             Ok(())
         })
@@ -621,7 +626,8 @@ impl App {
         };
         let now = self.now_ms();
         let mut tx = self.store.begin().await?;
-        let customer = tx.insert_customer(&customer_data, state.owner, now).await?;
+        let owner = state.owner_id.zip(state.department_id);
+        let customer = tx.insert_customer(&customer_data, owner, now).await?;
         if let Some(name) = before.data.contact_name.clone() {
             let contact = ContactData {
                 name,
@@ -748,5 +754,89 @@ impl App {
             .map(|z| z.timestamp().as_millisecond())
             .unwrap_or(i64::MAX);
         Ok(self.store.agenda(actor.user_id, end_of_day).await?)
+    }
+}
+
+/// A lead sent through the public web form: no account behind it, so only the essentials.
+#[derive(Debug, Clone, Default)]
+pub struct PublicLead {
+    pub company: String,
+    pub contact_name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub need: Option<String>,
+    /// A field people never see; anything in it marks a robot.
+    pub honeypot: Option<String>,
+}
+
+/// Public submissions per client address inside the window.
+const PUBLIC_FORM_LIMIT: i64 = 5;
+const PUBLIC_FORM_WINDOW_MS: i64 = 10 * 60 * 1000;
+
+impl App {
+    /// Takes a lead from the public web form into the configured department's queue, unowned
+    /// until a supervisor assigns it. Throttled per client address; robots are dropped quietly.
+    pub async fn submit_public_lead(&self, form: PublicLead, client_ip: &str) -> AppResult<()> {
+        let settings = self.store.org_settings().await?;
+        let Some(department) = settings.lead_form_department_id else {
+            return Err(AppError::NotFound);
+        };
+        let now = self.now_ms();
+        let key = format!("lead_form:{client_ip}");
+        let (count, oldest) = self
+            .store
+            .login_failures(&key, now - PUBLIC_FORM_WINDOW_MS)
+            .await?;
+        if count >= PUBLIC_FORM_LIMIT {
+            let until = oldest.unwrap_or(now) + PUBLIC_FORM_WINDOW_MS;
+            let retry_after_secs = u64::try_from((until - now).max(1000) / 1000).unwrap_or(1);
+            return Err(AppError::TooManyRequests { retry_after_secs });
+        }
+        self.store
+            .record_login_failure(std::slice::from_ref(&key), now)
+            .await?;
+        if form.honeypot.is_some_and(|h| !h.trim().is_empty()) {
+            tracing::info!(client_ip, "public lead form: honeypot filled, dropped");
+            return Ok(());
+        }
+        let data = checked_lead(LeadData {
+            explicit_need: form.need.as_deref().is_some_and(|n| !n.trim().is_empty()),
+            company: form.company,
+            contact_name: form.contact_name,
+            phone: form.phone,
+            email: form.email,
+            need: form.need,
+            source: "website".into(),
+            ..Default::default()
+        })?;
+        let (rules, _) = self.grading();
+        let grade = rules.grade(&data.qualification());
+        let state = LeadState {
+            grade,
+            status: LeadStatus::New,
+            owner_id: None,
+            department_id: Some(department),
+            assigned_at_ms: None,
+            response_due_at_ms: None,
+            first_contact_at_ms: None,
+            next_nurture_at_ms: None,
+            disqualify_reason: None,
+            customer_id: None,
+        };
+        let system = self.system_actor().await?;
+        let mut tx = self.store.begin().await?;
+        let lead = tx.insert_lead(&data, &state, now).await?;
+        tx.record_lead_grade(lead.id, grade.as_str(), true, None, now)
+            .await?;
+        tx.audit(&NewAuditEntry::created(
+            &system,
+            RecordKind::Lead,
+            lead.id,
+            &lead,
+            now,
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

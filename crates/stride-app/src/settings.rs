@@ -15,6 +15,8 @@ pub struct OrgSettings {
     pub name: String,
     pub time_zone: String,
     pub currency: String,
+    /// The department whose queue receives leads from the public web form; `None` turns it off.
+    pub lead_form_department_id: Option<i64>,
     pub version: i64,
 }
 
@@ -23,6 +25,7 @@ pub struct SettingsPatch {
     pub name: Option<String>,
     pub time_zone: Option<String>,
     pub currency: Option<String>,
+    pub lead_form_department_id: Option<Option<i64>>,
 }
 
 impl App {
@@ -43,6 +46,9 @@ impl App {
             name: patch.name.unwrap_or_else(|| before.name.clone()),
             time_zone: patch.time_zone.unwrap_or_else(|| before.time_zone.clone()),
             currency: patch.currency.unwrap_or_else(|| before.currency.clone()),
+            lead_form_department_id: patch
+                .lead_form_department_id
+                .unwrap_or(before.lead_form_department_id),
             version,
         };
         let mut p = Problems::default();
@@ -67,6 +73,20 @@ impl App {
                 "invalid",
                 "a three-letter ISO 4217 code such as CNY",
             ),
+        }
+        if let Some(department) = next.lead_form_department_id {
+            if self
+                .store
+                .department(&crate::Reach::All, department)
+                .await?
+                .is_none()
+            {
+                p.add(
+                    "lead_form_department_id",
+                    "not_found",
+                    "the department does not exist",
+                );
+            }
         }
         p.into_result()?;
         let mut tx = self.store.begin().await?;

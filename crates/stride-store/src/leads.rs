@@ -171,9 +171,9 @@ fn bind_lead(q: &mut Sql, d: &LeadData, s: &LeadState) {
         .push(", ")
         .bind(s.status.as_str().to_owned())
         .push(", ");
-    q.bind(s.owner.map(|o| o.0))
+    q.bind(s.owner_id)
         .push(", ")
-        .bind(s.owner.map(|o| o.1))
+        .bind(s.department_id)
         .push(", ");
     q.bind(s.assigned_at_ms)
         .push(", ")

@@ -39,9 +39,15 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_inbox.sql"),
         postgres: include_str!("../migrations/postgres/0004_inbox.sql"),
     },
+    Migration {
+        version: 5,
+        name: "lead_form",
+        sqlite: include_str!("../migrations/sqlite/0005_lead_form.sql"),
+        postgres: include_str!("../migrations/postgres/0005_lead_form.sql"),
+    },
 ];
 
-pub const LATEST_VERSION: i64 = 4;
+pub const LATEST_VERSION: i64 = 5;
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)";

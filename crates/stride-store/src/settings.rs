@@ -12,13 +12,16 @@ use crate::sql::{col, Sql};
 type Result<T> = std::result::Result<T, StoreError>;
 
 pub async fn org_settings(conn: &mut AnyConnection) -> Result<OrgSettings> {
-    let row = Sql::new("SELECT name, time_zone, currency, version FROM org_settings WHERE id = 1")
+    let row = Sql::new(
+        "SELECT name, time_zone, currency, lead_form_department_id, version FROM org_settings WHERE id = 1",
+    )
         .fetch_one(conn)
         .await?;
     Ok(OrgSettings {
         name: col(&row, "name")?,
         time_zone: col(&row, "time_zone")?,
         currency: col(&row, "currency")?,
+        lead_form_department_id: col(&row, "lead_form_department_id")?,
         version: col(&row, "version")?,
     })
 }
@@ -33,6 +36,8 @@ pub async fn update_org_settings(
     q.bind(s.name.clone())
         .push(", time_zone = ")
         .bind(s.time_zone.clone());
+    q.push(", lead_form_department_id = ")
+        .bind(s.lead_form_department_id);
     q.push(", currency = ")
         .bind(s.currency.clone())
         .push(", updated_at_ms = ")

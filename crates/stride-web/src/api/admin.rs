@@ -43,6 +43,8 @@ pub struct SettingsDto {
     pub time_zone: String,
     /// ISO 4217 code, default CNY.
     pub currency: String,
+    /// Where leads from the public web form land; absent: the form is off.
+    pub lead_form_department_id: Option<i64>,
     pub version: i64,
 }
 
@@ -52,6 +54,7 @@ fn settings_response(s: OrgSettings) -> Response {
         name: s.name,
         time_zone: s.time_zone,
         currency: s.currency,
+        lead_form_department_id: s.lead_form_department_id,
         version,
     };
     (etag(version), Json(dto)).into_response()
@@ -63,6 +66,10 @@ pub struct SettingsUpdate {
     pub name: Option<String>,
     pub time_zone: Option<String>,
     pub currency: Option<String>,
+    /// A department id turns the public lead form on; `null` turns it off.
+    #[serde(default, deserialize_with = "crate::extract::double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub lead_form_department_id: Option<Option<i64>>,
 }
 
 #[utoipa::path(get, path = "/api/v1/settings", tag = "settings", responses((status = 200, body = SettingsDto)))]
@@ -82,6 +89,7 @@ async fn update_settings(
         name: r.name,
         time_zone: r.time_zone,
         currency: r.currency,
+        lead_form_department_id: r.lead_form_department_id,
     };
     Ok(settings_response(
         s.app.update_org_settings(&actor, version, patch).await?,

@@ -6,6 +6,7 @@ mod customers;
 mod inbox;
 mod leads;
 mod org;
+mod public;
 
 use axum::extract::State;
 use axum::Json;
@@ -65,6 +66,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(customers::routes())
         .merge(leads::routes())
         .merge(inbox::routes())
+        .merge(public::routes())
 }
 
 pub async fn openapi_json(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {

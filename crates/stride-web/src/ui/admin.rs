@@ -1070,6 +1070,7 @@ async fn update_settings(
         name: Some(form.name.clone()),
         time_zone: Some(form.time_zone.trim().to_owned()),
         currency: Some(form.currency.trim().to_owned()),
+        ..Default::default()
     };
     match state
         .app

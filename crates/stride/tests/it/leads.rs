@@ -8,6 +8,7 @@ backend_tests!(
     a_lead_becomes_a_customer_with_its_history,
     lead_actions_respect_scope_and_state,
     the_agenda_shows_due_and_overdue_follow_ups,
+    the_public_form_fills_a_department_queue,
 );
 
 async fn leads_are_graded_and_clocked(app: TestApp) {
@@ -303,4 +304,45 @@ async fn the_agenda_shows_due_and_overdue_follow_ups(app: TestApp) {
     let mut fields = r.error_fields();
     fields.sort();
     assert_eq!(fields, vec!["kind", "occurred_at", "summary"]);
+}
+
+async fn the_public_form_fills_a_department_queue(app: TestApp) {
+    let org = app.seed_org().await;
+    let anon = app.anonymous();
+    let form = |company: &str| json!({"company": company, "contact_name": "访客", "email": "visitor@example.com", "need": "想了解报价"});
+    assert_eq!(anon.post("/api/v1/public/leads", form("Closed Form Co")).await.status, 404, "off until configured");
+
+    let admin = app.login("admin", PASSWORD).await;
+    let settings = admin.get("/api/v1/settings").await;
+    let r = admin.patch("/api/v1/settings", &settings.etag(), json!({"lead_form_department_id": org.east})).await;
+    assert_eq!(r.json["lead_form_department_id"].as_i64(), Some(org.east), "{}", r.body);
+
+    assert_eq!(anon.post("/api/v1/public/leads", form("官网询价有限公司")).await.status, 202);
+    let robot = json!({"company": "Spam Bot Ltd", "email": "bot@spam.example", "website": "http://spam.example"});
+    assert_eq!(anon.post("/api/v1/public/leads", robot).await.status, 202, "robots are not told");
+    let bad = anon.post("/api/v1/public/leads", json!({"company": "", "email": "nope"})).await;
+    assert_eq!(bad.status, 422);
+    assert_eq!(anon.post("/api/v1/public/leads", json!({"company": "x", "email": "a@b.example", "owner_id": 1})).await.error_fields(), vec!["owner_id"]);
+    for i in 0..3 {
+        anon.post("/api/v1/public/leads", form(&format!("Filler {i}"))).await;
+    }
+    let throttled = anon.post("/api/v1/public/leads", form("One Too Many")).await;
+    assert_eq!(throttled.status, 429);
+    assert!(throttled.header("retry-after").is_some());
+
+    let manager = app.login("manager", PASSWORD).await;
+    let queue = manager.get("/api/v1/leads?status=new").await;
+    let companies: Vec<&str> = queue.json["items"].as_array().unwrap().iter().map(|l| l["company"].as_str().unwrap()).collect();
+    assert!(companies.contains(&"官网询价有限公司") && !companies.contains(&"Spam Bot Ltd"), "{companies:?}");
+    let lead = queue.json["items"].as_array().unwrap().iter().find(|l| l["company"] == "官网询价有限公司").unwrap().clone();
+    assert!(lead["owner_id"].is_null() && lead["response_due_at"].is_null());
+    assert_eq!((lead["source"].as_str(), lead["grade"].as_str()), (Some("website"), Some("B")));
+    let rep = app.login("rep1", PASSWORD).await;
+    assert_eq!(rep.get("/api/v1/leads").await.json["items"].as_array().unwrap().len(), 0, "the queue is the supervisors'");
+    let assigned = manager
+        .send(reqwest::Method::POST, &format!("/api/v1/leads/{}/assign", lead["id"]), Some(json!({"owner_id": org.rep1})), &[("if-match", &format!("\"{}\"", lead["version"]))])
+        .await;
+    assert_eq!(assigned.status, 200, "{}", assigned.body);
+    assert!(assigned.json["response_due_at"].is_string(), "the clock starts at assignment");
+    assert_eq!(rep.get("/api/v1/leads").await.json["items"].as_array().unwrap().len(), 1);
 }
