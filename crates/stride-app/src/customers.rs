@@ -510,6 +510,48 @@ impl App {
         Ok(moved)
     }
 
+    /// Merges customer `from` into `into` (LEAD-6): contacts, activities and converted leads move
+    /// over, `from` is deleted; both must be in the actor's scope. One audited transaction.
+    pub async fn merge_customers(
+        &self,
+        actor: &Actor,
+        into: i64,
+        from: i64,
+    ) -> AppResult<Customer> {
+        actor.require(RecordKind::Customer, Action::Edit)?;
+        actor.require(RecordKind::Customer, Action::Delete)?;
+        if into == from {
+            return Err(AppError::field(
+                "from_id",
+                "same",
+                "choose another customer to merge",
+            ));
+        }
+        let reach = self.reach(actor).await?;
+        let kept = self
+            .store
+            .customer(&reach, into)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let absorbed = self
+            .store
+            .customer(&reach, from)
+            .await?
+            .ok_or_else(|| AppError::field("from_id", "not_found", "no such customer"))?;
+        let now = self.now_ms();
+        let mut tx = self.store.begin().await?;
+        tx.merge_customer(from, into, now).await?;
+        let mut entry = NewAuditEntry::deleted(actor, RecordKind::Customer, from, &absorbed, now);
+        entry.action = "merge";
+        entry.after = serde_json::to_value(&kept).ok();
+        tx.audit(&entry).await?;
+        tx.commit().await?;
+        self.store
+            .customer(&Reach::All, into)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
     // ---- contacts -------------------------------------------------------------------------
 
     pub async fn list_contacts(

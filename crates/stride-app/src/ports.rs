@@ -382,4 +382,6 @@ pub trait Tx: Send {
         id: i64,
         now_ms: i64,
     ) -> StoreResult<bool>;
+    /// Moves everything of customer `from` to `into` and deletes `from`.
+    async fn merge_customer(&mut self, from: i64, into: i64, now_ms: i64) -> StoreResult<()>;
 }

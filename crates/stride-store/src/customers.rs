@@ -501,3 +501,21 @@ fn push_match(q: &mut Sql, text: &str) {
     }
     q.push(")");
 }
+
+pub async fn merge(conn: &mut AnyConnection, from: i64, into: i64, now: i64) -> Result<()> {
+    for table in ["contacts", "activities", "leads"] {
+        let mut q = Sql::new("UPDATE ");
+        q.push(table)
+            .push(" SET customer_id = ")
+            .bind(into)
+            .push(" WHERE customer_id = ")
+            .bind(from);
+        q.execute(conn).await?;
+    }
+    let mut q = Sql::new("UPDATE customers SET version = version + 1, updated_at_ms = ");
+    q.bind(now).push(" WHERE id = ").bind(into);
+    q.execute(conn).await?;
+    let mut q = Sql::new("DELETE FROM customers WHERE id = ");
+    q.bind(from);
+    q.execute(conn).await.map(drop)
+}

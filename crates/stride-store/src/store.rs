@@ -509,4 +509,7 @@ impl Tx for SqlTx {
     ) -> StoreResult<bool> {
         jobs::mark_read(&mut self.0, user_id, id, now_ms).await
     }
+    async fn merge_customer(&mut self, from: i64, into: i64, now_ms: i64) -> StoreResult<()> {
+        customers::merge(&mut self.0, from, into, now_ms).await
+    }
 }

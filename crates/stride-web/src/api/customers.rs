@@ -30,6 +30,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(claim_customer))
         .routes(routes!(release_customer))
         .routes(routes!(hand_over))
+        .routes(routes!(merge_customer))
         .routes(routes!(list_contacts, create_contact))
         .routes(routes!(export_contacts))
         .routes(routes!(get_contact, update_contact))
@@ -282,6 +283,28 @@ async fn release_customer(
     Ok(customer_response(
         StatusCode::OK,
         s.app.release_customer(&actor, id).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeInput {
+    /// The duplicate to fold into this customer; it is deleted.
+    pub from_id: i64,
+}
+
+/// Merges a duplicate into this customer, keeping every contact, activity and converted lead.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/merge", tag = "customers", params(("id" = i64, Path)), request_body = MergeInput,
+    responses((status = 200, body = CustomerDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn merge_customer(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(r): ApiJson<MergeInput>,
+) -> ApiResult<Response> {
+    Ok(customer_response(
+        StatusCode::OK,
+        s.app.merge_customers(&actor, id, r.from_id).await?,
     ))
 }
 

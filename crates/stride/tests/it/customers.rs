@@ -11,6 +11,7 @@ backend_tests!(
     claims_stop_at_the_ownership_cap,
     hand_over_moves_every_customer,
     contacts_follow_their_customer,
+    duplicates_merge_keeping_their_history,
 );
 
 async fn new_customer(c: &Client, body: serde_json::Value) -> i64 {
@@ -450,4 +451,70 @@ pub fn xlsx_cells(bytes: &[u8]) -> Vec<Vec<String>> {
         .rows()
         .map(|r| r.iter().map(|c| c.to_string()).collect())
         .collect()
+}
+
+async fn duplicates_merge_keeping_their_history(app: TestApp) {
+    app.seed_org().await;
+    let rep = app.login("rep1", PASSWORD).await;
+    let kept = new_customer(&rep, json!({"name": "腾讯科技(深圳)有限公司"})).await;
+    let twin = new_customer(
+        &rep,
+        json!({"name": "Tencent Shenzhen", "allow_duplicate": true}),
+    )
+    .await;
+    rep.post(
+        "/api/v1/contacts",
+        json!({"customer_id": twin, "name": "Pony"}),
+    )
+    .await;
+    rep.post(
+        "/api/v1/activities",
+        json!({"customer_id": twin, "kind": "meeting", "summary": "年度框架协议"}),
+    )
+    .await;
+    assert_eq!(
+        rep.post(
+            &format!("/api/v1/customers/{kept}/merge"),
+            json!({"from_id": twin})
+        )
+        .await
+        .status,
+        403,
+        "reps may not delete"
+    );
+
+    let manager = app.login("manager", PASSWORD).await;
+    let merged = manager
+        .post(
+            &format!("/api/v1/customers/{kept}/merge"),
+            json!({"from_id": twin}),
+        )
+        .await;
+    assert_eq!(merged.status, 200, "{}", merged.body);
+    assert_eq!(
+        rep.get(&format!("/api/v1/customers/{twin}")).await.status,
+        404
+    );
+    let contacts = rep
+        .get(&format!("/api/v1/contacts?customer_id={kept}"))
+        .await;
+    assert_eq!(contacts.json["items"][0]["name"], "Pony");
+    let history = rep
+        .get(&format!("/api/v1/activities?customer_id={kept}"))
+        .await;
+    assert_eq!(history.json["items"][0]["summary"], "年度框架协议");
+    let same = manager
+        .post(
+            &format!("/api/v1/customers/{kept}/merge"),
+            json!({"from_id": kept}),
+        )
+        .await;
+    assert_eq!(same.error_fields(), vec!["from_id"]);
+    let admin = app.login("admin", PASSWORD).await;
+    let audit = admin
+        .get(&format!(
+            "/api/v1/audit?record_kind=customer&record_id={twin}&action=merge"
+        ))
+        .await;
+    assert_eq!(audit.json["items"][0]["before"]["name"], "Tencent Shenzhen");
 }
