@@ -7,6 +7,7 @@ pub mod auth;
 pub mod calendar;
 pub mod customers;
 pub mod error;
+pub mod feeds;
 pub mod idempotency;
 pub mod import;
 pub mod jobs;

@@ -171,6 +171,15 @@ pub trait Store: Send + Sync {
         unread_only: bool,
         page: PageRequest,
     ) -> StoreResult<Vec<Notification>>;
+    /// The user behind a calendar feed secret.
+    async fn calendar_feed_user(&self, token_hash: &str) -> StoreResult<Option<i64>>;
+    /// A user's activities with a follow-up between the two times, earliest first.
+    async fn follow_ups(
+        &self,
+        user_id: i64,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<Activity>>;
 }
 
 /// One write transaction. Every state change writes its audit row through the same `Tx`,
@@ -384,4 +393,10 @@ pub trait Tx: Send {
     ) -> StoreResult<bool>;
     /// Moves everything of customer `from` to `into` and deletes `from`.
     async fn merge_customer(&mut self, from: i64, into: i64, now_ms: i64) -> StoreResult<()>;
+    async fn set_calendar_feed(
+        &mut self,
+        user_id: i64,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<()>;
 }

@@ -385,3 +385,46 @@ pub async fn move_activities(
     q.bind(customer_id).push(" WHERE lead_id = ").bind(lead_id);
     q.execute(conn).await.map(drop)
 }
+
+pub async fn follow_ups(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    from: i64,
+    to: i64,
+) -> Result<Vec<Activity>> {
+    let mut q = Sql::new(ACTIVITY_COLUMNS);
+    q.push(" WHERE owner_id = ")
+        .bind(user_id)
+        .push(" AND next_follow_up_at_ms >= ")
+        .bind(from);
+    q.push(" AND next_follow_up_at_ms < ")
+        .bind(to)
+        .push(" ORDER BY next_follow_up_at_ms LIMIT 1000");
+    q.fetch_all(conn).await?.iter().map(activity).collect()
+}
+
+pub async fn calendar_feed_user(conn: &mut AnyConnection, token_hash: &str) -> Result<Option<i64>> {
+    let mut q = Sql::new("SELECT user_id FROM calendar_feeds WHERE token_hash = ");
+    q.bind(token_hash.to_owned());
+    q.fetch_optional(conn)
+        .await?
+        .map(|r| col(&r, "user_id"))
+        .transpose()
+}
+
+pub async fn set_calendar_feed(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    token_hash: &str,
+    now: i64,
+) -> Result<()> {
+    let mut q =
+        Sql::new("INSERT INTO calendar_feeds (user_id, token_hash, created_at_ms) VALUES (");
+    q.bind(user_id)
+        .push(", ")
+        .bind(token_hash.to_owned())
+        .push(", ")
+        .bind(now);
+    q.push(") ON CONFLICT (user_id) DO UPDATE SET token_hash = excluded.token_hash, created_at_ms = excluded.created_at_ms");
+    q.execute(conn).await.map(drop)
+}

@@ -45,9 +45,15 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_lead_form.sql"),
         postgres: include_str!("../migrations/postgres/0005_lead_form.sql"),
     },
+    Migration {
+        version: 6,
+        name: "calendar_feeds",
+        sqlite: include_str!("../migrations/sqlite/0006_calendar_feeds.sql"),
+        postgres: include_str!("../migrations/postgres/0006_calendar_feeds.sql"),
+    },
 ];
 
-pub const LATEST_VERSION: i64 = 5;
+pub const LATEST_VERSION: i64 = 6;
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)";

@@ -184,6 +184,17 @@ impl Store for SqlStore {
     ) -> StoreResult<Vec<Notification>> {
         jobs::notifications(&mut *self.conn().await?, user_id, unread_only, page).await
     }
+    async fn calendar_feed_user(&self, token_hash: &str) -> StoreResult<Option<i64>> {
+        leads::calendar_feed_user(&mut *self.conn().await?, token_hash).await
+    }
+    async fn follow_ups(
+        &self,
+        user_id: i64,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<Activity>> {
+        leads::follow_ups(&mut *self.conn().await?, user_id, from_ms, to_ms).await
+    }
     async fn login_failures(&self, key: &str, since_ms: i64) -> StoreResult<(i64, Option<i64>)> {
         auth::login_failures(&mut *self.conn().await?, key, since_ms).await
     }
@@ -511,5 +522,13 @@ impl Tx for SqlTx {
     }
     async fn merge_customer(&mut self, from: i64, into: i64, now_ms: i64) -> StoreResult<()> {
         customers::merge(&mut self.0, from, into, now_ms).await
+    }
+    async fn set_calendar_feed(
+        &mut self,
+        user_id: i64,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        leads::set_calendar_feed(&mut self.0, user_id, token_hash, now_ms).await
     }
 }

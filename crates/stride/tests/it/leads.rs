@@ -9,6 +9,7 @@ backend_tests!(
     lead_actions_respect_scope_and_state,
     the_agenda_shows_due_and_overdue_follow_ups,
     the_public_form_fills_a_department_queue,
+    follow_ups_feed_a_private_calendar,
 );
 
 async fn leads_are_graded_and_clocked(app: TestApp) {
@@ -310,39 +311,166 @@ async fn the_public_form_fills_a_department_queue(app: TestApp) {
     let org = app.seed_org().await;
     let anon = app.anonymous();
     let form = |company: &str| json!({"company": company, "contact_name": "访客", "email": "visitor@example.com", "need": "想了解报价"});
-    assert_eq!(anon.post("/api/v1/public/leads", form("Closed Form Co")).await.status, 404, "off until configured");
+    assert_eq!(
+        anon.post("/api/v1/public/leads", form("Closed Form Co"))
+            .await
+            .status,
+        404,
+        "off until configured"
+    );
 
     let admin = app.login("admin", PASSWORD).await;
     let settings = admin.get("/api/v1/settings").await;
-    let r = admin.patch("/api/v1/settings", &settings.etag(), json!({"lead_form_department_id": org.east})).await;
-    assert_eq!(r.json["lead_form_department_id"].as_i64(), Some(org.east), "{}", r.body);
+    let r = admin
+        .patch(
+            "/api/v1/settings",
+            &settings.etag(),
+            json!({"lead_form_department_id": org.east}),
+        )
+        .await;
+    assert_eq!(
+        r.json["lead_form_department_id"].as_i64(),
+        Some(org.east),
+        "{}",
+        r.body
+    );
 
-    assert_eq!(anon.post("/api/v1/public/leads", form("官网询价有限公司")).await.status, 202);
+    assert_eq!(
+        anon.post("/api/v1/public/leads", form("官网询价有限公司"))
+            .await
+            .status,
+        202
+    );
     let robot = json!({"company": "Spam Bot Ltd", "email": "bot@spam.example", "website": "http://spam.example"});
-    assert_eq!(anon.post("/api/v1/public/leads", robot).await.status, 202, "robots are not told");
-    let bad = anon.post("/api/v1/public/leads", json!({"company": "", "email": "nope"})).await;
+    assert_eq!(
+        anon.post("/api/v1/public/leads", robot).await.status,
+        202,
+        "robots are not told"
+    );
+    let bad = anon
+        .post(
+            "/api/v1/public/leads",
+            json!({"company": "", "email": "nope"}),
+        )
+        .await;
     assert_eq!(bad.status, 422);
-    assert_eq!(anon.post("/api/v1/public/leads", json!({"company": "x", "email": "a@b.example", "owner_id": 1})).await.error_fields(), vec!["owner_id"]);
+    assert_eq!(
+        anon.post(
+            "/api/v1/public/leads",
+            json!({"company": "x", "email": "a@b.example", "owner_id": 1})
+        )
+        .await
+        .error_fields(),
+        vec!["owner_id"]
+    );
     for i in 0..3 {
-        anon.post("/api/v1/public/leads", form(&format!("Filler {i}"))).await;
+        anon.post("/api/v1/public/leads", form(&format!("Filler {i}")))
+            .await;
     }
-    let throttled = anon.post("/api/v1/public/leads", form("One Too Many")).await;
+    let throttled = anon
+        .post("/api/v1/public/leads", form("One Too Many"))
+        .await;
     assert_eq!(throttled.status, 429);
     assert!(throttled.header("retry-after").is_some());
 
     let manager = app.login("manager", PASSWORD).await;
     let queue = manager.get("/api/v1/leads?status=new").await;
-    let companies: Vec<&str> = queue.json["items"].as_array().unwrap().iter().map(|l| l["company"].as_str().unwrap()).collect();
-    assert!(companies.contains(&"官网询价有限公司") && !companies.contains(&"Spam Bot Ltd"), "{companies:?}");
-    let lead = queue.json["items"].as_array().unwrap().iter().find(|l| l["company"] == "官网询价有限公司").unwrap().clone();
+    let companies: Vec<&str> = queue.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["company"].as_str().unwrap())
+        .collect();
+    assert!(
+        companies.contains(&"官网询价有限公司") && !companies.contains(&"Spam Bot Ltd"),
+        "{companies:?}"
+    );
+    let lead = queue.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["company"] == "官网询价有限公司")
+        .unwrap()
+        .clone();
     assert!(lead["owner_id"].is_null() && lead["response_due_at"].is_null());
-    assert_eq!((lead["source"].as_str(), lead["grade"].as_str()), (Some("website"), Some("B")));
+    assert_eq!(
+        (lead["source"].as_str(), lead["grade"].as_str()),
+        (Some("website"), Some("B"))
+    );
     let rep = app.login("rep1", PASSWORD).await;
-    assert_eq!(rep.get("/api/v1/leads").await.json["items"].as_array().unwrap().len(), 0, "the queue is the supervisors'");
+    assert_eq!(
+        rep.get("/api/v1/leads").await.json["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0,
+        "the queue is the supervisors'"
+    );
     let assigned = manager
-        .send(reqwest::Method::POST, &format!("/api/v1/leads/{}/assign", lead["id"]), Some(json!({"owner_id": org.rep1})), &[("if-match", &format!("\"{}\"", lead["version"]))])
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/leads/{}/assign", lead["id"]),
+            Some(json!({"owner_id": org.rep1})),
+            &[("if-match", &format!("\"{}\"", lead["version"]))],
+        )
         .await;
     assert_eq!(assigned.status, 200, "{}", assigned.body);
-    assert!(assigned.json["response_due_at"].is_string(), "the clock starts at assignment");
-    assert_eq!(rep.get("/api/v1/leads").await.json["items"].as_array().unwrap().len(), 1);
+    assert!(
+        assigned.json["response_due_at"].is_string(),
+        "the clock starts at assignment"
+    );
+    assert_eq!(
+        rep.get("/api/v1/leads").await.json["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn follow_ups_feed_a_private_calendar(app: TestApp) {
+    let org = app.seed_org().await;
+    let rep = app.login("rep1", PASSWORD).await;
+    let customer = rep
+        .post("/api/v1/customers", json!({"name": "顺丰速运有限公司"}))
+        .await
+        .json["id"]
+        .as_i64()
+        .unwrap();
+    let at = jiff::Timestamp::from_millisecond(app.app.now_ms() + 86_400_000).unwrap();
+    rep.post(
+        "/api/v1/activities",
+        json!({"customer_id": customer, "kind": "call", "summary": "确认报价, 下周签约",
+        "next_step": "发送合同草稿; 约见法务", "next_follow_up_at": at.to_string()}),
+    )
+    .await;
+    let feed = rep.post("/api/v1/calendar-feed", json!({})).await;
+    assert_eq!(feed.status, 201);
+    let path = feed.json["path"].as_str().unwrap().to_owned();
+    let ics = app.anonymous().get(&path).await;
+    assert_eq!(
+        ics.header("content-type"),
+        Some("text/calendar; charset=utf-8")
+    );
+    assert!(ics.body.starts_with("BEGIN:VCALENDAR\r\n") && ics.body.ends_with("END:VCALENDAR\r\n"));
+    assert!(
+        ics.body.contains("SUMMARY:发送合同草稿\\; 约见法务"),
+        "{}",
+        ics.body
+    );
+    assert!(ics
+        .body
+        .contains(&format!("DTSTART:{}", at.strftime("%Y%m%dT%H%M%SZ"))));
+    // A new URL retires the old one; a disabled user's feed goes dark.
+    let renewed = rep.post("/api/v1/calendar-feed", json!({})).await.json["path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.anonymous().get(&path).await.status, 404);
+    assert_eq!(app.anonymous().get(&renewed).await.status, 200);
+    let admin = app.login("admin", PASSWORD).await;
+    let user = format!("/api/v1/users/{}", org.rep1);
+    let etag = admin.get(&user).await.etag();
+    admin.patch(&user, &etag, json!({"active": false})).await;
+    assert_eq!(app.anonymous().get(&renewed).await.status, 404);
 }

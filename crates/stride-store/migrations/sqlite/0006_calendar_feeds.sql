@@ -1,0 +1,7 @@
+-- Private iCalendar feed URLs, one per user; only the secret's hash is kept.
+CREATE TABLE calendar_feeds (
+    user_id INTEGER PRIMARY KEY REFERENCES users (id),
+    token_hash TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX calendar_feeds_token ON calendar_feeds (token_hash);
