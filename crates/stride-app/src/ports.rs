@@ -6,6 +6,7 @@ use jiff::civil::Date;
 use stride_domain::calendar::CalendarDay;
 
 use crate::actor::Reach;
+use crate::assignment::AssignmentRule;
 use crate::audit::{AuditEntry, AuditFilter, NewAuditEntry};
 use crate::auth::{ApiToken, Principal};
 use crate::customers::{
@@ -180,6 +181,9 @@ pub trait Store: Send + Sync {
         from_ms: i64,
         to_ms: i64,
     ) -> StoreResult<Vec<Activity>>;
+    async fn assignment_rules(&self) -> StoreResult<Vec<AssignmentRule>>;
+    /// The active rep of a department whose latest lead assignment is the oldest.
+    async fn next_rep_in(&self, department_id: i64) -> StoreResult<Option<i64>>;
 }
 
 /// One write transaction. Every state change writes its audit row through the same `Tx`,
@@ -399,4 +403,14 @@ pub trait Tx: Send {
         token_hash: &str,
         now_ms: i64,
     ) -> StoreResult<()>;
+    async fn insert_assignment_rule(
+        &mut self,
+        priority: i64,
+        region: Option<&str>,
+        industry: Option<&str>,
+        department_id: i64,
+        now_ms: i64,
+    ) -> StoreResult<AssignmentRule>;
+    /// Deletes a rule and returns it.
+    async fn delete_assignment_rule(&mut self, id: i64) -> StoreResult<Option<AssignmentRule>>;
 }

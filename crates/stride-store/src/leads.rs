@@ -2,6 +2,7 @@
 
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
+use stride_app::assignment::AssignmentRule;
 use stride_app::customers::MatchKeys;
 use stride_app::leads::{Activity, ActivityData, Lead, LeadData, LeadFilter, LeadState};
 use stride_app::page::PageRequest;
@@ -427,4 +428,79 @@ pub async fn set_calendar_feed(
         .bind(now);
     q.push(") ON CONFLICT (user_id) DO UPDATE SET token_hash = excluded.token_hash, created_at_ms = excluded.created_at_ms");
     q.execute(conn).await.map(drop)
+}
+
+const RULE_COLUMNS: &str =
+    "SELECT id, priority, region, industry, department_id FROM assignment_rules";
+
+fn rule(row: &AnyRow) -> Result<AssignmentRule> {
+    Ok(AssignmentRule {
+        id: col(row, "id")?,
+        priority: col(row, "priority")?,
+        region: col(row, "region")?,
+        industry: col(row, "industry")?,
+        department_id: col(row, "department_id")?,
+    })
+}
+
+pub async fn assignment_rules(conn: &mut AnyConnection) -> Result<Vec<AssignmentRule>> {
+    let q = Sql::new(&format!("{RULE_COLUMNS} ORDER BY priority, id"));
+    q.fetch_all(conn).await?.iter().map(rule).collect()
+}
+
+pub async fn insert_rule(
+    conn: &mut AnyConnection,
+    priority: i64,
+    region: Option<&str>,
+    industry: Option<&str>,
+    department_id: i64,
+    now: i64,
+) -> Result<AssignmentRule> {
+    let mut q = Sql::new("INSERT INTO assignment_rules (priority, region, industry, department_id, created_at_ms) VALUES (");
+    q.bind(priority)
+        .push(", ")
+        .bind(region.map(str::to_owned))
+        .push(", ")
+        .bind(industry.map(str::to_owned));
+    q.push(", ")
+        .bind(department_id)
+        .push(", ")
+        .bind(now)
+        .push(") RETURNING id");
+    let id: i64 = col(&q.fetch_one(conn).await?, "id")?;
+    let mut q = Sql::new(RULE_COLUMNS);
+    q.push(" WHERE id = ").bind(id);
+    rule(&q.fetch_one(conn).await?)
+}
+
+pub async fn delete_rule(conn: &mut AnyConnection, id: i64) -> Result<Option<AssignmentRule>> {
+    let mut q = Sql::new(RULE_COLUMNS);
+    q.push(" WHERE id = ").bind(id);
+    let Some(found) = q
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(rule)
+        .transpose()?
+    else {
+        return Ok(None);
+    };
+    let mut q = Sql::new("DELETE FROM assignment_rules WHERE id = ");
+    q.bind(id);
+    q.execute(conn).await?;
+    Ok(Some(found))
+}
+
+/// Round-robin without a counter: the rep who was assigned a lead longest ago (or never) is next.
+pub async fn next_rep_in(conn: &mut AnyConnection, department_id: i64) -> Result<Option<i64>> {
+    let mut q = Sql::new(
+        "SELECT u.id \
+         FROM users u JOIN user_roles ur ON ur.user_id = u.id JOIN roles r ON r.id = ur.role_id \
+         WHERE u.active = 1 AND r.code = 'rep' AND u.department_id = ",
+    );
+    q.bind(department_id).push(" ORDER BY COALESCE((SELECT MAX(l.assigned_at_ms) FROM leads l WHERE l.owner_id = u.id), 0), u.id LIMIT 1");
+    q.fetch_optional(conn)
+        .await?
+        .map(|r| col(&r, "id"))
+        .transpose()
 }

@@ -51,9 +51,15 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_calendar_feeds.sql"),
         postgres: include_str!("../migrations/postgres/0006_calendar_feeds.sql"),
     },
+    Migration {
+        version: 7,
+        name: "assignment_rules",
+        sqlite: include_str!("../migrations/sqlite/0007_assignment_rules.sql"),
+        postgres: include_str!("../migrations/postgres/0007_assignment_rules.sql"),
+    },
 ];
 
-pub const LATEST_VERSION: i64 = 6;
+pub const LATEST_VERSION: i64 = 7;
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)";

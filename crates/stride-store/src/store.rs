@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use jiff::civil::Date;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, Transaction};
+use stride_app::assignment::AssignmentRule;
 use stride_app::audit::{AuditEntry, AuditFilter, NewAuditEntry};
 use stride_app::auth::{ApiToken, Principal};
 use stride_app::customers::{
@@ -194,6 +195,12 @@ impl Store for SqlStore {
         to_ms: i64,
     ) -> StoreResult<Vec<Activity>> {
         leads::follow_ups(&mut *self.conn().await?, user_id, from_ms, to_ms).await
+    }
+    async fn assignment_rules(&self) -> StoreResult<Vec<AssignmentRule>> {
+        leads::assignment_rules(&mut *self.conn().await?).await
+    }
+    async fn next_rep_in(&self, department_id: i64) -> StoreResult<Option<i64>> {
+        leads::next_rep_in(&mut *self.conn().await?, department_id).await
     }
     async fn login_failures(&self, key: &str, since_ms: i64) -> StoreResult<(i64, Option<i64>)> {
         auth::login_failures(&mut *self.conn().await?, key, since_ms).await
@@ -530,5 +537,26 @@ impl Tx for SqlTx {
         now_ms: i64,
     ) -> StoreResult<()> {
         leads::set_calendar_feed(&mut self.0, user_id, token_hash, now_ms).await
+    }
+    async fn insert_assignment_rule(
+        &mut self,
+        priority: i64,
+        region: Option<&str>,
+        industry: Option<&str>,
+        department_id: i64,
+        now_ms: i64,
+    ) -> StoreResult<AssignmentRule> {
+        leads::insert_rule(
+            &mut self.0,
+            priority,
+            region,
+            industry,
+            department_id,
+            now_ms,
+        )
+        .await
+    }
+    async fn delete_assignment_rule(&mut self, id: i64) -> StoreResult<Option<AssignmentRule>> {
+        leads::delete_rule(&mut self.0, id).await
     }
 }

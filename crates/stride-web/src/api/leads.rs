@@ -29,6 +29,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_lead, update_lead))
         .routes(routes!(grade_lead))
         .routes(routes!(assign_lead))
+        .routes(routes!(auto_assign_lead))
+        .routes(routes!(list_rules, add_rule))
+        .routes(routes!(delete_rule))
         .routes(routes!(disqualify_lead))
         .routes(routes!(first_contact))
         .routes(routes!(convert_lead))
@@ -697,4 +700,89 @@ async fn export_activities(
         ],
         rows,
     ))
+}
+
+/// Assigns by the assignment rules: a matching rule picks the team, round-robin picks the rep.
+#[utoipa::path(post, path = "/api/v1/leads/{id}/auto-assign", tag = "leads", params(("id" = i64, Path), ("If-Match" = String, Header)),
+    responses((status = 200, body = LeadDto), (status = 409, body = Problem), (status = 412, body = Problem)))]
+async fn auto_assign_lead(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<i64>,
+    IfMatch(version): IfMatch,
+) -> ApiResult<Response> {
+    Ok(lead_response(
+        &s,
+        StatusCode::OK,
+        s.app.auto_assign_lead(&actor, id, version).await?,
+    ))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDto {
+    #[serde(default)]
+    pub id: i64,
+    /// Lower runs first.
+    pub priority: i64,
+    /// Matches leads whose region contains this text; absent: any.
+    pub region: Option<String>,
+    /// Matches leads whose industry contains this text; absent: any.
+    pub industry: Option<String>,
+    /// The team that receives matching leads.
+    pub department_id: i64,
+}
+
+#[utoipa::path(get, path = "/api/v1/assignment-rules", tag = "leads", responses((status = 200, body = Vec<RuleDto>)))]
+async fn list_rules(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+) -> ApiResult<Json<Vec<RuleDto>>> {
+    let rules = s.app.assignment_rules(&actor).await?;
+    Ok(Json(
+        rules
+            .into_iter()
+            .map(|r| RuleDto {
+                id: r.id,
+                priority: r.priority,
+                region: r.region,
+                industry: r.industry,
+                department_id: r.department_id,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/assignment-rules", tag = "leads", request_body = RuleDto,
+    responses((status = 201, body = RuleDto), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn add_rule(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    ApiJson(r): ApiJson<RuleDto>,
+) -> ApiResult<(StatusCode, Json<RuleDto>)> {
+    let rule = s
+        .app
+        .add_assignment_rule(&actor, r.priority, r.region, r.industry, r.department_id)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(RuleDto {
+            id: rule.id,
+            priority: rule.priority,
+            region: rule.region,
+            industry: rule.industry,
+            department_id: rule.department_id,
+        }),
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/v1/assignment-rules/{id}", tag = "leads", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn delete_rule(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    s.app.remove_assignment_rule(&actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

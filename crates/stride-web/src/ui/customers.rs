@@ -21,6 +21,7 @@ use stride_domain::customers::{CreditRating, CustomerTier, DecisionRole};
 use stride_domain::money::{Currency, Money};
 
 use super::admin::{form_page, validation_errors, FieldErrors, Opt};
+use super::leads::{activity_list, kind_options, ActivityInput, ActivityRow};
 use super::{app_error_page, render, Chrome, CsrfForm, PageActor};
 use crate::i18n::Tr;
 use crate::AppState;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/customers/{id}/claim", post(claim_customer))
         .route("/customers/{id}/release", post(release_customer))
         .route("/customers/{id}/contacts", post(create_contact))
+        .route("/customers/{id}/activities", post(create_activity))
         .route("/search", get(search_page))
 }
 
@@ -556,16 +558,20 @@ struct CustomerPage {
     contact: ContactInput,
     roles: Vec<Opt>,
     contact_errors: FieldErrors,
+    /// The customer's activities, newest first; `None` when the viewer may not see them.
+    timeline: Option<Vec<ActivityRow>>,
+    activity: ActivityInput,
+    activity_kinds: Vec<Opt>,
+    activity_errors: FieldErrors,
 }
 
 impl CustomerPage {
-    /// Either form's errors make the page a refused form.
+    /// Any form's errors make the page a refused form.
     fn any_errors(&self) -> &FieldErrors {
-        if self.errors.is_empty() {
-            &self.contact_errors
-        } else {
-            &self.errors
-        }
+        [&self.errors, &self.contact_errors, &self.activity_errors]
+            .into_iter()
+            .find(|e| !e.is_empty())
+            .unwrap_or(&self.errors)
     }
 }
 
@@ -610,6 +616,7 @@ async fn customer_view(
     id: i64,
     entered: Option<(CustomerInput, Refusal)>,
     contact: Option<(ContactInput, FieldErrors)>,
+    activity: Option<(ActivityInput, FieldErrors)>,
 ) -> Response {
     let (app, actor, tr) = (&state.app, &page.actor, page.chrome.tr);
     let customer = match app.get_customer(actor, id).await {
@@ -625,6 +632,12 @@ async fn customer_view(
         Err(AppError::Forbidden) => None,
         Err(e) => return app_error_page(&page.chrome, e),
     };
+    let timeline = match activity_list(app, actor, &page.chrome, None, Some(id)).await {
+        Ok(t) => t,
+        Err(e) => return app_error_page(&page.chrome, e),
+    };
+    let (activity, activity_errors) = activity.unwrap_or_default();
+    let activity_kinds = kind_options(&tr, &activity.kind);
     let owner = match customer.owner_id {
         Some(o) => user_names(app, actor, vec![o])
             .await
@@ -665,6 +678,10 @@ async fn customer_view(
         contact,
         roles,
         contact_errors,
+        timeline,
+        activity,
+        activity_kinds,
+        activity_errors,
         chrome: page.chrome,
     };
     form_page(&view, view.any_errors())
@@ -690,7 +707,7 @@ async fn customer_page(
     page: PageActor,
     Path(id): Path<i64>,
 ) -> Response {
-    customer_view(&state, page, id, None, None).await
+    customer_view(&state, page, id, None, None, None).await
 }
 
 async fn update_customer(
@@ -716,7 +733,7 @@ async fn update_customer(
         Err(e) => refusal(app, actor, tr, e, None, Some(id)).await,
     };
     match e {
-        Ok(refused) => customer_view(&state, page, id, Some((input, refused)), None).await,
+        Ok(refused) => customer_view(&state, page, id, Some((input, refused)), None, None).await,
         Err(e) => app_error_page(&page.chrome, e),
     }
 }
@@ -769,7 +786,30 @@ async fn create_contact(
     {
         Ok(_) => see_other(&format!("/customers/{id}?notice=created")),
         Err(e) => match validation_errors(&page.chrome.tr, e) {
-            Ok(errors) => customer_view(&state, page, id, None, Some((input, errors))).await,
+            Ok(errors) => customer_view(&state, page, id, None, Some((input, errors)), None).await,
+            Err(e) => app_error_page(&page.chrome, e),
+        },
+    }
+}
+
+async fn create_activity(
+    State(state): State<AppState>,
+    page: PageActor,
+    Path(id): Path<i64>,
+    Form(input): Form<ActivityInput>,
+) -> Response {
+    if let Err(r) = page.check_csrf(&input.csrf) {
+        return r;
+    }
+    let (app, actor) = (&state.app, &page.actor);
+    let recorded = match input.to_data(&zone(actor), app.now_ms()) {
+        Ok(data) => app.record_activity(actor, None, Some(id), data).await,
+        Err(e) => Err(e),
+    };
+    match recorded {
+        Ok(_) => see_other(&format!("/customers/{id}?notice=activity_recorded")),
+        Err(e) => match validation_errors(&page.chrome.tr, e) {
+            Ok(errors) => customer_view(&state, page, id, None, None, Some((input, errors))).await,
             Err(e) => app_error_page(&page.chrome, e),
         },
     }

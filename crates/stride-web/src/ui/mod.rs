@@ -3,6 +3,7 @@
 
 mod admin;
 mod customers;
+mod leads;
 mod profile;
 
 use askama::Template;
@@ -42,6 +43,12 @@ pub const TEMPLATE_SOURCES: &[&str] = &[
     include_str!("../../templates/customer_fields.html"),
     include_str!("../../templates/customer.html"),
     include_str!("../../templates/search.html"),
+    include_str!("../../templates/leads.html"),
+    include_str!("../../templates/lead_form.html"),
+    include_str!("../../templates/lead.html"),
+    include_str!("../../templates/lead_import.html"),
+    include_str!("../../templates/agenda.html"),
+    include_str!("../../templates/inbox.html"),
 ];
 
 const LANG_COOKIE: &str = "stride_lang";
@@ -73,6 +80,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admin::routes())
         .merge(profile::routes())
         .merge(customers::routes())
+        .merge(leads::routes())
 }
 
 /// What every signed-in page shows around its content: navigation, user menu, language.

@@ -10,6 +10,7 @@ backend_tests!(
     the_agenda_shows_due_and_overdue_follow_ups,
     the_public_form_fills_a_department_queue,
     follow_ups_feed_a_private_calendar,
+    rules_route_leads_round_robin,
 );
 
 async fn leads_are_graded_and_clocked(app: TestApp) {
@@ -473,4 +474,96 @@ async fn follow_ups_feed_a_private_calendar(app: TestApp) {
     let etag = admin.get(&user).await.etag();
     admin.patch(&user, &etag, json!({"active": false})).await;
     assert_eq!(app.anonymous().get(&renewed).await.status, 404);
+}
+
+async fn rules_route_leads_round_robin(app: TestApp) {
+    let org = app.seed_org().await;
+    let admin = app.login("admin", PASSWORD).await;
+    // Two reps in Team 1 and a rule sending 制造 (manufacturing) leads from 江苏 there.
+    let roles = admin.get("/api/v1/roles").await;
+    let rep_role = roles
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "rep")
+        .unwrap()["id"]
+        .clone();
+    let second = admin
+        .post("/api/v1/users", json!({"username": "rep1b", "display_name": "Rep 1b", "department_id": org.team1, "role_ids": [rep_role], "password": PASSWORD}))
+        .await;
+    let second = second.json["id"].as_i64().unwrap();
+    let rule = admin.post("/api/v1/assignment-rules", json!({"priority": 10, "region": "江苏", "industry": "制造", "department_id": org.team1})).await;
+    assert_eq!(rule.status, 201, "{}", rule.body);
+    let bad = admin
+        .post(
+            "/api/v1/assignment-rules",
+            json!({"priority": 1, "department_id": 999999}),
+        )
+        .await;
+    assert_eq!(bad.error_fields(), vec!["department_id"]);
+    assert_eq!(
+        app.login("rep1", PASSWORD)
+            .await
+            .post(
+                "/api/v1/assignment-rules",
+                json!({"priority": 1, "department_id": org.team1})
+            )
+            .await
+            .status,
+        403
+    );
+
+    let mut owners = Vec::new();
+    for i in 0..4 {
+        let lead = admin
+            .post("/api/v1/leads", json!({"company": format!("江苏精工制造{i}厂"), "contact_name": "厂长", "source": "exhibition",
+                "region": "江苏 苏州", "industry": "机械制造"}))
+            .await;
+        let path = format!("/api/v1/leads/{}/auto-assign", lead.json["id"]);
+        let r = admin
+            .send(reqwest::Method::POST, &path, None, &[("if-match", "\"1\"")])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        owners.push(r.json["owner_id"].as_i64().unwrap());
+        app.advance_hours(1);
+    }
+    assert_eq!(
+        owners,
+        vec![org.rep1, second, org.rep1, second],
+        "round-robin within the team"
+    );
+    // No matching rule: the lead stays in its own department's rotation.
+    let other = admin.post("/api/v1/leads", json!({"company": "Somewhere Else Ltd", "contact_name": "x", "source": "other", "region": "Berlin"})).await;
+    let r = admin
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/leads/{}/auto-assign", other.json["id"]),
+            None,
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(
+        r.status, 409,
+        "the company department has no reps: {}",
+        r.body
+    );
+    let id = rule.json["id"].as_i64().unwrap();
+    assert_eq!(
+        admin
+            .delete(&format!("/api/v1/assignment-rules/{id}"), "\"1\"")
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        admin
+            .get("/api/v1/assignment-rules")
+            .await
+            .json
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
 }

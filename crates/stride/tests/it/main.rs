@@ -10,3 +10,4 @@ mod import;
 mod jobs;
 mod leads;
 mod ui;
+mod ui_sales;
