@@ -410,3 +410,16 @@ inbox.empty = No messages.
 notification.lead_overdue = Lead response overdue
 notification.pool_warning = About to return to the public pool
 notification.returned_to_pool = Returned to the public pool
+
+# The public lead form
+public_form.title = Contact us
+public_form.intro = Leave your details and what you need; a sales consultant will get back to you soon.
+public_form.company = Company
+public_form.contact_name = Your name
+public_form.phone = Phone
+public_form.email = E-mail
+public_form.need = What you need
+public_form.send = Send
+public_form.sent = Received, thank you! We will be in touch soon.
+public_form.invalid = Give the company and one of a name, phone or e-mail.
+public_form.throttled = Too many submissions; please try again later.

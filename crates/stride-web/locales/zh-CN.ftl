@@ -410,3 +410,16 @@ inbox.empty = 没有消息。
 notification.lead_overdue = 线索响应超时
 notification.pool_warning = 即将退回公海
 notification.returned_to_pool = 已退回公海
+
+# 公开的线索表单
+public_form.title = 联系我们
+public_form.intro = 留下您的信息和需求,我们的销售顾问会尽快与您联系。
+public_form.company = 公司名称
+public_form.contact_name = 联系人
+public_form.phone = 电话
+public_form.email = 邮箱
+public_form.need = 您的需求
+public_form.send = 提交
+public_form.sent = 已收到,谢谢!我们会尽快与您联系。
+public_form.invalid = 请填写公司名称,以及联系人、电话或邮箱之一。
+public_form.throttled = 提交过于频繁,请稍后再试。

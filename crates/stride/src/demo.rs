@@ -397,5 +397,74 @@ async fn seed_sales(app: &App) -> Result<()> {
         app.record_activity(&actor, None, Some(customer.id), visit)
             .await?;
     }
+    demo_queue_and_escalation(app).await
+}
+
+/// The public form feeds East's queue, a rule routes Jiangsu manufacturing leads to Hangzhou, and
+/// one lead has sat past its response clock so the supervisor's inbox has an escalation.
+async fn demo_queue_and_escalation(app: &App) -> Result<()> {
+    use stride_app::leads::{LeadData, LeadState};
+    use stride_domain::leads::{LeadGrade, LeadStatus};
+
+    let system = app.system_actor().await?;
+    let east = department(app, "华东大区 East Region").await?;
+    let hangzhou = department(app, "华东大区 East Region/杭州组 Hangzhou Team").await?;
+    let settings = app.org_settings().await?;
+    let patch = stride_app::settings::SettingsPatch {
+        lead_form_department_id: Some(Some(east)),
+        ..Default::default()
+    };
+    app.update_org_settings(&system, settings.version, patch)
+        .await?;
+    app.add_assignment_rule(
+        &system,
+        10,
+        Some("江苏".into()),
+        Some("制造".into()),
+        hangzhou,
+    )
+    .await?;
+    app.submit_public_lead(
+        stride_app::leads::PublicLead {
+            company: "江苏恒力精密制造有限公司".into(),
+            contact_name: Some("孙经理".into()),
+            phone: Some("0512-6666 8888".into()),
+            need: Some("官网留言:想了解 CRM 报价".into()),
+            ..Default::default()
+        },
+        "demo",
+    )
+    .await?;
+
+    let rep = app.actor_for("rep").await?;
+    let now = app.now_ms();
+    let data = LeadData {
+        company: "上海久等未回贸易有限公司".into(),
+        contact_name: Some("钱先生".into()),
+        phone: Some("021-5555 0000".into()),
+        source: "campaign".into(),
+        region: Some("上海".into()),
+        explicit_need: true,
+        budget_known: true,
+        decision_chain_known: true,
+        ..Default::default()
+    };
+    let assigned = now - 30 * 3_600_000;
+    let state = LeadState {
+        grade: LeadGrade::A,
+        status: LeadStatus::New,
+        owner_id: Some(rep.user_id),
+        department_id: Some(rep.department_id),
+        assigned_at_ms: Some(assigned),
+        response_due_at_ms: Some(assigned + 24 * 3_600_000),
+        first_contact_at_ms: None,
+        next_nurture_at_ms: None,
+        disqualify_reason: None,
+        customer_id: None,
+    };
+    let mut tx = app.store().begin().await?;
+    tx.insert_lead(&data, &state, assigned).await?;
+    tx.commit().await?;
+    app.run_due_jobs().await?;
     Ok(())
 }

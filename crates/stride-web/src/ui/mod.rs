@@ -26,6 +26,7 @@ use crate::AppState;
 /// Template files, for the test that every text key used exists in every locale.
 pub const TEMPLATE_SOURCES: &[&str] = &[
     include_str!("../../templates/login.html"),
+    include_str!("../../templates/lead_form_public.html"),
     include_str!("../../templates/home.html"),
     include_str!("../../templates/error.html"),
     include_str!("../../templates/admin_users.html"),
@@ -59,6 +60,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/login", get(login_page).post(login_submit))
+        .route(
+            "/forms/lead",
+            get(public_lead_page).post(public_lead_submit),
+        )
         .route("/logout", post(logout))
         .route(
             "/lang",
@@ -423,4 +428,119 @@ async fn switch_language_anonymous(Query(q): Query<LangQuery>) -> Response {
     let locale = Tr::new(&q.locale).locale;
     let set = format!("{LANG_COOKIE}={locale}; Path=/; SameSite=Lax; Max-Age=31536000");
     ([(header::SET_COOKIE, set)], Redirect::to("/login")).into_response()
+}
+
+// ---- the public lead form -------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "lead_form_public.html")]
+struct PublicLeadPage {
+    chrome: Chrome,
+    sent: bool,
+    error: Option<String>,
+    company: String,
+    contact_name: String,
+    phone: String,
+    email: String,
+    need: String,
+}
+
+#[derive(Deserialize, Default)]
+struct PublicLeadForm {
+    #[serde(default)]
+    company: String,
+    #[serde(default)]
+    contact_name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    need: String,
+    #[serde(default)]
+    website: String,
+}
+
+#[derive(Deserialize)]
+struct PublicLangQuery {
+    lang: Option<String>,
+}
+
+fn public_chrome(headers: &HeaderMap, lang: Option<&str>) -> Chrome {
+    let mut chrome = anonymous_chrome(headers);
+    if let Some(lang) = lang {
+        chrome.tr = Tr::new(lang);
+    }
+    chrome
+}
+
+/// The form a company links from its website: no login, lands in the configured team's queue.
+async fn public_lead_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<PublicLangQuery>,
+) -> Response {
+    let chrome = public_chrome(&headers, q.lang.as_deref());
+    if state
+        .app
+        .org_settings()
+        .await
+        .map(|s| s.lead_form_department_id.is_none())
+        .unwrap_or(true)
+    {
+        return error_page(&chrome, StatusCode::NOT_FOUND, "error.not_found");
+    }
+    render(&PublicLeadPage {
+        chrome,
+        sent: false,
+        error: None,
+        company: String::new(),
+        contact_name: String::new(),
+        phone: String::new(),
+        email: String::new(),
+        need: String::new(),
+    })
+}
+
+async fn public_lead_submit(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(f): Form<PublicLeadForm>,
+) -> Response {
+    let chrome = public_chrome(&headers, None);
+    let given = |v: &str| Some(v.to_owned()).filter(|v| !v.trim().is_empty());
+    let lead = stride_app::leads::PublicLead {
+        company: f.company.clone(),
+        contact_name: given(&f.contact_name),
+        phone: given(&f.phone),
+        email: given(&f.email),
+        need: given(&f.need),
+        honeypot: given(&f.website),
+    };
+    let (status, error) = match state.app.submit_public_lead(lead, &ip).await {
+        Ok(()) => (StatusCode::OK, None),
+        Err(AppError::NotFound) => {
+            return error_page(&chrome, StatusCode::NOT_FOUND, "error.not_found")
+        }
+        Err(AppError::TooManyRequests { .. }) => {
+            (StatusCode::TOO_MANY_REQUESTS, Some("public_form.throttled"))
+        }
+        Err(AppError::Validation(_)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("public_form.invalid"),
+        ),
+        Err(e) => return app_error_page(&chrome, e),
+    };
+    let page = PublicLeadPage {
+        sent: error.is_none(),
+        error: error.map(|k| chrome.tr.t(k)),
+        chrome,
+        company: f.company,
+        contact_name: f.contact_name,
+        phone: f.phone,
+        email: f.email,
+        need: f.need,
+    };
+    (status, render(&page)).into_response()
 }

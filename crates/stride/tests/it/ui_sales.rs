@@ -283,3 +283,71 @@ async fn browser_claims_from_the_pool(app: TestApp) {
     assert!(!pool.contains("无锡公海测试有限公司"), "{pool}");
     b.quit().await.unwrap();
 }
+
+backend_tests!(browser_public_form_fills_the_queue);
+
+async fn browser_public_form_fills_the_queue(app: TestApp) {
+    let org = app.seed_org().await;
+    let Some(b) = Browser::launch_if_available("zh-CN").await.unwrap() else {
+        eprintln!("skipping browser test: no Chromium");
+        return;
+    };
+    b.goto(&app.url("/forms/lead")).await.unwrap();
+    assert!(
+        b.wait_for("#error-message").await.is_ok(),
+        "the form is off until configured"
+    );
+    let system = app.app.system_actor().await.unwrap();
+    let version = app.app.org_settings().await.unwrap().version;
+    let patch = stride_app::settings::SettingsPatch {
+        lead_form_department_id: Some(Some(org.east)),
+        ..Default::default()
+    };
+    app.app
+        .update_org_settings(&system, version, patch)
+        .await
+        .unwrap();
+
+    b.goto(&app.url("/forms/lead")).await.unwrap();
+    assert_eq!(
+        b.wait_for("h1").await.unwrap().text().await.unwrap(),
+        "联系我们"
+    );
+    b.find("#company")
+        .await
+        .unwrap()
+        .send_keys("网页询价科技有限公司")
+        .await
+        .unwrap();
+    b.find("#email")
+        .await
+        .unwrap()
+        .send_keys("buyer@web-lead.example")
+        .await
+        .unwrap();
+    b.find("#need")
+        .await
+        .unwrap()
+        .send_keys("需要 50 个销售账号")
+        .await
+        .unwrap();
+    b.find("#send-lead").await.unwrap().click().await.unwrap();
+    let sent = b
+        .wait_for("#public-lead-sent")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(sent.contains("已收到"), "{sent}");
+    b.quit().await.unwrap();
+
+    let manager = app.login("manager", PASSWORD).await;
+    let queue = manager.get("/api/v1/leads").await;
+    assert_eq!(
+        queue.json["items"][0]["company"], "网页询价科技有限公司",
+        "{}",
+        queue.body
+    );
+    assert!(queue.json["items"][0]["owner_id"].is_null());
+}
