@@ -135,14 +135,6 @@ pub struct SearchHit {
     pub customer_id: Option<i64>,
 }
 
-fn trimmed(v: Option<String>, max: usize, field: &str, p: &mut Problems) -> Option<String> {
-    let v = v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())?;
-    if v.chars().count() > max {
-        p.add(field, "too_long", format!("at most {max} characters"));
-    }
-    Some(v)
-}
-
 /// Validates and tidies the registration form.
 fn checked_customer(mut d: CustomerData) -> AppResult<CustomerData> {
     let mut p = Problems::default();
@@ -165,24 +157,9 @@ fn checked_customer(mut d: CustomerData) -> AppResult<CustomerData> {
         ("needs", &mut d.needs, 4000),
         ("stage", &mut d.stage, 100),
     ] {
-        *value = trimmed(value.take(), max, field, &mut p);
+        p.optional_text(value, field, max);
     }
-    if let Some(email) = &d.email {
-        p.check(
-            validate::is_valid_email(email),
-            "email",
-            "invalid",
-            "not an e-mail address",
-        );
-    }
-    if let Some(phone) = &d.phone {
-        p.check(
-            normalize_phone(phone).len() >= 5,
-            "phone",
-            "invalid",
-            "not a phone number",
-        );
-    }
+    p.contact_points(d.email.as_deref(), d.phone.as_deref());
     if let Some(code) = d.credit_code.take().filter(|c| !c.trim().is_empty()) {
         match UnifiedSocialCreditCode::parse(&code) {
             Ok(c) => d.credit_code = Some(c.as_str().to_owned()),
@@ -226,16 +203,9 @@ fn checked_contact(mut d: ContactData) -> AppResult<ContactData> {
         ("wechat", &mut d.wechat, 100),
         ("notes", &mut d.notes, 4000),
     ] {
-        *value = trimmed(value.take(), max, field, &mut p);
+        p.optional_text(value, field, max);
     }
-    if let Some(email) = &d.email {
-        p.check(
-            validate::is_valid_email(email),
-            "email",
-            "invalid",
-            "not an e-mail address",
-        );
-    }
+    p.contact_points(d.email.as_deref(), d.phone.as_deref());
     if let Some(role) = d.decision_role.take().filter(|r| !r.trim().is_empty()) {
         match role.trim().parse::<DecisionRole>() {
             Ok(r) => d.decision_role = Some(r.as_str().to_owned()),

@@ -77,6 +77,33 @@ impl Problems {
             self.add(field, code, message);
         }
     }
+    /// Trims an optional text field to `None` when blank, refusing it when longer than `max`.
+    pub fn optional_text(&mut self, value: &mut Option<String>, field: &str, max: usize) {
+        *value = value
+            .take()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty());
+        if value.as_ref().is_some_and(|v| v.chars().count() > max) {
+            self.add(field, "too_long", format!("at most {max} characters"));
+        }
+    }
+
+    /// Checks the e-mail address and phone number of a record, when given.
+    pub fn contact_points(&mut self, email: Option<&str>, phone: Option<&str>) {
+        if let Some(email) = email {
+            self.check(
+                stride_domain::validate::is_valid_email(email),
+                "email",
+                "invalid",
+                "not an e-mail address",
+            );
+        }
+        if let Some(phone) = phone {
+            let digits = stride_domain::customers::normalize_phone(phone);
+            self.check(digits.len() >= 5, "phone", "invalid", "not a phone number");
+        }
+    }
+
     pub fn into_result(self) -> AppResult<()> {
         if self.0.is_empty() {
             Ok(())

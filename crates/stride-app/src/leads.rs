@@ -5,7 +5,6 @@
 use jiff::Timestamp;
 use serde::Serialize;
 use stride_domain::access::{Action, RecordKind};
-use stride_domain::customers::normalize_phone;
 use stride_domain::leads::{
     GradingRules, LeadGrade, LeadSource, LeadStatus, Qualification, ResponsePolicy,
 };
@@ -160,14 +159,6 @@ pub const ACTIVITY_KINDS: [&str; 7] = [
     "first_contact",
 ];
 
-fn text(v: Option<String>, max: usize, field: &str, p: &mut Problems) -> Option<String> {
-    let v = v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())?;
-    if v.chars().count() > max {
-        p.add(field, "too_long", format!("at most {max} characters"));
-    }
-    Some(v)
-}
-
 fn checked_lead(mut d: LeadData) -> AppResult<LeadData> {
     let mut p = Problems::default();
     match validate::required_text(&d.company, 200) {
@@ -194,24 +185,9 @@ fn checked_lead(mut d: LeadData) -> AppResult<LeadData> {
         ("budget", &mut d.budget, 200),
         ("notes", &mut d.notes, 4000),
     ] {
-        *value = text(value.take(), max, field, &mut p);
+        p.optional_text(value, field, max);
     }
-    if let Some(email) = &d.email {
-        p.check(
-            validate::is_valid_email(email),
-            "email",
-            "invalid",
-            "not an e-mail address",
-        );
-    }
-    if let Some(phone) = &d.phone {
-        p.check(
-            normalize_phone(phone).len() >= 5,
-            "phone",
-            "invalid",
-            "not a phone number",
-        );
-    }
+    p.contact_points(d.email.as_deref(), d.phone.as_deref());
     p.check(
         d.phone.is_some() || d.email.is_some() || d.contact_name.is_some(),
         "contact_name",
@@ -243,7 +219,7 @@ fn checked_activity(mut d: ActivityData, now_ms: i64) -> AppResult<ActivityData>
         ("pain_points", &mut d.pain_points),
         ("next_step", &mut d.next_step),
     ] {
-        *value = text(value.take(), 2000, field, &mut p);
+        p.optional_text(value, field, 2000);
     }
     p.check(
         d.occurred_at_ms <= now_ms + 60_000,
