@@ -1,6 +1,6 @@
 //! Work the server does on its own clock (LEAD-4, CUST-4): escalating leads past their response
 //! clock to the supervisor's inbox, warning owners before a quiet customer returns to the public
-//! pool, and returning it. Every item is claimed by a conditional update inside the job's
+//! pool, and returning it; once a month, re-tiering customers. Every item is claimed by a conditional update inside the job's
 //! transaction, so when several servers share one database each item is handled exactly once.
 
 use serde::Serialize;
@@ -45,6 +45,8 @@ pub struct JobReport {
     pub leads_escalated: usize,
     pub pool_warnings: usize,
     pub returned_to_pool: usize,
+    /// Customers whose tier changed in this month's re-evaluation.
+    pub customers_retiered: usize,
 }
 
 impl App {
@@ -107,6 +109,7 @@ impl App {
             report.returned_to_pool += 1;
         }
         tx.commit().await?;
+        report.customers_retiered = self.run_monthly_tiering().await?;
         Ok(report)
     }
 

@@ -18,6 +18,7 @@ pub mod page;
 pub mod ports;
 pub mod settings;
 pub mod setup;
+pub mod tiers;
 
 use std::sync::Arc;
 

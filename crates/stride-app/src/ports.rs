@@ -19,6 +19,7 @@ use crate::leads::{Activity, ActivityData, Lead, LeadData, LeadFilter, LeadState
 use crate::org::{Department, DepartmentData, Role, RoleData, User, UserData, UserFilter};
 use crate::page::PageRequest;
 use crate::settings::OrgSettings;
+use crate::tiers::{TierChange, TierFacts};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -184,6 +185,8 @@ pub trait Store: Send + Sync {
     async fn assignment_rules(&self) -> StoreResult<Vec<AssignmentRule>>;
     /// The active rep of a department whose latest lead assignment is the oldest.
     async fn next_rep_in(&self, department_id: i64) -> StoreResult<Option<i64>>;
+    /// A customer's tier history, newest first.
+    async fn tier_history(&self, customer_id: i64) -> StoreResult<Vec<TierChange>>;
 }
 
 /// One write transaction. Every state change writes its audit row through the same `Tx`,
@@ -413,4 +416,10 @@ pub trait Tx: Send {
     ) -> StoreResult<AssignmentRule>;
     /// Deletes a rule and returns it.
     async fn delete_assignment_rule(&mut self, id: i64) -> StoreResult<Option<AssignmentRule>>;
+    /// Records that a periodic job ran for `period`; false when it already had.
+    async fn claim_job_run(&mut self, job: &str, period: &str, now_ms: i64) -> StoreResult<bool>;
+    /// Tiering facts of every customer; activities count from `since_ms`.
+    async fn tier_facts(&mut self, since_ms: i64) -> StoreResult<Vec<TierFacts>>;
+    /// Sets a customer's tier and writes the history row.
+    async fn record_tier(&mut self, change: &TierChange) -> StoreResult<()>;
 }

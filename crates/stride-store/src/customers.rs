@@ -503,7 +503,7 @@ fn push_match(q: &mut Sql, text: &str) {
 }
 
 pub async fn merge(conn: &mut AnyConnection, from: i64, into: i64, now: i64) -> Result<()> {
-    for table in ["contacts", "activities", "leads"] {
+    for table in ["contacts", "activities", "leads", "customer_tiers"] {
         let mut q = Sql::new("UPDATE ");
         q.push(table)
             .push(" SET customer_id = ")

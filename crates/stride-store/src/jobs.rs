@@ -6,6 +6,7 @@ use sqlx::AnyConnection;
 use stride_app::jobs::{NewNotification, Notification};
 use stride_app::leads::Lead;
 use stride_app::page::PageRequest;
+use stride_app::tiers::{TierChange, TierFacts};
 use stride_app::{Reach, StoreError};
 
 use crate::leads::lead_by_id;
@@ -200,4 +201,81 @@ pub async fn mark_read(conn: &mut AnyConnection, user_id: i64, id: i64, now: i64
         .push(" AND user_id = ")
         .bind(user_id);
     Ok(q.execute(conn).await? == 1)
+}
+
+pub async fn claim_job_run(
+    conn: &mut AnyConnection,
+    job: &str,
+    period: &str,
+    now: i64,
+) -> Result<bool> {
+    let mut q = Sql::new("INSERT INTO job_runs (job, period, at_ms) VALUES (");
+    q.bind(job.to_owned())
+        .push(", ")
+        .bind(period.to_owned())
+        .push(", ")
+        .bind(now);
+    q.push(") ON CONFLICT (job, period) DO NOTHING");
+    Ok(q.execute(conn).await? == 1)
+}
+
+pub async fn tier_facts(conn: &mut AnyConnection, since: i64) -> Result<Vec<TierFacts>> {
+    let mut q = Sql::new(
+        "SELECT c.id, c.tier, c.credit_limit_minor, c.credit_rating, \
+         (SELECT COUNT(*) FROM activities a WHERE a.customer_id = c.id AND a.occurred_at_ms >= ",
+    );
+    q.bind(since)
+        .push(") AS recent FROM customers c ORDER BY c.id");
+    q.fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(TierFacts {
+                customer_id: col(r, "id")?,
+                tier: col(r, "tier")?,
+                recent_activities: col(r, "recent")?,
+                credit_limit_minor: col(r, "credit_limit_minor")?,
+                credit_rating: col(r, "credit_rating")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn record_tier(conn: &mut AnyConnection, c: &TierChange) -> Result<()> {
+    let mut q = Sql::new("UPDATE customers SET tier = ");
+    q.bind(c.tier.clone())
+        .push(", version = version + 1, updated_at_ms = ")
+        .bind(c.at_ms);
+    q.push(" WHERE id = ").bind(c.customer_id);
+    q.execute(conn).await?;
+    let mut q =
+        Sql::new("INSERT INTO customer_tiers (customer_id, tier, score, reason, at_ms) VALUES (");
+    q.bind(c.customer_id)
+        .push(", ")
+        .bind(c.tier.clone())
+        .push(", ")
+        .bind(c.score)
+        .push(", ");
+    q.bind(c.reason.clone()).push(", ").bind(c.at_ms).push(")");
+    q.execute(conn).await.map(drop)
+}
+
+pub async fn tier_history(conn: &mut AnyConnection, customer_id: i64) -> Result<Vec<TierChange>> {
+    let mut q = Sql::new(
+        "SELECT customer_id, tier, score, reason, at_ms FROM customer_tiers WHERE customer_id = ",
+    );
+    q.bind(customer_id).push(" ORDER BY id DESC");
+    q.fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(TierChange {
+                customer_id: col(r, "customer_id")?,
+                tier: col(r, "tier")?,
+                score: col(r, "score")?,
+                reason: col(r, "reason")?,
+                at_ms: col(r, "at_ms")?,
+            })
+        })
+        .collect()
 }

@@ -57,9 +57,15 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_assignment_rules.sql"),
         postgres: include_str!("../migrations/postgres/0007_assignment_rules.sql"),
     },
+    Migration {
+        version: 8,
+        name: "tiers",
+        sqlite: include_str!("../migrations/sqlite/0008_tiers.sql"),
+        postgres: include_str!("../migrations/postgres/0008_tiers.sql"),
+    },
 ];
 
-pub const LATEST_VERSION: i64 = 7;
+pub const LATEST_VERSION: i64 = 8;
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)";

@@ -19,6 +19,7 @@ use stride_app::org::{Department, DepartmentData, Role, RoleData, User, UserData
 use stride_app::page::PageRequest;
 use stride_app::ports::StoreResult;
 use stride_app::settings::OrgSettings;
+use stride_app::tiers::{TierChange, TierFacts};
 use stride_app::{Reach, Store, Tx};
 use stride_domain::calendar::CalendarDay;
 
@@ -201,6 +202,9 @@ impl Store for SqlStore {
     }
     async fn next_rep_in(&self, department_id: i64) -> StoreResult<Option<i64>> {
         leads::next_rep_in(&mut *self.conn().await?, department_id).await
+    }
+    async fn tier_history(&self, customer_id: i64) -> StoreResult<Vec<TierChange>> {
+        jobs::tier_history(&mut *self.conn().await?, customer_id).await
     }
     async fn login_failures(&self, key: &str, since_ms: i64) -> StoreResult<(i64, Option<i64>)> {
         auth::login_failures(&mut *self.conn().await?, key, since_ms).await
@@ -558,5 +562,14 @@ impl Tx for SqlTx {
     }
     async fn delete_assignment_rule(&mut self, id: i64) -> StoreResult<Option<AssignmentRule>> {
         leads::delete_rule(&mut self.0, id).await
+    }
+    async fn claim_job_run(&mut self, job: &str, period: &str, now_ms: i64) -> StoreResult<bool> {
+        jobs::claim_job_run(&mut self.0, job, period, now_ms).await
+    }
+    async fn tier_facts(&mut self, since_ms: i64) -> StoreResult<Vec<TierFacts>> {
+        jobs::tier_facts(&mut self.0, since_ms).await
+    }
+    async fn record_tier(&mut self, change: &TierChange) -> StoreResult<()> {
+        jobs::record_tier(&mut self.0, change).await
     }
 }

@@ -31,6 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(release_customer))
         .routes(routes!(hand_over))
         .routes(routes!(merge_customer))
+        .routes(routes!(tier_history))
         .routes(routes!(list_contacts, create_contact))
         .routes(routes!(export_contacts))
         .routes(routes!(get_contact, update_contact))
@@ -611,6 +612,38 @@ async fn search(
                 title: h.title,
                 detail: h.detail,
                 customer_id: h.customer_id,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TierChangeDto {
+    /// strategic, core or ordinary.
+    pub tier: String,
+    /// The weighted score (0–100) that placed the customer.
+    pub score: i64,
+    pub reason: String,
+    pub at: String,
+}
+
+/// How a customer's tier moved, newest first (re-evaluated monthly).
+#[utoipa::path(get, path = "/api/v1/customers/{id}/tiers", tag = "customers", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<TierChangeDto>), (status = 404, body = Problem)))]
+async fn tier_history(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Vec<TierChangeDto>>> {
+    let history = s.app.tier_history(&actor, id).await?;
+    Ok(Json(
+        history
+            .into_iter()
+            .map(|c| TierChangeDto {
+                tier: c.tier,
+                score: c.score,
+                reason: c.reason,
+                at: rfc3339(c.at_ms),
             })
             .collect(),
     ))

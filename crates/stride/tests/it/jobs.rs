@@ -6,7 +6,8 @@ use stride_testkit::{backend_tests, TestApp, PASSWORD};
 
 backend_tests!(
     overdue_leads_escalate_once_to_the_supervisor,
-    quiet_customers_are_warned_then_return_to_the_pool
+    quiet_customers_are_warned_then_return_to_the_pool,
+    customers_are_retiered_once_a_month,
 );
 
 fn kinds(reply: &stride_testkit::Reply) -> Vec<String> {
@@ -160,4 +161,78 @@ async fn quiet_customers_are_warned_then_return_to_the_pool(app: TestApp) {
         ))
         .await;
     assert_eq!(trail.json["items"].as_array().unwrap().len(), 1);
+}
+
+async fn customers_are_retiered_once_a_month(app: TestApp) {
+    app.seed_org().await;
+    let peer = app.peer().await.unwrap();
+    let rep = app.login("rep1", PASSWORD).await;
+    let star = rep.post("/api/v1/customers", json!({"name": "国家电网有限公司", "credit_rating": "AAA", "credit_limit": 200_000_000})).await.json["id"].as_i64().unwrap();
+    let small = rep
+        .post(
+            "/api/v1/customers",
+            json!({"name": "街角小店", "credit_rating": "C"}),
+        )
+        .await
+        .json["id"]
+        .as_i64()
+        .unwrap();
+    for i in 0..10 {
+        rep.post(
+            "/api/v1/activities",
+            json!({"customer_id": star, "kind": "visit", "summary": format!("拜访 {i}")}),
+        )
+        .await;
+    }
+    // The first run of the month re-tiers; the other server and later runs find it done.
+    let (a, b) = tokio::join!(app.app.run_due_jobs(), peer.app.run_due_jobs());
+    assert_eq!(
+        a.unwrap().customers_retiered + b.unwrap().customers_retiered,
+        1
+    );
+    assert_eq!(app.app.run_due_jobs().await.unwrap().customers_retiered, 0);
+    assert_eq!(
+        rep.get(&format!("/api/v1/customers/{star}")).await.json["tier"],
+        "strategic"
+    );
+    assert_eq!(
+        rep.get(&format!("/api/v1/customers/{small}")).await.json["tier"],
+        "ordinary"
+    );
+    let history = rep.get(&format!("/api/v1/customers/{star}/tiers")).await;
+    assert_eq!(history.json[0]["tier"], "strategic");
+    assert_eq!(history.json[0]["score"], 100);
+    assert!(
+        history.json[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("ordinary → strategic"),
+        "{}",
+        history.body
+    );
+    assert_eq!(
+        app.login("rep2", PASSWORD)
+            .await
+            .get(&format!("/api/v1/customers/{star}/tiers"))
+            .await
+            .status,
+        404
+    );
+
+    // A month on, with no follow-ups in 90 days the score drops and the tier moves down.
+    app.advance_hours(100 * 24);
+    let rep = app.login("rep1", PASSWORD).await;
+    for _ in 0..3 {
+        let call = json!({"customer_id": star, "kind": "call", "summary": "keep the customer"});
+        rep.post("/api/v1/activities", call).await;
+    }
+    assert_eq!(app.app.run_due_jobs().await.unwrap().customers_retiered, 1);
+    let tier = rep.get(&format!("/api/v1/customers/{star}")).await.json["tier"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        tier, "core",
+        "score 65: three recent activities, full potential and payment"
+    );
 }

@@ -1,0 +1,115 @@
+//! Customer tiers (CUST-3): strategic / core / ordinary from a weighted score, re-evaluated each
+//! month. Until orders and payments exist, contribution is read from follow-up activity, potential
+//! from the credit limit, and payment behaviour from the credit rating; each change is recorded
+//! with its reason.
+
+use serde::Serialize;
+use stride_domain::access::{Action, RecordKind};
+use stride_domain::customers::{
+    score, tier_for, CreditRating, TierInputs, TierThresholds, TierWeights,
+};
+
+use crate::actor::Actor;
+use crate::error::AppResult;
+use crate::App;
+
+/// A credit limit at or above this (in fen) counts as full potential: ¥1,000,000.
+const FULL_POTENTIAL_MINOR: i64 = 100_000_000;
+/// Activities in the last 90 days that count as full contribution.
+const FULL_CONTRIBUTION_ACTIVITIES: i64 = 10;
+
+/// What the store knows about a customer for tiering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TierFacts {
+    pub customer_id: i64,
+    pub tier: String,
+    pub recent_activities: i64,
+    pub credit_limit_minor: i64,
+    pub credit_rating: Option<String>,
+}
+
+/// One entry of a customer's tier history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TierChange {
+    pub customer_id: i64,
+    pub tier: String,
+    pub score: i64,
+    pub reason: String,
+    pub at_ms: i64,
+}
+
+fn inputs(f: &TierFacts) -> TierInputs {
+    let percent =
+        |part: i64, whole: i64| u8::try_from((part.clamp(0, whole) * 100) / whole).unwrap_or(100);
+    let payment = match f
+        .credit_rating
+        .as_deref()
+        .and_then(|r| r.parse::<CreditRating>().ok())
+    {
+        Some(CreditRating::Aaa) => 100,
+        Some(CreditRating::Aa) => 85,
+        Some(CreditRating::A) => 70,
+        Some(CreditRating::B) => 40,
+        Some(CreditRating::C) => 10,
+        None => 50,
+    };
+    TierInputs {
+        contribution: percent(f.recent_activities, FULL_CONTRIBUTION_ACTIVITIES),
+        potential: percent(f.credit_limit_minor, FULL_POTENTIAL_MINOR),
+        payment,
+    }
+}
+
+impl App {
+    /// Re-tiers every customer once per calendar month (in the organisation's time zone);
+    /// returns how many moved. Several servers may call it: the month is claimed once.
+    pub async fn run_monthly_tiering(&self) -> AppResult<usize> {
+        let now = self.now_ms();
+        let tz = jiff::tz::TimeZone::get(&self.store.org_settings().await?.time_zone)
+            .unwrap_or(jiff::tz::TimeZone::UTC);
+        let period = jiff::Timestamp::from_millisecond(now)
+            .unwrap_or_default()
+            .to_zoned(tz)
+            .strftime("%Y-%m")
+            .to_string();
+        let mut tx = self.store.begin().await?;
+        if !tx.claim_job_run("tiering", &period, now).await? {
+            return Ok(0);
+        }
+        let (weights, thresholds) = (TierWeights::default(), TierThresholds::default());
+        let mut moved = 0;
+        for facts in tx.tier_facts(now - 90 * 86_400_000).await? {
+            let i = inputs(&facts);
+            let s = score(&weights, &i);
+            let tier = tier_for(s, &thresholds).as_str();
+            if tier != facts.tier {
+                let reason = format!(
+                    "{period}: score {s} (contribution {}, potential {}, payment {}); {} → {tier}",
+                    i.contribution, i.potential, i.payment, facts.tier
+                );
+                let change = TierChange {
+                    customer_id: facts.customer_id,
+                    tier: tier.to_owned(),
+                    score: i64::from(s),
+                    reason,
+                    at_ms: now,
+                };
+                tx.record_tier(&change).await?;
+                moved += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    /// A customer's tier history, newest first.
+    pub async fn tier_history(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+    ) -> AppResult<Vec<TierChange>> {
+        self.get_customer(actor, customer_id).await?;
+        actor.require(RecordKind::Customer, Action::View)?;
+        Ok(self.store.tier_history(customer_id).await?)
+    }
+}
