@@ -6,6 +6,8 @@
 use serde::Serialize;
 use stride_domain::access::RecordKind;
 
+use stride_domain::leads::ResponsePolicy;
+
 use crate::actor::Actor;
 use crate::audit::NewAuditEntry;
 use crate::error::{AppError, AppResult};
@@ -19,7 +21,7 @@ const DAY_MS: i64 = 86_400_000;
 pub struct Notification {
     pub id: i64,
     pub user_id: i64,
-    /// lead_overdue, pool_warning or returned_to_pool.
+    /// lead_overdue, nurture_due, pool_warning or returned_to_pool.
     pub kind: String,
     pub record_kind: String,
     pub record_id: i64,
@@ -45,6 +47,8 @@ pub struct JobReport {
     pub leads_escalated: usize,
     pub pool_warnings: usize,
     pub returned_to_pool: usize,
+    /// C-grade leads whose nurture date came: their owner is reminded and the next date set.
+    pub nurture_reminders: usize,
     /// Customers whose tier changed in this month's re-evaluation.
     pub customers_retiered: usize,
 }
@@ -76,6 +80,18 @@ impl App {
             entry.after = serde_json::to_value(&lead).ok();
             tx.audit(&entry).await?;
             report.leads_escalated += 1;
+        }
+        let next_nurture = now + i64::from(ResponsePolicy::default().c_nurture_days) * DAY_MS;
+        for (lead_id, owner, company) in tx.claim_due_nurtures(now, next_nurture).await? {
+            let n = NewNotification {
+                user_id: owner,
+                kind: "nurture_due",
+                record_kind: "lead",
+                record_id: lead_id,
+                subject: company,
+            };
+            tx.notify(&n, now).await?;
+            report.nurture_reminders += 1;
         }
         for (customer_id, owner, name) in tx.claim_pool_warnings(warn_from, now).await? {
             let n = NewNotification {

@@ -422,4 +422,11 @@ pub trait Tx: Send {
     async fn tier_facts(&mut self, since_ms: i64) -> StoreResult<Vec<TierFacts>>;
     /// Sets a customer's tier and writes the history row.
     async fn record_tier(&mut self, change: &TierChange) -> StoreResult<()>;
+    /// Moves the nurture date of owned, open leads whose date has come to `next_ms`:
+    /// (lead, owner, company) of each one moved here.
+    async fn claim_due_nurtures(
+        &mut self,
+        now_ms: i64,
+        next_ms: i64,
+    ) -> StoreResult<Vec<(i64, i64, String)>>;
 }

@@ -279,3 +279,29 @@ pub async fn tier_history(conn: &mut AnyConnection, customer_id: i64) -> Result<
         })
         .collect()
 }
+
+pub async fn claim_due_nurtures(
+    conn: &mut AnyConnection,
+    now: i64,
+    next: i64,
+) -> Result<Vec<(i64, i64, String)>> {
+    let mut q = Sql::new(
+        "SELECT id, owner_id, company, next_nurture_at_ms FROM leads WHERE owner_id IS NOT NULL \
+         AND status NOT IN ('converted', 'disqualified') AND next_nurture_at_ms <= ",
+    );
+    q.bind(now).push(" ORDER BY id LIMIT ").bind(BATCH);
+    let mut claimed = Vec::new();
+    for row in q.fetch_all(conn).await? {
+        let (id, due): (i64, i64) = (col(&row, "id")?, col(&row, "next_nurture_at_ms")?);
+        let mut q = Sql::new("UPDATE leads SET next_nurture_at_ms = ");
+        q.bind(next)
+            .push(" WHERE id = ")
+            .bind(id)
+            .push(" AND next_nurture_at_ms = ")
+            .bind(due);
+        if q.execute(conn).await? == 1 {
+            claimed.push((id, col(&row, "owner_id")?, col(&row, "company")?));
+        }
+    }
+    Ok(claimed)
+}

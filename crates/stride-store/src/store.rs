@@ -572,4 +572,11 @@ impl Tx for SqlTx {
     async fn record_tier(&mut self, change: &TierChange) -> StoreResult<()> {
         jobs::record_tier(&mut self.0, change).await
     }
+    async fn claim_due_nurtures(
+        &mut self,
+        now_ms: i64,
+        next_ms: i64,
+    ) -> StoreResult<Vec<(i64, i64, String)>> {
+        jobs::claim_due_nurtures(&mut self.0, now_ms, next_ms).await
+    }
 }

@@ -54,6 +54,24 @@ async fn overdue_leads_escalate_once_to_the_supervisor(app: TestApp) {
     assert_eq!(a.unwrap().leads_escalated + b.unwrap().leads_escalated, 1);
     assert_eq!(app.app.run_due_jobs().await.unwrap().leads_escalated, 0);
 
+    // The C lead is nurtured: a reminder when its date comes, then the next one a month on.
+    let cold = rep
+        .post(
+            "/api/v1/leads",
+            json!({"company": "只是问问有限公司", "phone": "13700000000", "source": "other"}),
+        )
+        .await;
+    assert_eq!(cold.json["status"], "nurturing");
+    app.advance_hours(31 * 24);
+    let (a, b) = tokio::join!(app.app.run_due_jobs(), peer.app.run_due_jobs());
+    assert_eq!(
+        a.unwrap().nurture_reminders + b.unwrap().nurture_reminders,
+        1
+    );
+    assert_eq!(app.app.run_due_jobs().await.unwrap().nurture_reminders, 0);
+    let rep = app.login("rep1", PASSWORD).await;
+    assert_eq!(kinds(&rep.get("/api/v1/inbox").await), vec!["nurture_due"]);
+
     let manager = app.login("manager", PASSWORD).await;
     let inbox = manager.get("/api/v1/inbox?unread=true").await;
     assert_eq!(kinds(&inbox), vec!["lead_overdue"]);
