@@ -1,4 +1,4 @@
-//! Importing leads from CSV (LEAD-1, API-3): headers in English or Chinese map themselves, others
+//! Importing leads from CSV or XLSX (LEAD-1, API-3): headers in English or Chinese map themselves, others
 //! through an explicit mapping; every row is checked first and the file is imported whole or not
 //! at all, with a report of each refused row and why.
 
@@ -175,8 +175,12 @@ pub fn column_mapping(
     Ok(mapping)
 }
 
-/// Reads a CSV file into rows of field → value, refusing malformed files with the row at fault.
-pub fn read_csv(bytes: &[u8], overrides: &[(String, String)]) -> AppResult<(Mapping, Rows)> {
+/// Largest total a zipped XLSX may unpack to: a guard against zip bombs.
+const MAX_XLSX_UNPACKED: u64 = 100 * 1024 * 1024;
+
+/// Reads an import file — XLSX (recognised by its zip signature) or UTF-8 CSV — into rows of
+/// field → value, refusing malformed or oversized files with the row at fault.
+pub fn read_table(bytes: &[u8], overrides: &[(String, String)]) -> AppResult<(Mapping, Rows)> {
     if bytes.len() > MAX_IMPORT_BYTES {
         return Err(AppError::field(
             "file",
@@ -184,70 +188,128 @@ pub fn read_csv(bytes: &[u8], overrides: &[(String, String)]) -> AppResult<(Mapp
             format!("at most {} MiB", MAX_IMPORT_BYTES / 1024 / 1024),
         ));
     }
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(false)
-        .from_reader(bytes);
-    let mut records = reader.byte_records();
-    let header = match records.next() {
-        Some(Ok(h)) => h,
-        Some(Err(e)) => return Err(csv_error(1, &e)),
-        None => return Err(AppError::field("file", "empty", "the file is empty")),
+    let table = if bytes.starts_with(b"PK\x03\x04") {
+        xlsx_table(bytes)?
+    } else {
+        csv_table(bytes)?
     };
-    if header.len() > MAX_IMPORT_COLUMNS {
-        return Err(AppError::field(
-            "file",
-            "too_many_columns",
-            format!("{} columns; at most {MAX_IMPORT_COLUMNS}", header.len()),
-        ));
-    }
-    let headers: Vec<String> = header
-        .iter()
-        .map(|h| {
-            String::from_utf8(h.to_vec()).map_err(|_| {
-                AppError::field(
-                    "file",
-                    "encoding",
-                    "row 1 is not UTF-8; save the file as UTF-8",
-                )
-            })
-        })
-        .collect::<AppResult<_>>()?;
+    let mut lines = table.into_iter();
+    let headers = lines
+        .next()
+        .ok_or_else(|| AppError::field("file", "empty", "the file is empty"))?;
     let mapping = column_mapping(&headers, overrides)?;
-    let mut rows = Vec::new();
-    for (i, record) in records.enumerate() {
-        let row = i + 2;
-        let record = record.map_err(|e| csv_error(row, &e))?;
-        if rows.len() == MAX_IMPORT_ROWS {
-            return Err(AppError::field(
-                "file",
-                "too_many_rows",
-                format!("at most {MAX_IMPORT_ROWS} rows"),
-            ));
-        }
-        let mut values = HashMap::new();
-        for (value, field) in record.iter().zip(&mapping) {
-            let Some(field) = field else { continue };
-            let value = std::str::from_utf8(value).map_err(|_| {
-                AppError::field(
-                    "file",
-                    "encoding",
-                    format!("row {row} is not UTF-8; save the file as UTF-8"),
-                )
-            })?;
-            if !value.trim().is_empty() {
-                values.insert(*field, value.trim().to_owned());
-            }
-        }
-        rows.push(values);
-    }
+    let rows = lines
+        .map(|line| {
+            line.into_iter()
+                .zip(&mapping)
+                .filter_map(|(value, field)| {
+                    Some((field.as_ref().copied()?, value.trim().to_owned()))
+                })
+                .filter(|(_, v)| !v.is_empty())
+                .collect()
+        })
+        .collect();
     let used = headers
         .iter()
         .zip(&mapping)
         .filter_map(|(h, f)| f.map(|f| (h.clone(), f.to_owned())))
         .collect();
     Ok((used, rows))
+}
+
+fn too_many_columns(n: usize) -> AppError {
+    AppError::field(
+        "file",
+        "too_many_columns",
+        format!("{n} columns; at most {MAX_IMPORT_COLUMNS}"),
+    )
+}
+
+fn too_many_rows() -> AppError {
+    AppError::field(
+        "file",
+        "too_many_rows",
+        format!("at most {MAX_IMPORT_ROWS} rows"),
+    )
+}
+
+fn not_utf8(row: usize) -> AppError {
+    AppError::field(
+        "file",
+        "encoding",
+        format!("row {row} is not UTF-8; save the file as UTF-8"),
+    )
+}
+
+fn csv_table(bytes: &[u8]) -> AppResult<Vec<Vec<String>>> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(false)
+        .from_reader(bytes);
+    let mut table = Vec::new();
+    for (i, record) in reader.byte_records().enumerate() {
+        let row = i + 1;
+        let record = record.map_err(|e| csv_error(row, &e))?;
+        if record.len() > MAX_IMPORT_COLUMNS {
+            return Err(too_many_columns(record.len()));
+        }
+        if table.len() > MAX_IMPORT_ROWS {
+            return Err(too_many_rows());
+        }
+        let line = record
+            .iter()
+            .map(|v| String::from_utf8(v.to_vec()).map_err(|_| not_utf8(row)))
+            .collect::<AppResult<Vec<_>>>()?;
+        table.push(line);
+    }
+    Ok(table)
+}
+
+/// The first sheet of a workbook. The zip directory is checked before anything is unpacked, so
+/// a small file that would unpack to gigabytes is refused; external XML entities are never read.
+fn xlsx_table(bytes: &[u8]) -> AppResult<Vec<Vec<String>>> {
+    use calamine::Reader;
+    let broken = |why: String| {
+        AppError::field(
+            "file",
+            "malformed",
+            format!("not a readable XLSX file: {why}"),
+        )
+    };
+    let mut zip =
+        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| broken(e.to_string()))?;
+    let mut unpacked: u64 = 0;
+    for i in 0..zip.len() {
+        let entry = zip.by_index_raw(i).map_err(|e| broken(e.to_string()))?;
+        unpacked = unpacked.saturating_add(entry.size());
+    }
+    if zip.len() > 1000 || unpacked > MAX_XLSX_UNPACKED {
+        return Err(AppError::field(
+            "file",
+            "too_large",
+            format!(
+                "the workbook unpacks to more than {} MiB",
+                MAX_XLSX_UNPACKED / 1024 / 1024
+            ),
+        ));
+    }
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|e: calamine::XlsxError| broken(e.to_string()))?;
+    let sheet = book
+        .worksheet_range_at(0)
+        .ok_or_else(|| broken("it has no sheet".into()))?
+        .map_err(|e| broken(e.to_string()))?;
+    if sheet.width() > MAX_IMPORT_COLUMNS {
+        return Err(too_many_columns(sheet.width()));
+    }
+    if sheet.height() > MAX_IMPORT_ROWS + 1 {
+        return Err(too_many_rows());
+    }
+    Ok(sheet
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect())
 }
 
 fn csv_error(row: usize, e: &csv::Error) -> AppError {
@@ -304,7 +366,7 @@ impl App {
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> AppResult<ImportReport> {
         actor.require(RecordKind::Lead, Action::Create)?;
-        let (mapping, rows) = read_csv(file, overrides)?;
+        let (mapping, rows) = read_table(file, overrides)?;
         let mut report = ImportReport {
             rows: rows.len(),
             dry_run,

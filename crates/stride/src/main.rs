@@ -64,7 +64,7 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
-    /// Import records from a CSV file with a header row.
+    /// Import records from a CSV or XLSX file with a header row.
     Import {
         #[command(subcommand)]
         command: ImportCommand,

@@ -190,3 +190,97 @@ async fn hostile_files_are_refused_clearly(app: TestApp) {
         "managers may create leads"
     );
 }
+
+backend_tests!(xlsx_imports_and_hostile_workbooks_are_refused);
+
+fn workbook(rows: &[&[&str]]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            sheet.write_string(r as u32, c as u16, *cell).unwrap();
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+/// Rewrites one member of a zip archive.
+fn rezip(bytes: &[u8], member: &str, edit: impl Fn(String) -> String) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut source = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..source.len() {
+        let mut file = source.by_index(i).unwrap();
+        let name = file.name().to_owned();
+        let mut text = Vec::new();
+        file.read_to_end(&mut text).unwrap();
+        if name == member {
+            text = edit(String::from_utf8(text).unwrap()).into_bytes();
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        out.write_all(&text).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+async fn xlsx_imports_and_hostile_workbooks_are_refused(app: TestApp) {
+    app.seed_org().await;
+    let rep = app.login("rep1", PASSWORD).await;
+    let good = workbook(&[
+        &["公司名称", "联系人", "电话", "来源"],
+        &["青岛啤酒股份有限公司", "黄先生", "0532-85713831", "展会"],
+        &["Contoso Beverages", "Dana", "+1 425 555 0100", "referral"],
+    ]);
+    let r = import(&rep, "", &good).await;
+    assert_eq!(
+        (r.status, r.json["imported"].as_u64()),
+        (200, Some(2)),
+        "{}",
+        r.body
+    );
+    assert_eq!(lead_count(&rep).await, 2);
+
+    // External entities are not read.
+    let xxe = rezip(&good, "xl/sharedStrings.xml", |xml| {
+        xml.replacen(
+            "<sst",
+            "<!DOCTYPE sst [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]><sst",
+            1,
+        )
+        .replace("青岛啤酒股份有限公司", "&xxe;青岛啤酒二厂")
+    });
+    let r = import(&rep, "?dry_run=true&allow_duplicates=true", &xxe).await;
+    assert!(!r.body.contains("root:"), "{}", r.body);
+
+    // A zip bomb: a tiny file that would unpack to 200 MiB.
+    let bomb = {
+        use std::io::Write;
+        let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        out.start_file(
+            "xl/worksheets/sheet1.xml",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        let zeros = vec![b' '; 1024 * 1024];
+        for _ in 0..200 {
+            out.write_all(&zeros).unwrap();
+        }
+        out.finish().unwrap().into_inner()
+    };
+    assert!(
+        bomb.len() < 2 * 1024 * 1024,
+        "the bomb is small: {}",
+        bomb.len()
+    );
+    let r = import(&rep, "", &bomb).await;
+    assert_eq!(
+        (r.status, r.json["errors"][0]["code"].as_str()),
+        (422, Some("too_large")),
+        "{}",
+        r.body
+    );
+    let r = import(&rep, "", b"PK\x03\x04 this is not a zip").await;
+    assert_eq!(r.json["errors"][0]["code"], "malformed");
+    assert_eq!(lead_count(&rep).await, 2, "nothing changed");
+}
