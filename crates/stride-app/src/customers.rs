@@ -127,7 +127,7 @@ pub struct ContactData {
 /// One hit of the search box.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SearchHit {
-    /// customer or contact (and lead once leads exist).
+    /// customer, contact or lead.
     pub kind: String,
     pub id: i64,
     pub title: String,
@@ -604,7 +604,7 @@ impl App {
 
     // ---- search ---------------------------------------------------------------------------
 
-    /// One box over customers and contacts by name, phone or e-mail, within the caller's scope.
+    /// One box over customers, contacts and leads by name, phone or e-mail, within the caller's scope.
     pub async fn search(&self, actor: &Actor, q: &str) -> AppResult<Vec<SearchHit>> {
         let q = q.trim();
         if q.chars().count() < 2 || q.chars().count() > 100 {
@@ -621,6 +621,9 @@ impl App {
         }
         if actor.can(RecordKind::Contact, Action::View) {
             hits.extend(self.store.search_contacts(&reach, q, 20).await?);
+        }
+        if actor.can(RecordKind::Lead, Action::View) {
+            hits.extend(self.store.search_leads(&reach, q, 20).await?);
         }
         Ok(hits)
     }

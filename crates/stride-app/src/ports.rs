@@ -123,6 +123,8 @@ pub trait Store: Send + Sync {
         q: &str,
         limit: i64,
     ) -> StoreResult<Vec<SearchHit>>;
+    async fn search_leads(&self, reach: &Reach, q: &str, limit: i64)
+        -> StoreResult<Vec<SearchHit>>;
 
     /// Failed logins recorded under `key` since `since_ms`, and the oldest of them.
     async fn login_failures(&self, key: &str, since_ms: i64) -> StoreResult<(i64, Option<i64>)>;

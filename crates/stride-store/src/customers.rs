@@ -487,7 +487,14 @@ pub async fn search_contacts(
 }
 
 fn push_match(q: &mut Sql, text: &str) {
-    q.push(" AND (LOWER(name) LIKE ")
+    push_match_on(q, "name", text);
+}
+
+/// Matches `name_column`, the e-mail key or (three digits or more) the phone key.
+fn push_match_on(q: &mut Sql, name_column: &str, text: &str) {
+    q.push(" AND (LOWER(")
+        .push(name_column)
+        .push(") LIKE ")
         .bind(like_pattern(text))
         .push(" ESCAPE '\\'");
     q.push(" OR email_key LIKE ")
@@ -518,4 +525,29 @@ pub async fn merge(conn: &mut AnyConnection, from: i64, into: i64, now: i64) -> 
     let mut q = Sql::new("DELETE FROM customers WHERE id = ");
     q.bind(from);
     q.execute(conn).await.map(drop)
+}
+
+pub async fn search_leads(
+    conn: &mut AnyConnection,
+    reach: &Reach,
+    text: &str,
+    limit: i64,
+) -> Result<Vec<SearchHit>> {
+    let mut q = Sql::new("SELECT id, company, contact_name, customer_id FROM leads WHERE ");
+    q.reach(reach, "owner_id", "department_id");
+    push_match_on(&mut q, "company", text);
+    q.push(" ORDER BY id DESC LIMIT ").bind(limit);
+    q.fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(SearchHit {
+                kind: "lead".into(),
+                id: col(r, "id")?,
+                title: col(r, "company")?,
+                detail: col(r, "contact_name")?,
+                customer_id: col(r, "customer_id")?,
+            })
+        })
+        .collect()
 }

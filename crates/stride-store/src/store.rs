@@ -206,6 +206,14 @@ impl Store for SqlStore {
     async fn tier_history(&self, customer_id: i64) -> StoreResult<Vec<TierChange>> {
         jobs::tier_history(&mut *self.conn().await?, customer_id).await
     }
+    async fn search_leads(
+        &self,
+        reach: &Reach,
+        q: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<SearchHit>> {
+        customers::search_leads(&mut *self.conn().await?, reach, q, limit).await
+    }
     async fn login_failures(&self, key: &str, since_ms: i64) -> StoreResult<(i64, Option<i64>)> {
         auth::login_failures(&mut *self.conn().await?, key, since_ms).await
     }

@@ -587,7 +587,7 @@ pub struct SearchQuery {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SearchHitDto {
-    /// customer or contact.
+    /// customer, contact or lead.
     pub kind: String,
     pub id: i64,
     pub title: String,
@@ -595,7 +595,7 @@ pub struct SearchHitDto {
     pub customer_id: Option<i64>,
 }
 
-/// One box over customers and contacts, within the caller's scope.
+/// One box over customers, contacts and leads, within the caller's scope.
 #[utoipa::path(get, path = "/api/v1/search", tag = "customers", params(SearchQuery),
     responses((status = 200, body = Vec<SearchHitDto>), (status = 422, body = Problem)))]
 async fn search(

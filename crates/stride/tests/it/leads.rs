@@ -196,6 +196,22 @@ async fn lead_actions_respect_scope_and_state(app: TestApp) {
         )
         .await;
     assert_eq!(dup.error_fields(), vec!["company"]);
+    let found = rep1.get("/api/v1/search?q=%E5%B0%8F%E7%B1%B3").await;
+    assert_eq!(
+        (found.json[0]["kind"].as_str(), found.json[0]["id"].as_i64()),
+        (Some("lead"), Some(id)),
+        "{}",
+        found.body
+    );
+    assert_eq!(
+        rep2.get("/api/v1/search?q=%E5%B0%8F%E7%B1%B3")
+            .await
+            .json
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
     let csv = rep2.get("/api/v1/leads/export?format=csv").await;
     assert!(!csv.body.contains("小米"));
 
