@@ -35,17 +35,11 @@ pub struct SqlStore {
 }
 
 /// Connection settings; defaults suit one server on a small machine.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct StoreOptions {
-    pub max_connections: u32,
-}
-
-impl Default for StoreOptions {
-    fn default() -> Self {
-        Self {
-            max_connections: 16,
-        }
-    }
+    /// Pool size. Default: 4 for SQLite (one file, writers serial, more threads than cores only
+    /// contend — measured in docs/benchmarks.md), 16 for PostgreSQL.
+    pub max_connections: Option<u32>,
 }
 
 impl SqlStore {
@@ -73,7 +67,10 @@ impl SqlStore {
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
         let pool = AnyPoolOptions::new()
-            .max_connections(options.max_connections)
+            .max_connections(options.max_connections.unwrap_or(match dialect {
+                Dialect::Sqlite => 4,
+                Dialect::Postgres => 16,
+            }))
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _| {

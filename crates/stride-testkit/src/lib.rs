@@ -140,7 +140,13 @@ impl TestApp {
         pg_name: Option<String>,
         clock: Arc<FrozenClock>,
     ) -> Result<Self> {
-        let store = SqlStore::connect(&url, StoreOptions { max_connections: 5 }).await?;
+        let store = SqlStore::connect(
+            &url,
+            StoreOptions {
+                max_connections: Some(5),
+            },
+        )
+        .await?;
         store.migrate(0).await?;
         let app = App::new(Arc::new(store), clock.clone(), AppConfig::default());
         app.bootstrap().await?;

@@ -291,7 +291,13 @@ fn now_ms() -> i64 {
 }
 
 async fn connect(url: &str) -> Result<SqlStore> {
-    SqlStore::connect(url, StoreOptions::default())
+    // Sized by environment for tuning runs; the store's default otherwise.
+    let options = StoreOptions {
+        max_connections: std::env::var("STRIDE_DB_POOL")
+            .ok()
+            .and_then(|v| v.parse().ok()),
+    };
+    SqlStore::connect(url, options)
         .await
         .with_context(|| format!("opening {}", stride_store::redact(url)))
 }

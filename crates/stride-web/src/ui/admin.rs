@@ -46,6 +46,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/roles", get(roles_page).post(create_role))
         .route("/admin/roles/{id}", get(role_page).post(update_role))
         .route("/admin/settings", get(settings_page).post(update_settings))
+        .route("/admin/rules", get(rules_page).post(create_rule))
+        .route("/admin/rules/{id}/delete", post(delete_rule))
         .route("/admin/calendar", get(calendar_page).post(set_calendar_day))
         .route("/admin/calendar/{date}/delete", post(remove_calendar_day))
         .route("/admin/audit", get(audit_page))
@@ -1031,19 +1033,42 @@ struct SettingsPage {
     time_zone: String,
     currency: String,
     version: i64,
+    /// The team receiving public web form leads; `None` when the viewer may not list teams
+    /// (the select is left out and the setting kept).
+    lead_form_departments: Option<Vec<Opt>>,
+    /// The public form is on: link to it.
+    lead_form_on: bool,
     errors: FieldErrors,
+}
+
+/// The departments the public form can feed, or `None` when the viewer may not list them.
+async fn lead_form_departments(
+    app: &App,
+    actor: &Actor,
+    selected: Option<i64>,
+) -> Option<Vec<Opt>> {
+    all_departments(app, actor)
+        .await
+        .ok()
+        .map(|depts| department_options(&depts, selected))
 }
 
 async fn settings_page(State(state): State<AppState>, page: PageActor) -> Response {
     match state.app.org_settings().await {
-        Ok(s) => render(&SettingsPage {
-            chrome: page.chrome,
-            name: s.name,
-            time_zone: s.time_zone,
-            currency: s.currency,
-            version: s.version,
-            errors: FieldErrors::default(),
-        }),
+        Ok(s) => {
+            let lead_form_departments =
+                lead_form_departments(&state.app, &page.actor, s.lead_form_department_id).await;
+            render(&SettingsPage {
+                chrome: page.chrome,
+                name: s.name,
+                time_zone: s.time_zone,
+                currency: s.currency,
+                version: s.version,
+                lead_form_departments,
+                lead_form_on: s.lead_form_department_id.is_some(),
+                errors: FieldErrors::default(),
+            })
+        }
         Err(e) => app_error_page(&page.chrome, e),
     }
 }
@@ -1056,6 +1081,19 @@ struct SettingsForm {
     time_zone: String,
     currency: String,
     version: i64,
+    /// Absent: unchanged; empty: the public form is off; a department number: its queue.
+    lead_form_department_id: Option<String>,
+}
+
+impl SettingsForm {
+    /// The patch of the public form's team, or `Err` for a value that is not a number.
+    fn lead_form_department(&self) -> Result<Option<Option<i64>>, ()> {
+        match self.lead_form_department_id.as_deref().map(str::trim) {
+            None => Ok(None),
+            Some("") => Ok(Some(None)),
+            Some(v) => v.parse().map(|id| Some(Some(id))).map_err(drop),
+        }
+    }
 }
 
 async fn update_settings(
@@ -1066,32 +1104,185 @@ async fn update_settings(
     if let Err(r) = page.check_csrf(&form.csrf) {
         return r;
     }
-    let patch = SettingsPatch {
-        name: Some(form.name.clone()),
-        time_zone: Some(form.time_zone.trim().to_owned()),
-        currency: Some(form.currency.trim().to_owned()),
-        ..Default::default()
+    let department = form.lead_form_department();
+    let result = match department {
+        Ok(lead_form_department_id) => {
+            let patch = SettingsPatch {
+                name: Some(form.name.clone()),
+                time_zone: Some(form.time_zone.trim().to_owned()),
+                currency: Some(form.currency.trim().to_owned()),
+                lead_form_department_id,
+            };
+            state
+                .app
+                .update_org_settings(&page.actor, form.version, patch)
+                .await
+        }
+        Err(()) => Err(AppError::field(
+            "lead_form_department_id",
+            "invalid",
+            "not a department",
+        )),
     };
-    match state
-        .app
-        .update_org_settings(&page.actor, form.version, patch)
-        .await
-    {
+    match result {
         Ok(_) => see_other("/admin/settings?notice=saved"),
         Err(e) => match validation_errors(&page.chrome.tr, e) {
             Ok(errors) => {
+                let current = state.app.org_settings().await.ok();
+                let entered = match department {
+                    Ok(Some(d)) => d,
+                    _ => current.as_ref().and_then(|s| s.lead_form_department_id),
+                };
+                let lead_form_departments =
+                    lead_form_departments(&state.app, &page.actor, entered).await;
                 let view = SettingsPage {
                     chrome: page.chrome,
                     name: form.name,
                     time_zone: form.time_zone,
                     currency: form.currency,
                     version: form.version,
+                    lead_form_departments,
+                    lead_form_on: current.is_some_and(|s| s.lead_form_department_id.is_some()),
                     errors,
                 };
                 form_page(&view, &view.errors)
             }
             Err(e) => app_error_page(&page.chrome, e),
         },
+    }
+}
+
+// ---- lead assignment rules ------------------------------------------------------------------
+
+struct RuleRow {
+    id: i64,
+    priority: i64,
+    region: String,
+    industry: String,
+    team: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_rules.html")]
+struct RulesPage {
+    chrome: Chrome,
+    rules: Vec<RuleRow>,
+    departments: Vec<Opt>,
+    input: RuleForm,
+    errors: FieldErrors,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RuleForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    priority: String,
+    region: String,
+    industry: String,
+    department_id: String,
+}
+
+async fn rules_view(
+    state: &AppState,
+    page: PageActor,
+    input: RuleForm,
+    errors: FieldErrors,
+) -> Response {
+    let (app, actor) = (&state.app, &page.actor);
+    let rules = match app.assignment_rules(actor).await {
+        Ok(r) => r,
+        Err(e) => return app_error_page(&page.chrome, e),
+    };
+    // A team out of the viewer's sight still shows, by number.
+    let depts = all_departments(app, actor).await.unwrap_or_default();
+    let names = department_names(&depts);
+    let selected = input.department_id.trim().parse().ok();
+    let view = RulesPage {
+        rules: rules
+            .into_iter()
+            .map(|r| RuleRow {
+                id: r.id,
+                priority: r.priority,
+                region: r.region.unwrap_or_default(),
+                industry: r.industry.unwrap_or_default(),
+                team: names
+                    .get(&r.department_id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("#{}", r.department_id)),
+            })
+            .collect(),
+        departments: department_options(&depts, selected),
+        input,
+        errors,
+        chrome: page.chrome,
+    };
+    form_page(&view, &view.errors)
+}
+
+async fn rules_page(State(state): State<AppState>, page: PageActor) -> Response {
+    let input = RuleForm {
+        priority: "100".into(),
+        ..RuleForm::default()
+    };
+    rules_view(&state, page, input, FieldErrors::default()).await
+}
+
+async fn create_rule(
+    State(state): State<AppState>,
+    page: PageActor,
+    Form(form): Form<RuleForm>,
+) -> Response {
+    if let Err(r) = page.check_csrf(&form.csrf) {
+        return r;
+    }
+    let tr = page.chrome.tr;
+    let mut errors = FieldErrors::default();
+    let priority = form.priority.trim().parse::<i64>().ok();
+    if priority.is_none() {
+        errors.invalid(&tr, "priority");
+    }
+    let department = form.department_id.trim().parse::<i64>().ok();
+    if department.is_none() {
+        errors
+            .0
+            .push(("department_id".into(), tr.t("field_error.required")));
+    }
+    let (Some(priority), Some(department)) = (priority, department) else {
+        return rules_view(&state, page, form, errors).await;
+    };
+    let text = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+    let added = state
+        .app
+        .add_assignment_rule(
+            &page.actor,
+            priority,
+            text(&form.region),
+            text(&form.industry),
+            department,
+        )
+        .await;
+    match added {
+        Ok(_) => see_other("/admin/rules?notice=created"),
+        Err(e) => match validation_errors(&tr, e) {
+            Ok(errors) => rules_view(&state, page, form, errors).await,
+            Err(e) => app_error_page(&page.chrome, e),
+        },
+    }
+}
+
+async fn delete_rule(
+    State(state): State<AppState>,
+    page: PageActor,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Err(r) = page.check_csrf(&form.csrf) {
+        return r;
+    }
+    match state.app.remove_assignment_rule(&page.actor, id).await {
+        Ok(()) => see_other("/admin/rules?notice=deleted"),
+        Err(e) => app_error_page(&page.chrome, e),
     }
 }
 

@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/customers/{id}/release", post(release_customer))
         .route("/customers/{id}/contacts", post(create_contact))
         .route("/customers/{id}/activities", post(create_activity))
+        .route("/customers/{id}/merge", post(merge_customer))
         .route("/search", get(search_page))
 }
 
@@ -563,15 +564,42 @@ struct CustomerPage {
     activity: ActivityInput,
     activity_kinds: Vec<Opt>,
     activity_errors: FieldErrors,
+    /// The tier history, newest first; `None` when the viewer may not see it.
+    tiers: Option<Vec<TierRow>>,
+    /// The merge form: the customer number entered.
+    merge_from: String,
+    merge_errors: FieldErrors,
+}
+
+/// One change of a customer's tier.
+struct TierRow {
+    tier: String,
+    score: i64,
+    reason: String,
+    at: String,
+}
+
+/// Entered values and errors of the forms on the 360° view, put over the stored ones.
+#[derive(Default)]
+struct Entered {
+    customer: Option<(CustomerInput, Refusal)>,
+    contact: Option<(ContactInput, FieldErrors)>,
+    activity: Option<(ActivityInput, FieldErrors)>,
+    merge: Option<(String, FieldErrors)>,
 }
 
 impl CustomerPage {
     /// Any form's errors make the page a refused form.
     fn any_errors(&self) -> &FieldErrors {
-        [&self.errors, &self.contact_errors, &self.activity_errors]
-            .into_iter()
-            .find(|e| !e.is_empty())
-            .unwrap_or(&self.errors)
+        [
+            &self.errors,
+            &self.contact_errors,
+            &self.activity_errors,
+            &self.merge_errors,
+        ]
+        .into_iter()
+        .find(|e| !e.is_empty())
+        .unwrap_or(&self.errors)
     }
 }
 
@@ -610,19 +638,34 @@ fn profile_items(c: &Customer, tr: &Tr, chrome: &Chrome) -> Vec<ProfileItem> {
 }
 
 /// The 360° view, with entered values and errors of a refused form put over the stored ones.
-async fn customer_view(
-    state: &AppState,
-    page: PageActor,
-    id: i64,
-    entered: Option<(CustomerInput, Refusal)>,
-    contact: Option<(ContactInput, FieldErrors)>,
-    activity: Option<(ActivityInput, FieldErrors)>,
-) -> Response {
+async fn customer_view(state: &AppState, page: PageActor, id: i64, forms: Entered) -> Response {
+    let Entered {
+        customer: entered,
+        contact,
+        activity,
+        merge,
+    } = forms;
     let (app, actor, tr) = (&state.app, &page.actor, page.chrome.tr);
     let customer = match app.get_customer(actor, id).await {
         Ok(c) => c,
         Err(e) => return app_error_page(&page.chrome, e),
     };
+    let tiers = match app.tier_history(actor, id).await {
+        Ok(changes) => Some(
+            changes
+                .into_iter()
+                .map(|c| TierRow {
+                    tier: tier_label(&tr, &c.tier),
+                    score: c.score,
+                    reason: c.reason,
+                    at: page.chrome.time(&c.at_ms),
+                })
+                .collect(),
+        ),
+        Err(AppError::Forbidden) => None,
+        Err(e) => return app_error_page(&page.chrome, e),
+    };
+    let (merge_from, merge_errors) = merge.unwrap_or_default();
     let contacts = match PageRequest::parse(Some(MAX_LIMIT), None) {
         Ok(req) => app.list_contacts(actor, Some(id), req).await,
         Err(e) => Err(e),
@@ -682,6 +725,9 @@ async fn customer_view(
         activity,
         activity_kinds,
         activity_errors,
+        tiers,
+        merge_from,
+        merge_errors,
         chrome: page.chrome,
     };
     form_page(&view, view.any_errors())
@@ -707,7 +753,7 @@ async fn customer_page(
     page: PageActor,
     Path(id): Path<i64>,
 ) -> Response {
-    customer_view(&state, page, id, None, None, None).await
+    customer_view(&state, page, id, Entered::default()).await
 }
 
 async fn update_customer(
@@ -733,7 +779,13 @@ async fn update_customer(
         Err(e) => refusal(app, actor, tr, e, None, Some(id)).await,
     };
     match e {
-        Ok(refused) => customer_view(&state, page, id, Some((input, refused)), None, None).await,
+        Ok(refused) => {
+            let forms = Entered {
+                customer: Some((input, refused)),
+                ..Entered::default()
+            };
+            customer_view(&state, page, id, forms).await
+        }
         Err(e) => app_error_page(&page.chrome, e),
     }
 }
@@ -786,7 +838,13 @@ async fn create_contact(
     {
         Ok(_) => see_other(&format!("/customers/{id}?notice=created")),
         Err(e) => match validation_errors(&page.chrome.tr, e) {
-            Ok(errors) => customer_view(&state, page, id, None, Some((input, errors)), None).await,
+            Ok(errors) => {
+                let forms = Entered {
+                    contact: Some((input, errors)),
+                    ..Entered::default()
+                };
+                customer_view(&state, page, id, forms).await
+            }
             Err(e) => app_error_page(&page.chrome, e),
         },
     }
@@ -809,7 +867,57 @@ async fn create_activity(
     match recorded {
         Ok(_) => see_other(&format!("/customers/{id}?notice=activity_recorded")),
         Err(e) => match validation_errors(&page.chrome.tr, e) {
-            Ok(errors) => customer_view(&state, page, id, None, None, Some((input, errors))).await,
+            Ok(errors) => {
+                let forms = Entered {
+                    activity: Some((input, errors)),
+                    ..Entered::default()
+                };
+                customer_view(&state, page, id, forms).await
+            }
+            Err(e) => app_error_page(&page.chrome, e),
+        },
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MergeForm {
+    /// The number of the customer merged into this one (and then deleted).
+    from_id: String,
+    #[serde(rename = "_csrf")]
+    csrf: String,
+}
+
+/// Merges another customer into this one: its contacts, activities and leads move over.
+async fn merge_customer(
+    State(state): State<AppState>,
+    page: PageActor,
+    Path(id): Path<i64>,
+    Form(form): Form<MergeForm>,
+) -> Response {
+    if let Err(r) = page.check_csrf(&form.csrf) {
+        return r;
+    }
+    let entered = form.from_id.trim().trim_start_matches('#');
+    let result = match entered.parse::<i64>() {
+        Ok(from) => state.app.merge_customers(&page.actor, id, from).await,
+        Err(_) if entered.is_empty() => Err(AppError::field(
+            "from_id",
+            "required",
+            "the customer number to merge",
+        )),
+        Err(_) => Err(AppError::field("from_id", "invalid", "a customer number")),
+    };
+    match result {
+        Ok(_) => see_other(&format!("/customers/{id}?notice=merged")),
+        Err(e) => match validation_errors(&page.chrome.tr, e) {
+            Ok(errors) => {
+                let forms = Entered {
+                    merge: Some((form.from_id, errors)),
+                    ..Entered::default()
+                };
+                customer_view(&state, page, id, forms).await
+            }
             Err(e) => app_error_page(&page.chrome, e),
         },
     }

@@ -7,11 +7,11 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use jiff::civil::DateTime;
+use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 use stride_app::customers::CustomerData;
@@ -39,6 +39,9 @@ pub fn routes() -> Router<AppState> {
         .route("/leads/{id}/first-contact", post(first_contact))
         .route("/leads/{id}/convert", post(convert_lead))
         .route("/leads/{id}/disqualify", post(disqualify_lead))
+        .route("/leads/{id}/auto-assign", post(auto_assign_lead))
+        .route("/calendar", get(calendar_month_page))
+        .route("/calendar/feed", post(renew_feed))
         .route("/agenda", get(agenda_page))
         .route("/agenda/widget", get(agenda_widget))
         .route("/inbox", get(inbox_page))
@@ -602,6 +605,8 @@ struct LeadPage {
     errors: FieldErrors,
     /// `None` when the viewer may not see activities.
     activities: Option<Vec<ActivityRow>>,
+    /// Why assigning by the rules failed (no rule, no rep), already translated.
+    auto_assign_error: Option<String>,
 }
 
 /// What a refused action form shows again.
@@ -610,6 +615,8 @@ struct Refused {
     errors: FieldErrors,
     contact: ActivityInput,
     reason: String,
+    /// A conflict of the auto-assign button: the page answers 409 with this message.
+    conflict: Option<String>,
 }
 
 fn lead_details(l: &Lead, tr: &Tr, owner: String, chrome: &Chrome) -> Vec<Item> {
@@ -735,8 +742,12 @@ async fn lead_view(state: &AppState, page: PageActor, id: i64, refused: Refused)
         reason: refused.reason,
         errors: refused.errors,
         activities,
+        auto_assign_error: refused.conflict,
         chrome: page.chrome,
     };
+    if view.auto_assign_error.is_some() {
+        return (StatusCode::CONFLICT, render(&view)).into_response();
+    }
     form_page(&view, &view.errors)
 }
 
@@ -849,6 +860,41 @@ async fn disqualify_lead(
     after_action(&state, page, id, result, "disqualified", form.reason).await
 }
 
+/// Assigns the lead by the assignment rules (or within its own team); a conflict (no rule
+/// matches, nobody to assign to) shows the lead again with the reason.
+async fn auto_assign_lead(
+    State(state): State<AppState>,
+    page: PageActor,
+    Path(id): Path<i64>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    if let Err(r) = page.check_csrf(&form.csrf) {
+        return r;
+    }
+    match state
+        .app
+        .auto_assign_lead(&page.actor, id, form.version())
+        .await
+    {
+        Ok(_) => see_other(&format!("/leads/{id}?notice=assigned")),
+        Err(AppError::Conflict(why)) => {
+            let key = if why.contains("no rule") {
+                "lead.auto_assign_no_rule"
+            } else if why.contains("no active rep") {
+                "lead.auto_assign_no_rep"
+            } else {
+                "lead.auto_assign_failed"
+            };
+            let refused = Refused {
+                conflict: Some(page.chrome.tr.t(key)),
+                ..Refused::default()
+            };
+            lead_view(&state, page, id, refused).await
+        }
+        Err(e) => after_action(&state, page, id, Err(e), "assigned", String::new()).await,
+    }
+}
+
 async fn convert_lead(
     State(state): State<AppState>,
     page: PageActor,
@@ -901,7 +947,7 @@ async fn first_contact(
                 let refused = Refused {
                     errors,
                     contact: input,
-                    reason: String::new(),
+                    ..Refused::default()
                 };
                 lead_view(&state, page, id, refused).await
             }
@@ -1231,6 +1277,305 @@ async fn agenda_widget(State(state): State<AppState>, page: PageActor) -> Respon
     }
 }
 
+// ---- the follow-up calendar -----------------------------------------------------------------
+
+const DAY_KEYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+struct CalendarItem {
+    time: String,
+    overdue: bool,
+    kind: String,
+    summary: String,
+    href: String,
+    record: String,
+}
+
+struct CalendarCell {
+    day: i8,
+    date: String,
+    in_month: bool,
+    today: bool,
+    items: Vec<CalendarItem>,
+}
+
+#[derive(Template)]
+#[template(path = "calendar_month.html")]
+struct CalendarMonthPage {
+    chrome: Chrome,
+    /// `2026-11`, the value of the month picker.
+    month: String,
+    title: String,
+    weekdays: Vec<String>,
+    weeks: Vec<Vec<CalendarCell>>,
+    prev: String,
+    next: String,
+    /// The private feed URL, shown once right after it was issued.
+    feed_url: Option<String>,
+    errors: FieldErrors,
+}
+
+#[derive(Deserialize)]
+struct MonthQuery {
+    month: Option<String>,
+}
+
+/// `2026-11` as the first day of that month.
+fn parse_month(s: &str) -> Option<Date> {
+    let (y, m) = s.trim().split_once('-')?;
+    if y.len() != 4 || m.is_empty() || m.len() > 2 {
+        return None;
+    }
+    Date::new(y.parse().ok()?, m.parse().ok()?, 1).ok()
+}
+
+fn month_value(d: Date) -> String {
+    format!("{:04}-{:02}", d.year(), d.month())
+}
+
+/// The days shown for a month: whole weeks, Monday first, from the week of the 1st to the
+/// week of the last day.
+fn month_grid(first: Date) -> Vec<Vec<Date>> {
+    let lead = i64::from(first.weekday().to_monday_zero_offset());
+    let Ok(mut day) = first.checked_sub(jiff::Span::new().days(lead)) else {
+        return vec![];
+    };
+    let last = first.last_of_month();
+    let mut weeks = Vec::new();
+    while day <= last {
+        let mut week = Vec::with_capacity(7);
+        for _ in 0..7 {
+            week.push(day);
+            match day.tomorrow() {
+                Ok(next) => day = next,
+                Err(_) => return weeks,
+            }
+        }
+        weeks.push(week);
+    }
+    weeks
+}
+
+/// The names of the customers and leads of the follow-ups, as far as the viewer may see them.
+async fn record_link(
+    app: &App,
+    actor: &Actor,
+    a: &Activity,
+    customers: &mut HashMap<i64, String>,
+    leads: &mut HashMap<i64, String>,
+) -> (String, String) {
+    match (a.customer_id, a.lead_id) {
+        (Some(c), _) => {
+            let name = match customers.get(&c) {
+                Some(n) => n.clone(),
+                None => {
+                    let n = app
+                        .get_customer(actor, c)
+                        .await
+                        .map(|c| c.data.name)
+                        .unwrap_or_else(|_| format!("#{c}"));
+                    customers.insert(c, n.clone());
+                    n
+                }
+            };
+            (format!("/customers/{c}"), name)
+        }
+        (None, Some(l)) => {
+            let name = match leads.get(&l) {
+                Some(n) => n.clone(),
+                None => {
+                    let n = app
+                        .get_lead(actor, l)
+                        .await
+                        .map(|l| l.data.company)
+                        .unwrap_or_else(|_| format!("#{l}"));
+                    leads.insert(l, n.clone());
+                    n
+                }
+            };
+            (format!("/leads/{l}"), name)
+        }
+        (None, None) => (String::new(), String::new()),
+    }
+}
+
+/// A month of the actor's follow-ups in the actor's time zone. A month that cannot be read
+/// shows the current one with the field refused (422).
+async fn calendar_month_view(
+    state: &AppState,
+    mut page: PageActor,
+    month: Option<&str>,
+    feed_url: Option<String>,
+) -> Response {
+    let (app, actor, tr) = (&state.app, &page.actor, page.chrome.tr);
+    if !actor.can(RecordKind::Activity, Action::View) {
+        return app_error_page(&page.chrome, AppError::Forbidden);
+    }
+    let tz = zone(actor);
+    let now = app.now_ms();
+    let today = jiff::Timestamp::from_millisecond(now)
+        .map(|t| t.to_zoned(tz.clone()).date())
+        .unwrap_or_default();
+    let mut errors = FieldErrors::default();
+    let first = match month.map(str::trim).filter(|m| !m.is_empty()) {
+        None => today.first_of_month(),
+        Some(m) => match parse_month(m) {
+            Some(d) => d,
+            None => {
+                errors = validation_errors(
+                    &tr,
+                    AppError::field("month", "invalid", "a month such as 2026-11"),
+                )
+                .unwrap_or_default();
+                today.first_of_month()
+            }
+        },
+    };
+    let grid = month_grid(first);
+    let start_of = |d: Date| {
+        d.to_zoned(tz.clone())
+            .map(|z| z.timestamp().as_millisecond())
+            .ok()
+    };
+    let range = grid.first().and_then(|w| w.first()).copied().zip(
+        grid.last()
+            .and_then(|w| w.last())
+            .and_then(|d| d.tomorrow().ok()),
+    );
+    let Some((from, to)) = range.and_then(|(a, b)| start_of(a).zip(start_of(b))) else {
+        return app_error_page(&page.chrome, AppError::NotFound);
+    };
+    let items = match app.store().follow_ups(actor.user_id, from, to).await {
+        Ok(items) => items,
+        Err(e) => return app_error_page(&page.chrome, AppError::from(e)),
+    };
+    let mut by_day: HashMap<Date, Vec<CalendarItem>> = HashMap::new();
+    let (mut customers, mut leads) = (HashMap::new(), HashMap::new());
+    for a in &items {
+        let Some(due) = a.data.next_follow_up_at_ms else {
+            continue;
+        };
+        let Ok(at) = jiff::Timestamp::from_millisecond(due) else {
+            continue;
+        };
+        let at = at.to_zoned(tz.clone());
+        let (href, record) = record_link(app, actor, a, &mut customers, &mut leads).await;
+        by_day.entry(at.date()).or_default().push(CalendarItem {
+            time: at.strftime("%H:%M").to_string(),
+            overdue: due < now,
+            kind: kind_label(&tr, &a.data.kind),
+            summary: a
+                .data
+                .next_step
+                .clone()
+                .unwrap_or_else(|| a.data.summary.clone()),
+            href,
+            record,
+        });
+    }
+    let weeks = grid
+        .into_iter()
+        .map(|week| {
+            week.into_iter()
+                .map(|d| CalendarCell {
+                    day: d.day(),
+                    date: d.to_string(),
+                    in_month: d.month() == first.month(),
+                    today: d == today,
+                    items: by_day.remove(&d).unwrap_or_default(),
+                })
+                .collect()
+        })
+        .collect();
+    let shift = |months: i64| {
+        first
+            .checked_add(jiff::Span::new().months(months))
+            .map(month_value)
+            .unwrap_or_else(|_| month_value(first))
+    };
+    let title = tr.f(
+        "my_calendar.month_title",
+        &[
+            ("year", &first.year().to_string()),
+            ("month", &tr.t(&format!("month_name.{}", first.month()))),
+        ],
+    );
+    if feed_url.is_some() {
+        page.chrome.notice = Some(tr.t("notice.feed_renewed"));
+    }
+    let fresh_secret = feed_url.is_some();
+    let view = CalendarMonthPage {
+        month: month_value(first),
+        title,
+        weekdays: DAY_KEYS
+            .iter()
+            .map(|d| tr.t(&format!("weekday.{d}")))
+            .collect(),
+        weeks,
+        prev: shift(-1),
+        next: shift(1),
+        feed_url,
+        errors,
+        chrome: page.chrome,
+    };
+    let response = form_page(&view, &view.errors);
+    if fresh_secret {
+        // The page carries a secret: keep it out of caches and the back-forward history.
+        ([(header::CACHE_CONTROL, "no-store")], response).into_response()
+    } else {
+        response
+    }
+}
+
+async fn calendar_month_page(
+    State(state): State<AppState>,
+    page: PageActor,
+    Query(q): Query<MonthQuery>,
+) -> Response {
+    calendar_month_view(&state, page, q.month.as_deref(), None).await
+}
+
+/// The host a page was asked for, when it looks like one (a name or address and a port).
+fn request_host(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+}
+
+/// Issues a new private feed URL; the old one stops working. The page answers directly (no
+/// redirect) so the secret never lands in a URL; it is not shown again.
+async fn renew_feed(
+    State(state): State<AppState>,
+    page: PageActor,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Err(r) = page.check_csrf(&form.csrf) {
+        return r;
+    }
+    let secret = match state.app.renew_calendar_feed(&page.actor).await {
+        Ok(s) => s,
+        Err(e) => return app_error_page(&page.chrome, e),
+    };
+    let path = format!("/ical/{secret}.ics");
+    let url = match request_host(&headers) {
+        Some(host) => {
+            let scheme = if state.config.secure_cookies {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{host}{path}")
+        }
+        None => path,
+    };
+    calendar_month_view(&state, page, None, Some(url)).await
+}
+
 // ---- inbox ----------------------------------------------------------------------------------
 
 struct InboxRow {
@@ -1329,6 +1674,30 @@ async fn mark_read(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn months_are_whole_weeks_from_monday() {
+        assert_eq!(parse_month("2026-11"), Date::new(2026, 11, 1).ok());
+        assert_eq!(parse_month("2026-13"), None);
+        assert_eq!(parse_month("November"), None);
+        let Some(first) = parse_month("2026-11") else {
+            return;
+        };
+        let weeks = month_grid(first);
+        // 1 November 2026 is a Sunday: the grid opens on Monday 26 October and ends on
+        // Sunday 6 December.
+        assert_eq!(weeks.len(), 6);
+        assert!(weeks.iter().all(|w| w.len() == 7));
+        assert_eq!(
+            weeks.first().and_then(|w| w.first()).copied(),
+            Date::new(2026, 10, 26).ok()
+        );
+        assert_eq!(
+            weeks.last().and_then(|w| w.last()).copied(),
+            Date::new(2026, 12, 6).ok()
+        );
+        assert_eq!(month_value(first), "2026-11");
+    }
 
     #[test]
     fn import_mappings_are_column_field_pairs() {

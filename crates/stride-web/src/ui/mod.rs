@@ -50,6 +50,8 @@ pub const TEMPLATE_SOURCES: &[&str] = &[
     include_str!("../../templates/lead_import.html"),
     include_str!("../../templates/agenda.html"),
     include_str!("../../templates/inbox.html"),
+    include_str!("../../templates/calendar_month.html"),
+    include_str!("../../templates/admin_rules.html"),
 ];
 
 const LANG_COOKIE: &str = "stride_lang";

@@ -10,4 +10,5 @@ mod import;
 mod jobs;
 mod leads;
 mod ui;
+mod ui_more;
 mod ui_sales;
