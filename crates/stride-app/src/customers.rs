@@ -15,7 +15,7 @@ use crate::error::{AppError, AppResult, Problems};
 use crate::page::{Page, PageRequest};
 use crate::App;
 
-/// How many customers one rep may own before claiming from the pool is refused.
+/// How many customers one rep may own by default (the sales policy may change it).
 pub const DEFAULT_OWNERSHIP_CAP: i64 = 200;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -377,6 +377,7 @@ impl App {
         // Read before the transaction: a use case never waits for a second connection while
         // it holds one, or a burst of claims could exhaust the pool.
         let visible = self.get_customer(actor, id).await?;
+        let (policy, _) = self.sales_policy().await?;
         let now = self.now_ms();
         let mut tx = self.store.begin().await?;
         // Serialises this rep's claims so two claims cannot both pass the cap.
@@ -394,9 +395,10 @@ impl App {
             Some(_) => return Err(AppError::Conflict("this customer has an owner".into())),
             None => {}
         }
-        if tx.owned_customers(actor.user_id).await? >= DEFAULT_OWNERSHIP_CAP {
+        let cap = policy.pool.ownership_cap;
+        if tx.owned_customers(actor.user_id).await? >= cap {
             return Err(AppError::Conflict(format!(
-                "you already own {DEFAULT_OWNERSHIP_CAP} customers, the most one rep may hold"
+                "you already own {cap} customers, the most one rep may hold"
             )));
         }
         let after = tx

@@ -6,8 +6,6 @@
 use serde::Serialize;
 use stride_domain::access::RecordKind;
 
-use stride_domain::leads::ResponsePolicy;
-
 use crate::actor::Actor;
 use crate::audit::NewAuditEntry;
 use crate::error::{AppError, AppResult};
@@ -59,8 +57,9 @@ impl App {
         let now = self.now_ms();
         let mut report = JobReport::default();
         let system = self.system_actor().await?;
-        let cutoff = now - self.config.pool_return_days * DAY_MS;
-        let warn_from = cutoff + self.config.pool_warning_days * DAY_MS;
+        let (policy, _) = self.sales_policy().await?;
+        let cutoff = now - policy.pool.return_days * DAY_MS;
+        let warn_from = cutoff + policy.pool.warning_days * DAY_MS;
         let mut tx = self.store.begin().await?;
 
         for lead in tx.claim_overdue_leads(now).await? {
@@ -81,7 +80,7 @@ impl App {
             tx.audit(&entry).await?;
             report.leads_escalated += 1;
         }
-        let next_nurture = now + i64::from(ResponsePolicy::default().c_nurture_days) * DAY_MS;
+        let next_nurture = now + i64::from(policy.response.c_nurture_days) * DAY_MS;
         for (lead_id, owner, company) in tx.claim_due_nurtures(now, next_nurture).await? {
             let n = NewNotification {
                 user_id: owner,

@@ -239,22 +239,23 @@ fn checked_activity(mut d: ActivityData, now_ms: i64) -> AppResult<ActivityData>
     Ok(d)
 }
 
-impl App {
-    fn grading(&self) -> (GradingRules, ResponsePolicy) {
-        (GradingRules::default(), ResponsePolicy::default())
+/// Clocks for a lead of `grade` assigned at `now`: A and B must be answered in time, C goes to nurture.
+fn clocks(policy: &ResponsePolicy, grade: LeadGrade, now_ms: i64, state: &mut LeadState) {
+    let now = Timestamp::from_millisecond(now_ms).unwrap_or_default();
+    state.assigned_at_ms = Some(now_ms);
+    state.response_due_at_ms = policy.response_due(grade, now).map(|t| t.as_millisecond());
+    state.next_nurture_at_ms =
+        (grade == LeadGrade::C).then(|| policy.next_nurture(now).as_millisecond());
+    if grade == LeadGrade::C && state.status == LeadStatus::New {
+        state.status = LeadStatus::Nurturing;
     }
+}
 
-    /// Clocks for a lead of `grade` assigned at `now`: A and B must be answered in time, C goes to nurture.
-    fn clocks(&self, grade: LeadGrade, now_ms: i64, state: &mut LeadState) {
-        let (_, policy) = self.grading();
-        let now = Timestamp::from_millisecond(now_ms).unwrap_or_default();
-        state.assigned_at_ms = Some(now_ms);
-        state.response_due_at_ms = policy.response_due(grade, now).map(|t| t.as_millisecond());
-        state.next_nurture_at_ms =
-            (grade == LeadGrade::C).then(|| policy.next_nurture(now).as_millisecond());
-        if grade == LeadGrade::C && state.status == LeadStatus::New {
-            state.status = LeadStatus::Nurturing;
-        }
+impl App {
+    /// The grading rules and response clocks of the organisation's sales policy.
+    async fn grading(&self) -> AppResult<(GradingRules, ResponsePolicy)> {
+        let (policy, _) = self.sales_policy().await?;
+        Ok((policy.grading, policy.response))
     }
 
     pub async fn list_leads(
@@ -313,7 +314,7 @@ impl App {
         data: &LeadData,
         now: i64,
     ) -> AppResult<Lead> {
-        let (rules, _) = self.grading();
+        let (rules, policy) = self.grading().await?;
         let grade = rules.grade(&data.qualification());
         let mut state = LeadState {
             grade,
@@ -327,7 +328,7 @@ impl App {
             disqualify_reason: None,
             customer_id: None,
         };
-        self.clocks(grade, now, &mut state);
+        clocks(&policy, grade, now, &mut state);
         let lead = tx.insert_lead(data, &state, now).await?;
         tx.record_lead_grade(lead.id, grade.as_str(), true, Some(actor.user_id), now)
             .await?;
@@ -401,7 +402,7 @@ impl App {
                 state.status.as_str()
             )));
         }
-        let (rules, _) = self.grading();
+        let (rules, _) = self.grading().await?;
         let regraded = rules.grade(&data.qualification());
         let now = self.now_ms();
         let mut tx = self.store.begin().await?;
@@ -462,12 +463,13 @@ impl App {
         grade: LeadGrade,
     ) -> AppResult<Lead> {
         let now = self.now_ms();
+        let (_, policy) = self.grading().await?;
         self.lead_action(actor, id, version, "grade", |s| {
             if s.status.is_final() {
                 return Err(AppError::Conflict("the lead is closed".into()));
             }
             s.grade = grade;
-            self.clocks(grade, now, s);
+            clocks(&policy, grade, now, s);
             Ok(())
         })
         .await
@@ -491,13 +493,14 @@ impl App {
                 AppError::field("owner_id", "not_found", "no such active user in your scope")
             })?;
         let now = self.now_ms();
+        let (_, policy) = self.grading().await?;
         self.lead_action(actor, id, version, "assign", |s| {
             if s.status.is_final() {
                 return Err(AppError::Conflict("the lead is closed".into()));
             }
             s.owner_id = Some(to.id);
             s.department_id = Some(to.department_id);
-            self.clocks(s.grade, now, s);
+            clocks(&policy, s.grade, now, s);
             Ok(())
         })
         .await
@@ -785,7 +788,7 @@ impl App {
             source: "website".into(),
             ..Default::default()
         })?;
-        let (rules, _) = self.grading();
+        let (rules, _) = self.grading().await?;
         let grade = rules.grade(&data.qualification());
         let state = LeadState {
             grade,

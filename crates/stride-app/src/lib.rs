@@ -39,10 +39,6 @@ pub struct AppConfig {
     pub max_failures_per_ip: i64,
     /// The throttling window, in milliseconds.
     pub throttle_window_ms: i64,
-    /// Days without a follow-up before an owned customer returns to the public pool.
-    pub pool_return_days: i64,
-    /// How many days before that return the owner is warned.
-    pub pool_warning_days: i64,
 }
 
 impl Default for AppConfig {
@@ -52,8 +48,6 @@ impl Default for AppConfig {
             max_failures_per_account: 5,
             max_failures_per_ip: 30,
             throttle_window_ms: 15 * 60 * 1000,
-            pool_return_days: 30,
-            pool_warning_days: 3,
         }
     }
 }

@@ -189,6 +189,8 @@ pub trait Store: Send + Sync {
     async fn next_rep_in(&self, department_id: i64) -> StoreResult<Option<i64>>;
     /// A customer's tier history, newest first.
     async fn tier_history(&self, customer_id: i64) -> StoreResult<Vec<TierChange>>;
+    /// The stored sales policy as JSON (None: defaults) and the settings version.
+    async fn sales_policy(&self) -> StoreResult<(Option<String>, i64)>;
 }
 
 /// One write transaction. Every state change writes its audit row through the same `Tx`,
@@ -431,4 +433,7 @@ pub trait Tx: Send {
         now_ms: i64,
         next_ms: i64,
     ) -> StoreResult<Vec<(i64, i64, String)>>;
+    /// Stores the sales policy JSON; returns the new settings version.
+    async fn set_sales_policy(&mut self, version: i64, json: &str, now_ms: i64)
+        -> StoreResult<i64>;
 }

@@ -5,9 +5,7 @@
 
 use serde::Serialize;
 use stride_domain::access::{Action, RecordKind};
-use stride_domain::customers::{
-    score, tier_for, CreditRating, TierInputs, TierThresholds, TierWeights,
-};
+use stride_domain::customers::{score, tier_for, CreditRating, TierInputs};
 
 use crate::actor::Actor;
 use crate::error::AppResult;
@@ -76,7 +74,8 @@ impl App {
         if !tx.claim_job_run("tiering", &period, now).await? {
             return Ok(0);
         }
-        let (weights, thresholds) = (TierWeights::default(), TierThresholds::default());
+        let (policy, _) = self.sales_policy().await?;
+        let (weights, thresholds) = (policy.tier_weights, policy.tier_thresholds);
         let mut moved = 0;
         for facts in tx.tier_facts(now - 90 * 86_400_000).await? {
             let i = inputs(&facts);

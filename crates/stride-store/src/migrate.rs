@@ -63,9 +63,15 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_tiers.sql"),
         postgres: include_str!("../migrations/postgres/0008_tiers.sql"),
     },
+    Migration {
+        version: 9,
+        name: "sales_policy",
+        sqlite: include_str!("../migrations/sqlite/0009_sales_policy.sql"),
+        postgres: include_str!("../migrations/postgres/0009_sales_policy.sql"),
+    },
 ];
 
-pub const LATEST_VERSION: i64 = 8;
+pub const LATEST_VERSION: i64 = 9;
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)";

@@ -114,3 +114,25 @@ pub async fn delete_calendar_day(
 fn kind_text(k: DayKind) -> String {
     k.as_str().to_owned()
 }
+
+pub async fn sales_policy(conn: &mut AnyConnection) -> Result<(Option<String>, i64)> {
+    let row = Sql::new("SELECT sales_policy, version FROM org_settings WHERE id = 1")
+        .fetch_one(conn)
+        .await?;
+    Ok((col(&row, "sales_policy")?, col(&row, "version")?))
+}
+
+pub async fn set_sales_policy(
+    conn: &mut AnyConnection,
+    version: i64,
+    json: &str,
+    now: i64,
+) -> Result<i64> {
+    let mut q = Sql::new("UPDATE org_settings SET sales_policy = ");
+    q.bind(json.to_owned()).push(", updated_at_ms = ").bind(now);
+    q.push(", version = version + 1 WHERE id = 1 AND version = ")
+        .bind(version);
+    let n = q.execute(conn).await?;
+    versioned(conn, n, "org_settings", 1).await?;
+    Ok(version + 1)
+}

@@ -214,6 +214,9 @@ impl Store for SqlStore {
     ) -> StoreResult<Vec<SearchHit>> {
         customers::search_leads(&mut *self.conn().await?, reach, q, limit).await
     }
+    async fn sales_policy(&self) -> StoreResult<(Option<String>, i64)> {
+        settings::sales_policy(&mut *self.conn().await?).await
+    }
     async fn login_failures(&self, key: &str, since_ms: i64) -> StoreResult<(i64, Option<i64>)> {
         auth::login_failures(&mut *self.conn().await?, key, since_ms).await
     }
@@ -586,5 +589,13 @@ impl Tx for SqlTx {
         next_ms: i64,
     ) -> StoreResult<Vec<(i64, i64, String)>> {
         jobs::claim_due_nurtures(&mut self.0, now_ms, next_ms).await
+    }
+    async fn set_sales_policy(
+        &mut self,
+        version: i64,
+        json: &str,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        settings::set_sales_policy(&mut self.0, version, json, now_ms).await
     }
 }

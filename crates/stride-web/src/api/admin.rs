@@ -26,6 +26,7 @@ use crate::AppState;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_settings, update_settings))
+        .routes(routes!(get_sales_policy, update_sales_policy))
         .routes(routes!(list_calendar_days))
         .routes(routes!(set_calendar_day, delete_calendar_day))
         .routes(routes!(working_days))
@@ -390,4 +391,40 @@ async fn export_audit(
         ],
         rows,
     ))
+}
+
+// ---- sales policy ---------------------------------------------------------------------------
+
+fn policy_response(policy: stride_app::settings::SalesPolicy, version: i64) -> Response {
+    (etag(version), Json(policy)).into_response()
+}
+
+/// How the sales process is tuned: `grading` (a_requires_budget, a_requires_decision_chain),
+/// `response` (a_hours, b_hours, c_nurture_days), `pool` (return_days, warning_days,
+/// ownership_cap), `tier_weights` (contribution, potential, payment), `tier_thresholds`
+/// (strategic, core). Every field has a default.
+#[utoipa::path(get, path = "/api/v1/settings/sales-policy", tag = "settings",
+    responses((status = 200, body = Object, headers(("ETag" = String)))))]
+async fn get_sales_policy(State(s): State<AppState>, ApiActor(_): ApiActor) -> ApiResult<Response> {
+    let (policy, version) = s.app.sales_policy().await?;
+    Ok(policy_response(policy, version))
+}
+
+/// Replaces the sales policy (send the whole document; missing fields take their defaults).
+#[utoipa::path(put, path = "/api/v1/settings/sales-policy", tag = "settings", params(("If-Match" = String, Header)),
+    request_body = Object,
+    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
+async fn update_sales_policy(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    IfMatch(version): IfMatch,
+    ApiJson(body): ApiJson<serde_json::Value>,
+) -> ApiResult<Response> {
+    let policy: stride_app::settings::SalesPolicy = serde_json::from_value(body).map_err(|e| {
+        let message = e.to_string();
+        let field = message.split('`').nth(1).unwrap_or("body").to_owned();
+        AppError::field(&field, "invalid", message)
+    })?;
+    let (policy, version) = s.app.update_sales_policy(&actor, version, policy).await?;
+    Ok(policy_response(policy, version))
 }

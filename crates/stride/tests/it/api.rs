@@ -880,6 +880,7 @@ async fn openapi_and_probes_describe_the_server(app: TestApp) {
         "/api/v1/public/leads",
         "/api/v1/calendar-feed",
         "/ical/{file}",
+        "/api/v1/settings/sales-policy",
     ] {
         assert!(
             paths.contains_key(p),

@@ -11,6 +11,7 @@ backend_tests!(
     the_public_form_fills_a_department_queue,
     follow_ups_feed_a_private_calendar,
     rules_route_leads_round_robin,
+    the_sales_policy_tunes_clocks_and_caps,
 );
 
 async fn leads_are_graded_and_clocked(app: TestApp) {
@@ -582,4 +583,101 @@ async fn rules_route_leads_round_robin(app: TestApp) {
             .len(),
         0
     );
+}
+
+async fn the_sales_policy_tunes_clocks_and_caps(app: TestApp) {
+    app.seed_org().await;
+    let admin = app.login("admin", PASSWORD).await;
+    let policy = admin.get("/api/v1/settings/sales-policy").await;
+    assert_eq!(
+        (
+            policy.json["response"]["a_hours"].as_u64(),
+            policy.json["pool"]["ownership_cap"].as_u64()
+        ),
+        (Some(24), Some(200))
+    );
+    let etag = policy.etag();
+    let mut tuned = policy.json.clone();
+    tuned["response"]["a_hours"] = json!(4);
+    tuned["pool"]["ownership_cap"] = json!(1);
+    let bad = {
+        let mut b = tuned.clone();
+        b["response"]["a_hours"] = json!(0);
+        b
+    };
+    let r = admin
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/settings/sales-policy",
+            Some(bad),
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.error_fields()),
+        (422, vec!["response".to_owned()])
+    );
+    let r = admin
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/settings/sales-policy",
+            Some(json!({"surprise": 1})),
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.error_fields()),
+        (422, vec!["surprise".to_owned()])
+    );
+    let manager = app.login("manager", PASSWORD).await;
+    let r = manager
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/settings/sales-policy",
+            Some(tuned.clone()),
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let r = admin
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/settings/sales-policy",
+            Some(tuned),
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let rep = app.login("rep1", PASSWORD).await;
+    let lead = rep
+        .post(
+            "/api/v1/leads",
+            json!({"company": "加急客户", "contact_name": "急", "source": "website",
+            "explicit_need": true, "budget_known": true, "decision_chain_known": true}),
+        )
+        .await;
+    let assigned: jiff::Timestamp = lead.json["assigned_at"].as_str().unwrap().parse().unwrap();
+    let due: jiff::Timestamp = lead.json["response_due_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(due.as_second() - assigned.as_second(), 4 * 3600);
+
+    rep.post("/api/v1/customers", json!({"name": "我的第一个客户"}))
+        .await;
+    let pooled = admin
+        .post("/api/v1/customers", json!({"name": "公海客户"}))
+        .await
+        .json["id"]
+        .as_i64()
+        .unwrap();
+    admin
+        .post(&format!("/api/v1/customers/{pooled}/release"), json!({}))
+        .await;
+    let r = rep
+        .post(&format!("/api/v1/customers/{pooled}/claim"), json!({}))
+        .await;
+    assert_eq!(r.status, 409, "the cap of one is reached: {}", r.body);
 }
