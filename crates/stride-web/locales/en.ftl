@@ -500,3 +500,26 @@ settings.lead_form_off = Off (no public form)
 settings.lead_form_hint = Leads sent through the web form on your website land in this team's queue.
 settings.lead_form_link = Open the public lead form
 settings.rules_link = Lead assignment rules →
+
+# Sales policy
+policy.title = Sales policy
+policy.intro = Lead grading, response clocks, the public pool and customer tiers; every rule and job follows these values.
+policy.link = Sales policy (grading, clocks, pool, tiers)
+policy.grading = Lead grading
+policy.a_requires_budget = Grade A needs a known budget
+policy.a_requires_decision_chain = Grade A needs a known decision chain
+policy.response = Response clocks
+policy.a_hours = Grade A response time (hours)
+policy.b_hours = Grade B response time (hours)
+policy.c_nurture_days = Grade C nurture reminder every (days)
+policy.pool = Public pool
+policy.return_days = Days without a follow-up before returning to the pool
+policy.warning_days = Warn this many days before
+policy.ownership_cap = Most customers one rep may own
+policy.tiers = Customer tiers
+policy.weight_contribution = Weight of contribution
+policy.weight_potential = Weight of potential
+policy.weight_payment = Weight of payment behaviour
+policy.strategic = Lowest score of a strategic customer
+policy.core = Lowest score of a core customer
+policy.not_numbers = Use whole numbers.

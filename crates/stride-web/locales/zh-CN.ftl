@@ -500,3 +500,26 @@ settings.lead_form_off = 关闭(不提供公开表单)
 settings.lead_form_hint = 通过官网表单提交的线索将进入该团队的待分配队列。
 settings.lead_form_link = 打开公开线索表单
 settings.rules_link = 线索分配规则 →
+
+# 销售策略
+policy.title = 销售策略
+policy.intro = 线索分级、响应时限、公海规则和客户分层的参数;所有规则与定时任务都按这里执行。
+policy.link = 销售策略(分级、时限、公海、分层)
+policy.grading = 线索分级
+policy.a_requires_budget = A 级要求预算明确
+policy.a_requires_decision_chain = A 级要求决策链清楚
+policy.response = 响应时限
+policy.a_hours = A 级线索响应时限(小时)
+policy.b_hours = B 级线索响应时限(小时)
+policy.c_nurture_days = C 级线索培育提醒间隔(天)
+policy.pool = 公海
+policy.return_days = 无跟进多少天后退回公海
+policy.warning_days = 退回前多少天提醒
+policy.ownership_cap = 每位销售最多拥有客户数
+policy.tiers = 客户分层
+policy.weight_contribution = 贡献权重
+policy.weight_potential = 潜力权重
+policy.weight_payment = 回款表现权重
+policy.strategic = 战略客户最低分
+policy.core = 核心客户最低分
+policy.not_numbers = 请填写整数。

@@ -46,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/roles", get(roles_page).post(create_role))
         .route("/admin/roles/{id}", get(role_page).post(update_role))
         .route("/admin/settings", get(settings_page).post(update_settings))
+        .route("/admin/sales-policy", get(policy_page).post(update_policy))
         .route("/admin/rules", get(rules_page).post(create_rule))
         .route("/admin/rules/{id}/delete", post(delete_rule))
         .route("/admin/calendar", get(calendar_page).post(set_calendar_day))
@@ -1718,5 +1719,117 @@ mod tests {
             Some("/admin/users?q=%E7%8E%8B%20%E4%BA%94&cursor=abc")
         );
         assert_eq!(next_link("/admin/users", &[], None), None);
+    }
+}
+
+// ---- sales policy ---------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "admin_sales_policy.html")]
+struct PolicyPage {
+    chrome: Chrome,
+    p: stride_app::settings::SalesPolicy,
+    version: i64,
+    errors: FieldErrors,
+}
+
+async fn policy_page(State(state): State<AppState>, page: PageActor) -> Response {
+    if !page.actor.can(
+        stride_domain::access::RecordKind::Settings,
+        stride_domain::access::Action::Edit,
+    ) {
+        return app_error_page(&page.chrome, AppError::Forbidden);
+    }
+    match state.app.sales_policy().await {
+        Ok((p, version)) => render(&PolicyPage {
+            chrome: page.chrome,
+            p,
+            version,
+            errors: FieldErrors::default(),
+        }),
+        Err(e) => app_error_page(&page.chrome, e),
+    }
+}
+
+/// The form posts every number as text and the checkboxes only when ticked.
+#[derive(Deserialize)]
+struct PolicyForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    version: i64,
+    a_requires_budget: Option<String>,
+    a_requires_decision_chain: Option<String>,
+    a_hours: String,
+    b_hours: String,
+    c_nurture_days: String,
+    return_days: String,
+    warning_days: String,
+    ownership_cap: String,
+    weight_contribution: String,
+    weight_potential: String,
+    weight_payment: String,
+    strategic: String,
+    core: String,
+}
+
+impl PolicyForm {
+    fn policy(&self) -> Option<stride_app::settings::SalesPolicy> {
+        let n = |v: &str| v.trim().parse::<u32>().ok();
+        let i = |v: &str| v.trim().parse::<i64>().ok();
+        let mut p = stride_app::settings::SalesPolicy::default();
+        p.grading.a_requires_budget = self.a_requires_budget.is_some();
+        p.grading.a_requires_decision_chain = self.a_requires_decision_chain.is_some();
+        p.response.a_hours = n(&self.a_hours)?;
+        p.response.b_hours = n(&self.b_hours)?;
+        p.response.c_nurture_days = n(&self.c_nurture_days)?;
+        p.pool.return_days = i(&self.return_days)?;
+        p.pool.warning_days = i(&self.warning_days)?;
+        p.pool.ownership_cap = i(&self.ownership_cap)?;
+        p.tier_weights.contribution = n(&self.weight_contribution)?;
+        p.tier_weights.potential = n(&self.weight_potential)?;
+        p.tier_weights.payment = n(&self.weight_payment)?;
+        p.tier_thresholds.strategic = n(&self.strategic)?;
+        p.tier_thresholds.core = n(&self.core)?;
+        Some(p)
+    }
+}
+
+async fn update_policy(
+    State(state): State<AppState>,
+    page: PageActor,
+    Form(form): Form<PolicyForm>,
+) -> Response {
+    if let Err(r) = page.check_csrf(&form.csrf) {
+        return r;
+    }
+    let tr = page.chrome.tr;
+    let Some(policy) = form.policy() else {
+        let errors = FieldErrors(vec![("form".into(), tr.t("policy.not_numbers"))]);
+        let view = PolicyPage {
+            chrome: page.chrome,
+            p: Default::default(),
+            version: form.version,
+            errors,
+        };
+        return form_page(&view, &view.errors);
+    };
+    match state
+        .app
+        .update_sales_policy(&page.actor, form.version, policy)
+        .await
+    {
+        Ok(_) => see_other("/admin/sales-policy?notice=saved"),
+        Err(e) => match validation_errors(&tr, e) {
+            Ok(errors) => {
+                let view = PolicyPage {
+                    chrome: page.chrome,
+                    p: policy,
+                    version: form.version,
+                    errors,
+                };
+                form_page(&view, &view.errors)
+            }
+            Err(e) => app_error_page(&page.chrome, e),
+        },
     }
 }

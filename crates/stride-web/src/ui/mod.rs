@@ -36,6 +36,7 @@ pub const TEMPLATE_SOURCES: &[&str] = &[
     include_str!("../../templates/admin_roles.html"),
     include_str!("../../templates/admin_role.html"),
     include_str!("../../templates/admin_settings.html"),
+    include_str!("../../templates/admin_sales_policy.html"),
     include_str!("../../templates/admin_calendar.html"),
     include_str!("../../templates/admin_audit.html"),
     include_str!("../../templates/profile.html"),

@@ -12,6 +12,7 @@ backend_tests!(
     follow_ups_feed_a_private_calendar,
     rules_route_leads_round_robin,
     the_sales_policy_tunes_clocks_and_caps,
+    the_sales_policy_page_saves_and_refuses,
 );
 
 async fn leads_are_graded_and_clocked(app: TestApp) {
@@ -680,4 +681,57 @@ async fn the_sales_policy_tunes_clocks_and_caps(app: TestApp) {
         .post(&format!("/api/v1/customers/{pooled}/claim"), json!({}))
         .await;
     assert_eq!(r.status, 409, "the cap of one is reached: {}", r.body);
+}
+
+async fn the_sales_policy_page_saves_and_refuses(app: TestApp) {
+    app.seed_org().await;
+    let admin = app.login("admin", PASSWORD).await;
+    let page = admin.get("/admin/sales-policy").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"policy-form\""));
+    let csrf = admin.csrf.clone().unwrap();
+    let form = |a_hours: &str| {
+        format!(
+            "_csrf={csrf}&version=1&a_requires_budget=on&a_hours={a_hours}&b_hours=48&c_nurture_days=30&return_days=45&warning_days=5\
+             &ownership_cap=300&weight_contribution=50&weight_potential=30&weight_payment=20&strategic=80&core=60"
+        )
+    };
+    let post = |body: String| {
+        let admin = admin.clone();
+        async move {
+            admin
+                .raw(
+                    reqwest::Method::POST,
+                    "/admin/sales-policy",
+                    body.into_bytes(),
+                    &[("content-type", "application/x-www-form-urlencoded")],
+                )
+                .await
+        }
+    };
+    let refused = post(form("0")).await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.body.contains("data-field=\"response\""),
+        "{}",
+        refused.body
+    );
+    assert_eq!(post(form("six")).await.status, 422);
+    let saved = post(form("6")).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let policy = admin.get("/api/v1/settings/sales-policy").await;
+    assert_eq!(policy.json["response"]["a_hours"], 6);
+    assert_eq!(policy.json["pool"]["return_days"], 45);
+    assert_eq!(
+        policy.json["grading"]["a_requires_decision_chain"], false,
+        "unticked box"
+    );
+    assert_eq!(
+        app.login("manager", PASSWORD)
+            .await
+            .get("/admin/sales-policy")
+            .await
+            .status,
+        403
+    );
 }
