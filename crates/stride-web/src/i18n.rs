@@ -100,6 +100,16 @@ impl Tr {
             .unwrap_or_else(|| key.to_owned())
     }
 
+    /// The text for `key`, or `fallback` when no locale has one (a value added after the texts).
+    pub fn t_or(&self, key: &str, fallback: &str) -> String {
+        let text = self.t(key);
+        if text == key {
+            fallback.to_owned()
+        } else {
+            text
+        }
+    }
+
     /// The text for `key` with `{ $name }` placeholders filled.
     pub fn f(&self, key: &str, args: &[(&str, &str)]) -> String {
         let mut text = self.t(key);

@@ -7,7 +7,7 @@ use std::future::Future;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use jiff::civil::Date;
@@ -25,7 +25,10 @@ use stride_domain::access::{Action, DataScope, PermissionSet, RecordKind};
 use stride_domain::calendar::{CalendarDay, DayKind};
 use stride_domain::validate::{LOCALES, LOCALE_AUTO};
 
-use super::{app_error_page, field_errors, render, Chrome, CsrfForm, PageActor};
+use super::{
+    app_error_page, field_errors, given, percent_encode, render, see_other, Chrome, CsrfForm,
+    PageActor,
+};
 use crate::i18n::Tr;
 use crate::AppState;
 
@@ -123,16 +126,6 @@ pub(super) fn locale_options(tr: &Tr, selected: &str) -> Vec<Opt> {
         .collect()
 }
 
-/// The text for `key`, or `fallback` when no locale has one (e.g. an audit action added later).
-fn t_or(tr: &Tr, key: &str, fallback: &str) -> String {
-    let text = tr.t(key);
-    if text == key {
-        fallback.to_owned()
-    } else {
-        text
-    }
-}
-
 /// A urlencoded form kept as pairs, so repeated fields (checkbox groups) survive.
 struct Fields(Vec<(String, String)>);
 
@@ -162,22 +155,6 @@ impl Fields {
     }
 }
 
-/// An optional query parameter; an empty form field means "not given".
-fn given(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// The link to the next page of a list, keeping its filters.
 fn next_link(path: &str, filters: &[(&str, &str)], cursor: Option<&str>) -> Option<String> {
     let cursor = cursor?;
@@ -188,10 +165,6 @@ fn next_link(path: &str, filters: &[(&str, &str)], cursor: Option<&str>) -> Opti
         .map(|(k, v)| format!("{k}={}", percent_encode(v)))
         .collect();
     Some(format!("{path}?{}", query.join("&")))
-}
-
-fn see_other(path: &str) -> Response {
-    Redirect::to(path).into_response()
 }
 
 /// Every page of a list, for selects and name lookups, which must not stop after the first page.
@@ -1559,8 +1532,8 @@ fn compact_json(v: Option<&serde_json::Value>) -> String {
 fn audit_row(tr: &Tr, e: AuditEntry) -> AuditRow {
     AuditRow {
         at_ms: e.at_ms,
-        action: t_or(tr, &format!("audit_action.{}", e.action), &e.action),
-        kind: t_or(tr, &format!("kind.{}", e.record_kind), &e.record_kind),
+        action: tr.t_or(&format!("audit_action.{}", e.action), &e.action),
+        kind: tr.t_or(&format!("kind.{}", e.record_kind), &e.record_kind),
         record_id: e.record_id.map(|i| i.to_string()).unwrap_or_default(),
         change: format!(
             "{} → {}",

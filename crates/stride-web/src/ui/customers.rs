@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use jiff::civil::DateTime;
@@ -22,7 +22,9 @@ use stride_domain::money::{Currency, Money};
 
 use super::admin::{form_page, validation_errors, FieldErrors, Opt};
 use super::leads::{activity_list, kind_options, ActivityInput, ActivityRow};
-use super::{app_error_page, render, Chrome, CsrfForm, PageActor};
+use super::{
+    app_error_page, given, opt, percent_encode, render, see_other, Chrome, CsrfForm, PageActor,
+};
 use crate::i18n::Tr;
 use crate::AppState;
 
@@ -44,43 +46,8 @@ pub fn routes() -> Router<AppState> {
 
 // ---- small helpers --------------------------------------------------------------------------
 
-/// The text for `key`, or `fallback` when no locale has one (a value added later).
-fn t_or(tr: &Tr, key: &str, fallback: &str) -> String {
-    let text = tr.t(key);
-    if text == key {
-        fallback.to_owned()
-    } else {
-        text
-    }
-}
-
-/// An optional query parameter or form field; blank means "not given".
-fn given(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-/// A form field as an optional value: blank is none.
-fn opt(s: &str) -> Option<String> {
-    Some(s.trim().to_owned()).filter(|s| !s.is_empty())
-}
-
-fn see_other(path: &str) -> Response {
-    Redirect::to(path).into_response()
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 fn tier_label(tr: &Tr, tier: &str) -> String {
-    t_or(tr, &format!("customer_tier.{tier}"), tier)
+    tr.t_or(&format!("customer_tier.{tier}"), tier)
 }
 
 fn is_poor_credit(rating: Option<&str>) -> bool {
@@ -410,7 +377,7 @@ async fn refusal(
                 .map(|h| DuplicateRow {
                     customer_id: h.customer_id,
                     name: h.name,
-                    matched_on: t_or(tr, &format!("customer.{}", h.matched_on), &h.matched_on),
+                    matched_on: tr.t_or(&format!("customer.{}", h.matched_on), &h.matched_on),
                 })
                 .collect();
         }
@@ -743,7 +710,7 @@ fn contact_row(c: &Contact, tr: &Tr) -> ContactRow {
         role: d
             .decision_role
             .as_deref()
-            .map(|r| t_or(tr, &format!("decision_role.{r}"), r))
+            .map(|r| tr.t_or(&format!("decision_role.{r}"), r))
             .unwrap_or_default(),
     }
 }
@@ -949,7 +916,7 @@ struct SearchQuery {
 
 fn hit_row(h: SearchHit, tr: &Tr) -> HitRow {
     HitRow {
-        kind: t_or(tr, &format!("search_kind.{}", h.kind), &h.kind),
+        kind: tr.t_or(&format!("search_kind.{}", h.kind), &h.kind),
         title: h.title,
         detail: h.detail.unwrap_or_default(),
         customer_id: h.customer_id,

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use jiff::civil::{Date, DateTime};
@@ -24,7 +24,9 @@ use stride_domain::access::{Action, RecordKind};
 use stride_domain::leads::{LeadGrade, LeadSource, LeadStatus};
 
 use super::admin::{form_page, validation_errors, FieldErrors, Opt};
-use super::{app_error_page, render, Chrome, CsrfForm, PageActor};
+use super::{
+    app_error_page, given, opt, percent_encode, render, see_other, Chrome, CsrfForm, PageActor,
+};
 use crate::i18n::Tr;
 use crate::AppState;
 
@@ -50,41 +52,6 @@ pub fn routes() -> Router<AppState> {
 
 // ---- small helpers --------------------------------------------------------------------------
 
-/// The text for `key`, or `fallback` when no locale has one (a value added later).
-fn t_or(tr: &Tr, key: &str, fallback: &str) -> String {
-    let text = tr.t(key);
-    if text == key {
-        fallback.to_owned()
-    } else {
-        text
-    }
-}
-
-/// An optional query parameter or form field; blank means "not given".
-fn given(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-/// A form field as an optional value: blank is none.
-fn opt(s: &str) -> Option<String> {
-    Some(s.trim().to_owned()).filter(|s| !s.is_empty())
-}
-
-fn see_other(path: &str) -> Response {
-    Redirect::to(path).into_response()
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 fn zone(actor: &Actor) -> TimeZone {
     TimeZone::get(&actor.time_zone).unwrap_or(TimeZone::UTC)
 }
@@ -98,15 +65,15 @@ fn parse_local_time(s: &str, tz: &TimeZone) -> Option<i64> {
 }
 
 fn source_label(tr: &Tr, source: &str) -> String {
-    t_or(tr, &format!("lead_source.{source}"), source)
+    tr.t_or(&format!("lead_source.{source}"), source)
 }
 
 fn status_label(tr: &Tr, status: &str) -> String {
-    t_or(tr, &format!("lead_status.{status}"), status)
+    tr.t_or(&format!("lead_status.{status}"), status)
 }
 
 pub(super) fn kind_label(tr: &Tr, kind: &str) -> String {
-    t_or(tr, &format!("activity_kind.{kind}"), kind)
+    tr.t_or(&format!("activity_kind.{kind}"), kind)
 }
 
 fn yes_no(tr: &Tr, v: bool) -> String {
@@ -545,7 +512,7 @@ async fn create_lead(
         };
         if let Ok(hits) = app.customer_duplicates(actor, &as_customer, None).await {
             for h in hits {
-                let on = t_or(&tr, &format!("lead.{}", h.matched_on), &h.matched_on);
+                let on = tr.t_or(&format!("lead.{}", h.matched_on), &h.matched_on);
                 let name = h.name.unwrap_or_else(|| tr.t("customer.hidden_duplicate"));
                 duplicates.push(DuplicateRow {
                     href: format!("/customers/{}", h.customer_id),
@@ -1028,7 +995,7 @@ impl ImportPage {
 }
 
 fn report_view(tr: &Tr, r: ImportReport) -> ReportView {
-    let field = |f: &str| t_or(tr, &format!("lead.{f}"), f);
+    let field = |f: &str| tr.t_or(&format!("lead.{f}"), f);
     ReportView {
         rows: r.rows,
         imported: r.imported,
@@ -1632,7 +1599,7 @@ async fn inbox_page(
         .iter()
         .map(|n| InboxRow {
             id: n.id,
-            kind: t_or(&tr, &format!("notification.{}", n.kind), &n.kind),
+            kind: tr.t_or(&format!("notification.{}", n.kind), &n.kind),
             subject: n.subject.clone(),
             href: match n.record_kind.as_str() {
                 "lead" => format!("/leads/{}", n.record_id),

@@ -256,6 +256,33 @@ pub fn app_error_page(chrome: &Chrome, e: AppError) -> Response {
     }
 }
 
+/// An optional query parameter or form field; blank means "not given".
+pub(super) fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A form field as an optional value: blank is none.
+pub(super) fn opt(s: &str) -> Option<String> {
+    Some(s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+/// The redirect after a successful form post.
+pub(super) fn see_other(path: &str) -> Response {
+    Redirect::to(path).into_response()
+}
+
+/// Percent-encodes a query value.
+pub(super) fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Field errors of a refused form, translated where a text exists for the code.
 pub fn field_errors(tr: &Tr, e: &AppError) -> Vec<(String, String)> {
     match e {
