@@ -14,64 +14,32 @@ pub struct Migration {
     postgres: &'static str,
 }
 
+/// A migration: its number, its name, and the file of that name in each dialect's folder.
+macro_rules! migration {
+    ($version:literal, $name:literal, $file:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sqlite: include_str!(concat!("../migrations/sqlite/", $file, ".sql")),
+            postgres: include_str!(concat!("../migrations/postgres/", $file, ".sql")),
+        }
+    };
+}
+
 pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "foundation",
-        sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
-        postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "customers",
-        sqlite: include_str!("../migrations/sqlite/0002_customers.sql"),
-        postgres: include_str!("../migrations/postgres/0002_customers.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "leads",
-        sqlite: include_str!("../migrations/sqlite/0003_leads.sql"),
-        postgres: include_str!("../migrations/postgres/0003_leads.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "inbox",
-        sqlite: include_str!("../migrations/sqlite/0004_inbox.sql"),
-        postgres: include_str!("../migrations/postgres/0004_inbox.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "lead_form",
-        sqlite: include_str!("../migrations/sqlite/0005_lead_form.sql"),
-        postgres: include_str!("../migrations/postgres/0005_lead_form.sql"),
-    },
-    Migration {
-        version: 6,
-        name: "calendar_feeds",
-        sqlite: include_str!("../migrations/sqlite/0006_calendar_feeds.sql"),
-        postgres: include_str!("../migrations/postgres/0006_calendar_feeds.sql"),
-    },
-    Migration {
-        version: 7,
-        name: "assignment_rules",
-        sqlite: include_str!("../migrations/sqlite/0007_assignment_rules.sql"),
-        postgres: include_str!("../migrations/postgres/0007_assignment_rules.sql"),
-    },
-    Migration {
-        version: 8,
-        name: "tiers",
-        sqlite: include_str!("../migrations/sqlite/0008_tiers.sql"),
-        postgres: include_str!("../migrations/postgres/0008_tiers.sql"),
-    },
-    Migration {
-        version: 9,
-        name: "sales_policy",
-        sqlite: include_str!("../migrations/sqlite/0009_sales_policy.sql"),
-        postgres: include_str!("../migrations/postgres/0009_sales_policy.sql"),
-    },
+    migration!(1, "foundation", "0001_foundation"),
+    migration!(2, "customers", "0002_customers"),
+    migration!(3, "leads", "0003_leads"),
+    migration!(4, "inbox", "0004_inbox"),
+    migration!(5, "lead_form", "0005_lead_form"),
+    migration!(6, "calendar_feeds", "0006_calendar_feeds"),
+    migration!(7, "assignment_rules", "0007_assignment_rules"),
+    migration!(8, "tiers", "0008_tiers"),
+    migration!(9, "sales_policy", "0009_sales_policy"),
 ];
 
-pub const LATEST_VERSION: i64 = 9;
+/// The schema version this build expects: its last migration.
+pub const LATEST_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)";
@@ -147,5 +115,19 @@ impl SqlStore {
                 .map_err(backend),
             Dialect::Postgres => self.pool.begin().await.map_err(backend),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_without_gaps_and_both_dialects_say_something() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1, "{}", m.name);
+            assert!(!m.sqlite.trim().is_empty() && !m.postgres.trim().is_empty(), "{}", m.name);
+        }
+        assert_eq!(LATEST_VERSION, MIGRATIONS.len() as i64);
     }
 }
