@@ -718,6 +718,17 @@ impl App {
         Ok(Page::from_rows(rows, page, |a| a.id))
     }
 
+    /// The actor's follow-ups between two times, earliest first (the calendar view).
+    pub async fn follow_ups(
+        &self,
+        actor: &Actor,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> AppResult<Vec<Activity>> {
+        actor.require(RecordKind::Activity, Action::View)?;
+        Ok(self.store.follow_ups(actor.user_id, from_ms, to_ms).await?)
+    }
+
     /// The actor's follow-ups due by the end of today in their time zone, overdue first (ACT-2).
     pub async fn agenda(&self, actor: &Actor) -> AppResult<Vec<Activity>> {
         actor.require(RecordKind::Activity, Action::View)?;

@@ -126,7 +126,11 @@ mod tests {
     fn migrations_are_numbered_without_gaps_and_both_dialects_say_something() {
         for (i, m) in MIGRATIONS.iter().enumerate() {
             assert_eq!(m.version, i as i64 + 1, "{}", m.name);
-            assert!(!m.sqlite.trim().is_empty() && !m.postgres.trim().is_empty(), "{}", m.name);
+            assert!(
+                !m.sqlite.trim().is_empty() && !m.postgres.trim().is_empty(),
+                "{}",
+                m.name
+            );
         }
         assert_eq!(LATEST_VERSION, MIGRATIONS.len() as i64);
     }
