@@ -135,7 +135,7 @@ impl App {
         };
         if !ok {
             self.store
-                .record_login_failure(&[account_key, ip_key], now)
+                .record_throttle_hits(&[account_key, ip_key], now)
                 .await?;
             return Err(AppError::field(
                 "password",
@@ -143,7 +143,7 @@ impl App {
                 "wrong user name or password",
             ));
         }
-        self.store.clear_login_failures(&account_key).await?;
+        self.store.clear_throttle_hits(&account_key).await?;
         let principal = self
             .store
             .principal(user_id)
@@ -182,10 +182,21 @@ impl App {
     }
 
     async fn check_throttle(&self, key: &str, max: i64, now: i64) -> AppResult<()> {
-        let since = now - self.config.throttle_window_ms;
-        let (count, oldest) = self.store.login_failures(key, since).await?;
+        self.throttle(key, max, self.config.throttle_window_ms, now)
+            .await
+    }
+
+    /// Refuses with 429 (and when to retry) once `key` has `max` hits inside the window.
+    pub(crate) async fn throttle(
+        &self,
+        key: &str,
+        max: i64,
+        window_ms: i64,
+        now: i64,
+    ) -> AppResult<()> {
+        let (count, oldest) = self.store.throttle_hits(key, now - window_ms).await?;
         if count >= max {
-            let until = oldest.unwrap_or(now) + self.config.throttle_window_ms;
+            let until = oldest.unwrap_or(now) + window_ms;
             let retry_after_secs = u64::try_from((until - now).max(1000) / 1000).unwrap_or(1);
             return Err(AppError::TooManyRequests { retry_after_secs });
         }

@@ -773,17 +773,10 @@ impl App {
         };
         let now = self.now_ms();
         let key = format!("lead_form:{client_ip}");
-        let (count, oldest) = self
-            .store
-            .login_failures(&key, now - PUBLIC_FORM_WINDOW_MS)
+        self.throttle(&key, PUBLIC_FORM_LIMIT, PUBLIC_FORM_WINDOW_MS, now)
             .await?;
-        if count >= PUBLIC_FORM_LIMIT {
-            let until = oldest.unwrap_or(now) + PUBLIC_FORM_WINDOW_MS;
-            let retry_after_secs = u64::try_from((until - now).max(1000) / 1000).unwrap_or(1);
-            return Err(AppError::TooManyRequests { retry_after_secs });
-        }
         self.store
-            .record_login_failure(std::slice::from_ref(&key), now)
+            .record_throttle_hits(std::slice::from_ref(&key), now)
             .await?;
         if form.honeypot.is_some_and(|h| !h.trim().is_empty()) {
             tracing::info!(client_ip, "public lead form: honeypot filled, dropped");

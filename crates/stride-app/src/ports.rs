@@ -126,10 +126,11 @@ pub trait Store: Send + Sync {
     async fn search_leads(&self, reach: &Reach, q: &str, limit: i64)
         -> StoreResult<Vec<SearchHit>>;
 
-    /// Failed logins recorded under `key` since `since_ms`, and the oldest of them.
-    async fn login_failures(&self, key: &str, since_ms: i64) -> StoreResult<(i64, Option<i64>)>;
-    async fn record_login_failure(&self, keys: &[String], at_ms: i64) -> StoreResult<()>;
-    async fn clear_login_failures(&self, key: &str) -> StoreResult<()>;
+    /// Throttle counters (failed logins, public form posts): hits under `key` since `since_ms`,
+    /// and the oldest of them.
+    async fn throttle_hits(&self, key: &str, since_ms: i64) -> StoreResult<(i64, Option<i64>)>;
+    async fn record_throttle_hits(&self, keys: &[String], at_ms: i64) -> StoreResult<()>;
+    async fn clear_throttle_hits(&self, key: &str) -> StoreResult<()>;
 
     /// Claims an idempotency key for a request, or reports what the key already holds.
     async fn claim_idempotency_key(

@@ -181,7 +181,7 @@ pub async fn revoke_tokens_of(conn: &mut AnyConnection, user_id: i64, now: i64) 
     q.execute(conn).await.map(drop)
 }
 
-pub async fn login_failures(
+pub async fn throttle_hits(
     conn: &mut AnyConnection,
     key: &str,
     since: i64,
@@ -194,7 +194,7 @@ pub async fn login_failures(
     Ok((col(&row, "n")?, col(&row, "oldest")?))
 }
 
-pub async fn record_login_failure(
+pub async fn record_throttle_hits(
     conn: &mut AnyConnection,
     keys: &[String],
     at: i64,
@@ -207,7 +207,7 @@ pub async fn record_login_failure(
     Ok(())
 }
 
-pub async fn clear_login_failures(conn: &mut AnyConnection, key: &str) -> Result<()> {
+pub async fn clear_throttle_hits(conn: &mut AnyConnection, key: &str) -> Result<()> {
     let mut q = Sql::new("DELETE FROM login_failures WHERE throttle_key = ");
     q.bind(key.to_owned());
     q.execute(conn).await.map(drop)

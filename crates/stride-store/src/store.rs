@@ -217,16 +217,16 @@ impl Store for SqlStore {
     async fn sales_policy(&self) -> StoreResult<(Option<String>, i64)> {
         settings::sales_policy(&mut *self.conn().await?).await
     }
-    async fn login_failures(&self, key: &str, since_ms: i64) -> StoreResult<(i64, Option<i64>)> {
-        auth::login_failures(&mut *self.conn().await?, key, since_ms).await
+    async fn throttle_hits(&self, key: &str, since_ms: i64) -> StoreResult<(i64, Option<i64>)> {
+        auth::throttle_hits(&mut *self.conn().await?, key, since_ms).await
     }
-    async fn record_login_failure(&self, keys: &[String], at_ms: i64) -> StoreResult<()> {
+    async fn record_throttle_hits(&self, keys: &[String], at_ms: i64) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        auth::record_login_failure(&mut tx, keys, at_ms).await?;
+        auth::record_throttle_hits(&mut tx, keys, at_ms).await?;
         tx.commit().await.map_err(backend)
     }
-    async fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
-        auth::clear_login_failures(&mut *self.conn().await?, key).await
+    async fn clear_throttle_hits(&self, key: &str) -> StoreResult<()> {
+        auth::clear_throttle_hits(&mut *self.conn().await?, key).await
     }
     async fn claim_idempotency_key(
         &self,
