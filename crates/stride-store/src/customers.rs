@@ -442,23 +442,9 @@ pub async fn search_customers(
     text: &str,
     limit: i64,
 ) -> Result<Vec<SearchHit>> {
-    let mut q = Sql::new("SELECT id, name, phone, email FROM customers WHERE ");
+    let mut q = Sql::new("SELECT id, name AS title, COALESCE(phone, email) AS detail, id AS customer_id FROM customers WHERE ");
     customer_reach(&mut q, reach);
-    push_match(&mut q, text);
-    q.push(" ORDER BY id DESC LIMIT ").bind(limit);
-    q.fetch_all(conn)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(SearchHit {
-                kind: "customer".into(),
-                id: col(r, "id")?,
-                title: col(r, "name")?,
-                detail: col::<Option<String>>(r, "phone")?.or(col(r, "email")?),
-                customer_id: Some(col(r, "id")?),
-            })
-        })
-        .collect()
+    hits(conn, q, "customer", "name", text, limit).await
 }
 
 pub async fn search_contacts(
@@ -467,27 +453,49 @@ pub async fn search_contacts(
     text: &str,
     limit: i64,
 ) -> Result<Vec<SearchHit>> {
-    let mut q = Sql::new("SELECT id, customer_id, name, phone, email FROM contacts WHERE ");
+    let mut q = Sql::new("SELECT id, name AS title, COALESCE(phone, email) AS detail, customer_id FROM contacts WHERE ");
     contact_reach(&mut q, reach);
-    push_match(&mut q, text);
+    hits(conn, q, "contact", "name", text, limit).await
+}
+
+pub async fn search_leads(
+    conn: &mut AnyConnection,
+    reach: &Reach,
+    text: &str,
+    limit: i64,
+) -> Result<Vec<SearchHit>> {
+    let mut q = Sql::new(
+        "SELECT id, company AS title, contact_name AS detail, customer_id FROM leads WHERE ",
+    );
+    q.reach(reach, "owner_id", "department_id");
+    hits(conn, q, "lead", "company", text, limit).await
+}
+
+/// Finishes a search whose SELECT names `id, title, detail, customer_id` and whose WHERE holds the
+/// scope: adds the match on the name, e-mail and phone keys, newest first.
+async fn hits(
+    conn: &mut AnyConnection,
+    mut q: Sql,
+    kind: &str,
+    name_column: &str,
+    text: &str,
+    limit: i64,
+) -> Result<Vec<SearchHit>> {
+    push_match_on(&mut q, name_column, text);
     q.push(" ORDER BY id DESC LIMIT ").bind(limit);
     q.fetch_all(conn)
         .await?
         .iter()
         .map(|r| {
             Ok(SearchHit {
-                kind: "contact".into(),
+                kind: kind.to_owned(),
                 id: col(r, "id")?,
-                title: col(r, "name")?,
-                detail: col::<Option<String>>(r, "phone")?.or(col(r, "email")?),
-                customer_id: Some(col(r, "customer_id")?),
+                title: col(r, "title")?,
+                detail: col(r, "detail")?,
+                customer_id: col(r, "customer_id")?,
             })
         })
         .collect()
-}
-
-fn push_match(q: &mut Sql, text: &str) {
-    push_match_on(q, "name", text);
 }
 
 /// Matches `name_column`, the e-mail key or (three digits or more) the phone key.
@@ -525,29 +533,4 @@ pub async fn merge(conn: &mut AnyConnection, from: i64, into: i64, now: i64) -> 
     let mut q = Sql::new("DELETE FROM customers WHERE id = ");
     q.bind(from);
     q.execute(conn).await.map(drop)
-}
-
-pub async fn search_leads(
-    conn: &mut AnyConnection,
-    reach: &Reach,
-    text: &str,
-    limit: i64,
-) -> Result<Vec<SearchHit>> {
-    let mut q = Sql::new("SELECT id, company, contact_name, customer_id FROM leads WHERE ");
-    q.reach(reach, "owner_id", "department_id");
-    push_match_on(&mut q, "company", text);
-    q.push(" ORDER BY id DESC LIMIT ").bind(limit);
-    q.fetch_all(conn)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(SearchHit {
-                kind: "lead".into(),
-                id: col(r, "id")?,
-                title: col(r, "company")?,
-                detail: col(r, "contact_name")?,
-                customer_id: col(r, "customer_id")?,
-            })
-        })
-        .collect()
 }
