@@ -7,6 +7,7 @@ backend_tests!(
     login_rotates_sessions_and_logout_ends_them,
     cookie_writes_need_csrf_but_tokens_do_not,
     login_is_throttled_per_account,
+    login_is_throttled_per_address,
     scopes_apply_to_users_departments_and_audit,
     updates_need_the_current_etag,
     idempotency_keys_replay_and_refuse_other_bodies,
@@ -990,5 +991,38 @@ async fn scoped_editors_cannot_move_users_out_of_reach(app: TestApp) {
     assert_eq!(
         (outside.status, outside.error_fields()),
         (422, vec!["department_id".to_owned()])
+    );
+}
+
+async fn login_is_throttled_per_address(app: TestApp) {
+    app.seed_org().await;
+    let anon = app.anonymous();
+    // Guessing across many names from one address trips the address limit (30 in 15 minutes).
+    for i in 0..30 {
+        let r = anon
+            .post(
+                "/api/v1/auth/login",
+                json!({"username": format!("guess{i}"), "password": "wrong-password"}),
+            )
+            .await;
+        assert_eq!(r.status, 422, "attempt {i}");
+    }
+    let r = anon
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "rep1", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, 429);
+    // The window passes.
+    app.advance_hours(1);
+    assert_eq!(
+        anon.post(
+            "/api/v1/auth/login",
+            json!({"username": "rep1", "password": PASSWORD})
+        )
+        .await
+        .status,
+        200
     );
 }
