@@ -147,6 +147,28 @@ impl Browser {
         }
     }
 
+    /// Polls until the element at `css` shows `expected` — across a page load, when the element
+    /// first found may belong to the page being left.
+    pub async fn wait_for_text(&self, css: &str, expected: &str) -> anyhow::Result<()> {
+        let deadline = Instant::now() + WAIT_FOR_TIMEOUT;
+        loop {
+            let seen = match self.inner.find_from("", css).await {
+                Ok(el) => el.text().await.ok(),
+                Err(_) => None,
+            };
+            if seen.as_deref() == Some(expected) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                anyhow::bail!(
+                    "`{css}` shows {seen:?}, not {expected:?}, after {}s",
+                    WAIT_FOR_TIMEOUT.as_secs()
+                );
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
     pub async fn page_source(&self) -> anyhow::Result<String> {
         as_string(self.inner.get("/source").await?, "page source")
     }

@@ -72,8 +72,9 @@ async fn browser_signs_in_switches_language_and_administers(app: TestApp) {
         .await
         .unwrap();
     b.find("#switch-lang").await.unwrap().click().await.unwrap();
-    let welcome = b.wait_for("#welcome").await.unwrap().text().await.unwrap();
-    assert_eq!(welcome, "Hello, admin 用户");
+    b.wait_for_text("#welcome", "Hello, admin 用户")
+        .await
+        .unwrap();
     b.goto(&app.url("/")).await.unwrap();
     assert!(b
         .find("nav.main")
