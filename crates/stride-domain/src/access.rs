@@ -94,6 +94,7 @@ named_enum!(
         Contact => "contact",
         Activity => "activity",
         Opportunity => "opportunity",
+        Product => "product",
         Contract => "contract",
     }
 );
@@ -235,7 +236,10 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
             DataScope::Own,
             with(
                 directory.clone(),
-                grant(&sales_kinds, &[View, Create, Edit, Export]),
+                with(
+                    grant(&sales_kinds, &[View, Create, Edit, Export]),
+                    grant(&[Product], &[View]),
+                ),
             ),
         ),
         role(
@@ -245,7 +249,10 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
             DataScope::DepartmentTree,
             with(
                 grant(&[User, Department, Audit], &[View, Export]),
-                grant(&sales_kinds, &[View, Create, Edit, Export, Approve]),
+                with(
+                    grant(&sales_kinds, &[View, Create, Edit, Export, Approve]),
+                    grant(&[Product], &[View]),
+                ),
             ),
         ),
         role(
@@ -256,7 +263,15 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
             with(
                 grant(&[User, Department, Audit], &[View, Export]),
                 grant(
-                    &[Lead, Customer, Contact, Activity, Opportunity, Contract],
+                    &[
+                        Lead,
+                        Customer,
+                        Contact,
+                        Activity,
+                        Opportunity,
+                        Product,
+                        Contract,
+                    ],
                     &[View, Create, Edit, Delete, Export, Approve],
                 ),
             ),
@@ -299,7 +314,10 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
             "产品专家 / 技术",
             "Product / technical expert",
             DataScope::Own,
-            with(directory.clone(), grant(&[Opportunity], &[View, Approve])),
+            with(
+                directory.clone(),
+                grant(&[Opportunity, Product], &[View, Approve]),
+            ),
         ),
         role(
             "delivery",
@@ -329,7 +347,15 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
                     &[View, Export],
                 ),
                 grant(
-                    &[Lead, Customer, Contact, Activity, Opportunity, Contract],
+                    &[
+                        Lead,
+                        Customer,
+                        Contact,
+                        Activity,
+                        Opportunity,
+                        Product,
+                        Contract,
+                    ],
                     &[View, Export, Approve],
                 ),
             ),

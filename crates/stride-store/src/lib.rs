@@ -1,12 +1,16 @@
 //! Stride's database: one code path over SQLite (embedded default) and PostgreSQL (scale-out),
 //! through sqlx's `Any` driver with portable SQL. Dialect-specific SQL sits behind [`Dialect`].
 
+mod approvals;
+mod attachments;
 mod audit;
 mod auth;
+mod contracts;
 mod customers;
 mod jobs;
 mod leads;
 mod migrate;
+mod opportunities;
 mod org;
 mod settings;
 mod sql;

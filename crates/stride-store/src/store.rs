@@ -26,7 +26,7 @@ use stride_domain::calendar::CalendarDay;
 use crate::{audit, auth, backend, customers, jobs, leads, org, settings, Dialect, SqlStore};
 
 impl SqlStore {
-    async fn conn(&self) -> StoreResult<PoolConnection<Any>> {
+    pub(crate) async fn conn(&self) -> StoreResult<PoolConnection<Any>> {
         self.pool.acquire().await.map_err(backend)
     }
 }
@@ -253,7 +253,8 @@ impl Store for SqlStore {
     }
 }
 
-struct SqlTx(Transaction<'static, Any>, Dialect);
+/// A write transaction and the dialect it speaks; area modules implement their `…Writes` port on it.
+pub(crate) struct SqlTx(pub(crate) Transaction<'static, Any>, pub(crate) Dialect);
 
 #[async_trait]
 impl Tx for SqlTx {

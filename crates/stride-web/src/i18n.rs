@@ -1,4 +1,4 @@
-//! User-facing texts in Simplified Chinese and English, from `locales/*.ftl` (`key = text` lines,
+//! User-facing texts in Simplified Chinese and English, from `locales/{zh-CN,en}/<area>.ftl` (`key = text` lines,
 //! `{ $name }` placeholders). The language follows the user's setting, else the browser.
 
 use std::collections::HashMap;
@@ -7,10 +7,23 @@ use std::sync::OnceLock;
 pub const LOCALES: [&str; 2] = ["zh-CN", "en"];
 pub const DEFAULT_LOCALE: &str = "zh-CN";
 
-const SOURCES: [(&str, &str); 2] = [
-    ("zh-CN", include_str!("../locales/zh-CN.ftl")),
-    ("en", include_str!("../locales/en.ftl")),
-];
+/// One file per business area and language, so each area's texts sit together.
+macro_rules! area_texts {
+    ($($area:literal),+) => {
+        [
+            ("zh-CN", &[$(include_str!(concat!("../locales/zh-CN/", $area, ".ftl"))),+]),
+            ("en", &[$(include_str!(concat!("../locales/en/", $area, ".ftl"))),+]),
+        ]
+    };
+}
+
+const SOURCES: [(&str, &[&str]); 2] = area_texts!(
+    "core",
+    "opportunities",
+    "approvals",
+    "contracts",
+    "attachments"
+);
 
 type Catalog = HashMap<&'static str, HashMap<String, String>>;
 
@@ -29,7 +42,7 @@ fn catalog() -> &'static Catalog {
     CATALOG.get_or_init(|| {
         SOURCES
             .iter()
-            .map(|(loc, src)| (*loc, parse(src)))
+            .map(|(loc, files)| (*loc, files.iter().flat_map(|f| parse(f)).collect()))
             .collect()
     })
 }
@@ -139,6 +152,18 @@ mod tests {
             only_zh.is_empty() && only_en.is_empty(),
             "missing in en: {only_zh:?}; missing in zh-CN: {only_en:?}"
         );
+    }
+
+    #[test]
+    fn no_key_is_defined_in_two_area_files() {
+        for (locale, files) in SOURCES {
+            let mut seen = std::collections::HashSet::new();
+            for file in files {
+                for key in parse(file).into_keys() {
+                    assert!(seen.insert(key.clone()), "{locale}: `{key}` defined twice");
+                }
+            }
+        }
     }
 
     #[test]

@@ -120,6 +120,7 @@ kind.customer = 客户
 kind.contact = 联系人
 kind.activity = 跟进记录
 kind.opportunity = 商机
+kind.product = 产品
 kind.contract = 合同
 
 action.view = 查看

@@ -1,6 +1,16 @@
 //! What the use cases need from persistence. `stride-store` implements these over SQLite and
 //! PostgreSQL; nothing here names a database type.
 
+mod approvals;
+mod attachments;
+mod contracts;
+mod opportunities;
+
+pub use approvals::{ApprovalReads, ApprovalWrites};
+pub use attachments::{AttachmentReads, AttachmentWrites};
+pub use contracts::{ContractReads, ContractWrites};
+pub use opportunities::{OpportunityReads, OpportunityWrites};
+
 use async_trait::async_trait;
 use jiff::civil::Date;
 use stride_domain::calendar::CalendarDay;
@@ -40,9 +50,12 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Reads outside a transaction, and the door to one.
+/// Reads outside a transaction, and the door to one. Newer business areas declare their
+/// reads in their own trait under `ports/`.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store:
+    Send + Sync + OpportunityReads + ApprovalReads + ContractReads + AttachmentReads
+{
     /// Ok when the database answers and the schema is current.
     async fn readiness(&self) -> Result<(), String>;
     /// Starts a write transaction (on SQLite: `BEGIN IMMEDIATE`, so writers queue instead of failing).
@@ -197,7 +210,9 @@ pub trait Store: Send + Sync {
 /// One write transaction. Every state change writes its audit row through the same `Tx`,
 /// so a change and its record of it commit or vanish together.
 #[async_trait]
-pub trait Tx: Send {
+pub trait Tx:
+    Send + OpportunityWrites + ApprovalWrites + ContractWrites + AttachmentWrites
+{
     async fn commit(self: Box<Self>) -> StoreResult<()>;
     async fn audit(&mut self, entry: &NewAuditEntry) -> StoreResult<()>;
 

@@ -120,6 +120,7 @@ kind.customer = Customers
 kind.contact = Contacts
 kind.activity = Activities
 kind.opportunity = Opportunities
+kind.product = Products
 kind.contract = Contracts
 
 action.view = View
