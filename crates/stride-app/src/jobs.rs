@@ -49,6 +49,8 @@ pub struct JobReport {
     pub nurture_reminders: usize,
     /// Customers whose tier changed in this month's re-evaluation.
     pub customers_retiered: usize,
+    /// Approvers reminded of a task that has waited a day.
+    pub approval_reminders: usize,
 }
 
 impl App {
@@ -123,6 +125,7 @@ impl App {
             tx.audit(&entry).await?;
             report.returned_to_pool += 1;
         }
+        report.approval_reminders = self.remind_waiting_approvals(&mut *tx).await?;
         tx.commit().await?;
         report.customers_retiered = self.run_monthly_tiering().await?;
         Ok(report)

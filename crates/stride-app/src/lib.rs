@@ -2,6 +2,7 @@
 //! once, by turning the acting user into a [`Reach`] that every store query takes.
 
 pub mod actor;
+pub mod approvals;
 pub mod assignment;
 pub mod audit;
 pub mod auth;

@@ -1,13 +1,660 @@
-//! Approval persistence (approvals).
+//! Approval flows, requests, tasks, history and delegations.
 
 use async_trait::async_trait;
-use stride_app::ports::{ApprovalReads, ApprovalWrites};
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+use stride_app::approvals::{
+    ApprovalEvent, ApprovalRequest, ApprovalTask, Delegation, InboxFilter, InboxItem, NewEvent,
+    NewRequest, NewTask, RequestState, StoredFlow,
+};
+use stride_app::page::PageRequest;
+use stride_app::ports::{ApprovalReads, ApprovalWrites, StoreResult};
+use stride_app::{Reach, StoreError};
+use stride_domain::approvals::{FlowKind, TaskState};
 
+use crate::sql::{col, Sql};
 use crate::store::SqlTx;
-use crate::SqlStore;
+use crate::{Dialect, SqlStore};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+fn parsed<T: std::str::FromStr>(row: &AnyRow, name: &str) -> Result<T> {
+    let text: String = col(row, name)?;
+    text.parse()
+        .map_err(|_| StoreError::Backend(format!("column {name}: unknown value `{text}`")))
+}
+
+fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, name: &str) -> Result<T> {
+    let text: String = col(row, name)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Backend(format!("column {name}: {e}")))
+}
+
+const REQUEST_COLUMNS: &str = "r.id, r.kind, r.record_kind, r.record_id, r.record_version, r.title, \
+    r.amount_fen, r.discount_bp, r.snapshot, r.definition, r.requester_id, r.department_id, r.status, \
+    r.current_step, r.version, r.created_at_ms, r.updated_at_ms, r.decided_at_ms";
+
+fn request(row: &AnyRow) -> Result<ApprovalRequest> {
+    Ok(ApprovalRequest {
+        id: col(row, "id")?,
+        kind: parsed(row, "kind")?,
+        record_kind: col(row, "record_kind")?,
+        record_id: col(row, "record_id")?,
+        record_version: col(row, "record_version")?,
+        title: col(row, "title")?,
+        amount_fen: col(row, "amount_fen")?,
+        discount_bp: col(row, "discount_bp")?,
+        snapshot: json(row, "snapshot")?,
+        definition: json(row, "definition")?,
+        requester_id: col(row, "requester_id")?,
+        department_id: col(row, "department_id")?,
+        status: parsed(row, "status")?,
+        current_step: col(row, "current_step")?,
+        version: col(row, "version")?,
+        created_at_ms: col(row, "created_at_ms")?,
+        updated_at_ms: col(row, "updated_at_ms")?,
+        decided_at_ms: col(row, "decided_at_ms")?,
+    })
+}
+
+const TASK_COLUMNS: &str = "t.id AS task_id, t.request_id, t.step_index, t.step_name, t.mode, \
+    t.approver_id, t.on_behalf_of, t.status AS task_status, t.comment, t.created_at_ms AS task_created_at_ms, \
+    t.decided_at_ms AS task_decided_at_ms";
+
+fn task(row: &AnyRow) -> Result<ApprovalTask> {
+    Ok(ApprovalTask {
+        id: col(row, "task_id")?,
+        request_id: col(row, "request_id")?,
+        step_index: col(row, "step_index")?,
+        step_name: col(row, "step_name")?,
+        mode: parsed(row, "mode")?,
+        approver_id: col(row, "approver_id")?,
+        on_behalf_of: col(row, "on_behalf_of")?,
+        status: parsed(row, "task_status")?,
+        comment: col(row, "comment")?,
+        created_at_ms: col(row, "task_created_at_ms")?,
+        decided_at_ms: col(row, "task_decided_at_ms")?,
+    })
+}
+
+fn delegation(row: &AnyRow) -> Result<Delegation> {
+    Ok(Delegation {
+        id: col(row, "id")?,
+        user_id: col(row, "user_id")?,
+        delegate_id: col(row, "delegate_id")?,
+        starts_at_ms: col(row, "starts_at_ms")?,
+        ends_at_ms: col(row, "ends_at_ms")?,
+    })
+}
+
+fn ids(rows: Vec<AnyRow>, name: &str) -> Result<Vec<i64>> {
+    rows.iter().map(|r| col(r, name)).collect()
+}
+
+async fn flow(conn: &mut AnyConnection, kind: FlowKind) -> Result<Option<StoredFlow>> {
+    let mut q =
+        Sql::new("SELECT kind, definition, version, updated_at_ms FROM approval_flows WHERE kind = ");
+    q.bind(kind.as_str().to_owned());
+    q.fetch_optional(conn)
+        .await?
+        .map(|row| {
+            Ok(StoredFlow {
+                kind,
+                definition: json(&row, "definition")?,
+                version: col(&row, "version")?,
+                updated_at_ms: col(&row, "updated_at_ms")?,
+            })
+        })
+        .transpose()
+}
+
+async fn request_by_id(conn: &mut AnyConnection, id: i64, lock: bool) -> Result<Option<ApprovalRequest>> {
+    let mut q = Sql::new(&format!("SELECT {REQUEST_COLUMNS} FROM approval_requests r WHERE r.id = "));
+    q.bind(id);
+    if lock {
+        q.push(" FOR UPDATE");
+    }
+    q.fetch_optional(conn).await?.as_ref().map(request).transpose()
+}
+
+async fn tasks_of(conn: &mut AnyConnection, request_id: i64) -> Result<Vec<ApprovalTask>> {
+    let mut q = Sql::new(&format!(
+        "SELECT {TASK_COLUMNS} FROM approval_tasks t WHERE t.request_id = "
+    ));
+    q.bind(request_id).push(" ORDER BY t.step_index, t.id");
+    q.fetch_all(conn).await?.iter().map(task).collect()
+}
 
 #[async_trait]
-impl ApprovalReads for SqlStore {}
+impl ApprovalReads for SqlStore {
+    async fn approval_flow(&self, kind: FlowKind) -> StoreResult<Option<StoredFlow>> {
+        flow(&mut *self.conn().await?, kind).await
+    }
+
+    async fn approval_request(
+        &self,
+        viewer_id: i64,
+        reach: Option<&Reach>,
+        id: i64,
+    ) -> StoreResult<Option<ApprovalRequest>> {
+        let mut q = Sql::new(&format!(
+            "SELECT {REQUEST_COLUMNS} FROM approval_requests r WHERE r.id = "
+        ));
+        q.bind(id).push(" AND (r.requester_id = ").bind(viewer_id);
+        q.push(" OR EXISTS (SELECT 1 FROM approval_tasks t WHERE t.request_id = r.id AND (t.approver_id = ")
+            .bind(viewer_id)
+            .push(" OR t.on_behalf_of = ")
+            .bind(viewer_id)
+            .push("))");
+        if let Some(reach) = reach {
+            q.push(" OR ");
+            q.reach(reach, "r.requester_id", "r.department_id");
+        }
+        q.push(")");
+        let mut conn = self.conn().await?;
+        q.fetch_optional(&mut conn).await?.as_ref().map(request).transpose()
+    }
+
+    async fn approval_tasks(&self, request_id: i64) -> StoreResult<Vec<ApprovalTask>> {
+        tasks_of(&mut *self.conn().await?, request_id).await
+    }
+
+    async fn approval_events(&self, request_id: i64) -> StoreResult<Vec<ApprovalEvent>> {
+        let mut q = Sql::new(
+            "SELECT id, request_id, at_ms, actor_id, action, step_index, comment FROM approval_events WHERE request_id = ",
+        );
+        q.bind(request_id).push(" ORDER BY id");
+        q.fetch_all(&mut *self.conn().await?)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(ApprovalEvent {
+                    id: col(r, "id")?,
+                    request_id: col(r, "request_id")?,
+                    at_ms: col(r, "at_ms")?,
+                    actor_id: col(r, "actor_id")?,
+                    action: col(r, "action")?,
+                    step_index: col(r, "step_index")?,
+                    comment: col(r, "comment")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn approval_inbox(
+        &self,
+        user_id: i64,
+        filter: InboxFilter,
+        page: PageRequest,
+    ) -> StoreResult<Vec<InboxItem>> {
+        let mut q = Sql::new(&format!(
+            "SELECT {TASK_COLUMNS}, {REQUEST_COLUMNS} FROM approval_tasks t \
+             JOIN approval_requests r ON r.id = t.request_id WHERE t.approver_id = "
+        ));
+        q.bind(user_id);
+        match filter {
+            InboxFilter::Waiting => q.push(" AND t.status = 'pending'"),
+            InboxFilter::Decided => {
+                q.push(" AND t.status IN ('approved', 'rejected', 'returned')")
+            }
+        };
+        if let Some(after) = page.after {
+            q.push(" AND t.id < ").bind(after);
+        }
+        q.push(" ORDER BY t.id DESC LIMIT ")
+            .bind(i64::from(page.limit) + 1);
+        q.fetch_all(&mut *self.conn().await?)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(InboxItem {
+                    task: task(r)?,
+                    request: request(r)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn approval_requests_of(
+        &self,
+        requester_id: i64,
+        page: PageRequest,
+    ) -> StoreResult<Vec<ApprovalRequest>> {
+        let mut q = Sql::new(&format!(
+            "SELECT {REQUEST_COLUMNS} FROM approval_requests r WHERE r.requester_id = "
+        ));
+        q.bind(requester_id);
+        if let Some(after) = page.after {
+            q.push(" AND r.id < ").bind(after);
+        }
+        q.push(" ORDER BY r.id DESC LIMIT ")
+            .bind(i64::from(page.limit) + 1);
+        q.fetch_all(&mut *self.conn().await?)
+            .await?
+            .iter()
+            .map(request)
+            .collect()
+    }
+
+    async fn latest_approval(
+        &self,
+        record_kind: &str,
+        record_id: i64,
+    ) -> StoreResult<Option<ApprovalRequest>> {
+        let mut q = Sql::new(&format!(
+            "SELECT {REQUEST_COLUMNS} FROM approval_requests r WHERE r.record_kind = "
+        ));
+        q.bind(record_kind.to_owned())
+            .push(" AND r.record_id = ")
+            .bind(record_id)
+            .push(" ORDER BY r.id DESC LIMIT 1");
+        q.fetch_optional(&mut *self.conn().await?)
+            .await?
+            .as_ref()
+            .map(request)
+            .transpose()
+    }
+
+    async fn delegations_of(&self, user_id: i64) -> StoreResult<Vec<Delegation>> {
+        let mut q = Sql::new(
+            "SELECT id, user_id, delegate_id, starts_at_ms, ends_at_ms FROM approval_delegations WHERE user_id = ",
+        );
+        q.bind(user_id).push(" ORDER BY starts_at_ms DESC, id DESC");
+        q.fetch_all(&mut *self.conn().await?)
+            .await?
+            .iter()
+            .map(delegation)
+            .collect()
+    }
+}
 
 #[async_trait]
-impl ApprovalWrites for SqlTx {}
+impl ApprovalWrites for SqlTx {
+    async fn save_approval_flow(
+        &mut self,
+        kind: FlowKind,
+        definition_json: &str,
+        version: i64,
+        now_ms: i64,
+    ) -> StoreResult<StoredFlow> {
+        let touched = if version == 0 {
+            // The first customisation; a concurrent one collides on the primary key.
+            let mut q = Sql::new(
+                "INSERT INTO approval_flows (kind, definition, version, updated_at_ms) VALUES (",
+            );
+            q.bind(kind.as_str().to_owned())
+                .push(", ")
+                .bind(definition_json.to_owned())
+                .push(", 1, ")
+                .bind(now_ms)
+                .push(")");
+            q.execute(&mut self.0).await.map_err(|e| match e {
+                StoreError::Duplicate { .. } => StoreError::Stale,
+                other => other,
+            })?
+        } else {
+            let mut q = Sql::new("UPDATE approval_flows SET definition = ");
+            q.bind(definition_json.to_owned())
+                .push(", version = version + 1, updated_at_ms = ")
+                .bind(now_ms)
+                .push(" WHERE kind = ")
+                .bind(kind.as_str().to_owned())
+                .push(" AND version = ")
+                .bind(version);
+            q.execute(&mut self.0).await?
+        };
+        if touched == 0 {
+            return Err(StoreError::Stale);
+        }
+        flow(&mut self.0, kind).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn insert_approval_request(
+        &mut self,
+        r: &NewRequest,
+        now_ms: i64,
+    ) -> StoreResult<ApprovalRequest> {
+        let s = &r.subject;
+        let definition = serde_json::to_string(&r.definition)
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let mut q = Sql::new(
+            "INSERT INTO approval_requests (kind, record_kind, record_id, record_version, title, \
+             amount_fen, discount_bp, snapshot, definition, requester_id, department_id, status, \
+             created_at_ms, updated_at_ms) VALUES (",
+        );
+        q.bind(s.kind.as_str().to_owned())
+            .push(", ")
+            .bind(s.record_kind.to_owned())
+            .push(", ")
+            .bind(s.record_id)
+            .push(", ")
+            .bind(s.record_version)
+            .push(", ")
+            .bind(s.title.clone())
+            .push(", ")
+            .bind(s.facts.amount_fen)
+            .push(", ")
+            .bind(s.facts.discount_bp)
+            .push(", ")
+            .bind(s.snapshot.to_string())
+            .push(", ")
+            .bind(definition)
+            .push(", ")
+            .bind(r.requester_id)
+            .push(", ")
+            .bind(s.department_id)
+            .push(", 'pending', ")
+            .bind(now_ms)
+            .push(", ")
+            .bind(now_ms)
+            .push(") RETURNING id");
+        let id: i64 = col(&q.fetch_one(&mut self.0).await?, "id")?;
+        request_by_id(&mut self.0, id, false)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn lock_approval_request(&mut self, id: i64) -> StoreResult<Option<ApprovalRequest>> {
+        let lock = self.1 == Dialect::Postgres;
+        request_by_id(&mut self.0, id, lock).await
+    }
+
+    async fn lock_open_approval(
+        &mut self,
+        record_kind: &str,
+        record_id: i64,
+    ) -> StoreResult<Option<ApprovalRequest>> {
+        let mut q = Sql::new(&format!(
+            "SELECT {REQUEST_COLUMNS} FROM approval_requests r WHERE r.status = 'pending' AND r.record_kind = "
+        ));
+        q.bind(record_kind.to_owned())
+            .push(" AND r.record_id = ")
+            .bind(record_id);
+        if self.1 == Dialect::Postgres {
+            q.push(" FOR UPDATE");
+        }
+        q.fetch_optional(&mut self.0)
+            .await?
+            .as_ref()
+            .map(request)
+            .transpose()
+    }
+
+    async fn set_approval_state(
+        &mut self,
+        id: i64,
+        s: &RequestState,
+        now_ms: i64,
+    ) -> StoreResult<ApprovalRequest> {
+        let mut q = Sql::new("UPDATE approval_requests SET status = ");
+        q.bind(s.status.as_str().to_owned())
+            .push(", current_step = ")
+            .bind(s.current_step)
+            .push(", record_version = ")
+            .bind(s.record_version)
+            .push(", amount_fen = ")
+            .bind(s.facts.amount_fen)
+            .push(", discount_bp = ")
+            .bind(s.facts.discount_bp)
+            .push(", snapshot = ")
+            .bind(s.snapshot.to_string())
+            .push(", decided_at_ms = ")
+            .bind(s.decided_at_ms)
+            .push(", updated_at_ms = ")
+            .bind(now_ms)
+            .push(", version = version + 1 WHERE id = ")
+            .bind(id);
+        q.execute(&mut self.0).await?;
+        request_by_id(&mut self.0, id, false)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn insert_approval_tasks(&mut self, tasks: &[NewTask], now_ms: i64) -> StoreResult<()> {
+        for t in tasks {
+            let mut q = Sql::new(
+                "INSERT INTO approval_tasks (request_id, step_index, step_name, mode, approver_id, \
+                 on_behalf_of, status, created_at_ms) VALUES (",
+            );
+            q.bind(t.request_id)
+                .push(", ")
+                .bind(t.step_index)
+                .push(", ")
+                .bind(t.step_name.clone())
+                .push(", ")
+                .bind(t.mode.as_str().to_owned())
+                .push(", ")
+                .bind(t.approver_id)
+                .push(", ")
+                .bind(t.on_behalf_of)
+                .push(", 'pending', ")
+                .bind(now_ms)
+                .push(")");
+            q.execute(&mut self.0).await?;
+        }
+        Ok(())
+    }
+
+    async fn approval_tasks_in(&mut self, request_id: i64) -> StoreResult<Vec<ApprovalTask>> {
+        tasks_of(&mut self.0, request_id).await
+    }
+
+    async fn decide_approval_task(
+        &mut self,
+        task_id: i64,
+        state: TaskState,
+        comment: Option<&str>,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        let mut q = Sql::new("UPDATE approval_tasks SET status = ");
+        q.bind(state.as_str().to_owned())
+            .push(", comment = ")
+            .bind(comment.map(str::to_owned))
+            .push(", decided_at_ms = ")
+            .bind(now_ms)
+            .push(" WHERE id = ")
+            .bind(task_id)
+            .push(" AND status = 'pending'");
+        Ok(q.execute(&mut self.0).await? == 1)
+    }
+
+    async fn close_pending_tasks(
+        &mut self,
+        request_id: i64,
+        state: TaskState,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let mut q = Sql::new("UPDATE approval_tasks SET status = ");
+        q.bind(state.as_str().to_owned())
+            .push(", decided_at_ms = ")
+            .bind(now_ms)
+            .push(" WHERE request_id = ")
+            .bind(request_id)
+            .push(" AND status = 'pending'");
+        q.execute(&mut self.0).await?;
+        Ok(())
+    }
+
+    async fn approval_event(&mut self, e: &NewEvent, now_ms: i64) -> StoreResult<()> {
+        let mut q = Sql::new(
+            "INSERT INTO approval_events (request_id, at_ms, actor_id, action, step_index, comment) VALUES (",
+        );
+        q.bind(e.request_id)
+            .push(", ")
+            .bind(now_ms)
+            .push(", ")
+            .bind(e.actor_id)
+            .push(", ")
+            .bind(e.action.to_owned())
+            .push(", ")
+            .bind(e.step_index)
+            .push(", ")
+            .bind(e.comment.clone())
+            .push(")");
+        q.execute(&mut self.0).await?;
+        Ok(())
+    }
+
+    async fn users_with_role(&mut self, role_code: &str) -> StoreResult<Vec<i64>> {
+        let mut q = Sql::new(
+            "SELECT DISTINCT u.id FROM users u JOIN user_roles ur ON ur.user_id = u.id \
+             JOIN roles r ON r.id = ur.role_id WHERE u.active = 1 AND r.code = ",
+        );
+        q.bind(role_code.to_owned()).push(" ORDER BY u.id");
+        ids(q.fetch_all(&mut self.0).await?, "id")
+    }
+
+    async fn department_heads(&mut self, department_id: i64) -> StoreResult<Vec<i64>> {
+        // Walk up from the department; the nearest level with a supervisor or manager wins.
+        let mut q = Sql::new(
+            "WITH RECURSIVE up(id, parent_id, depth) AS ( \
+               SELECT id, parent_id, 0 FROM departments WHERE id = ",
+        );
+        q.bind(department_id).push(
+            " UNION ALL SELECT d.id, d.parent_id, up.depth + 1 FROM departments d JOIN up ON d.id = up.parent_id) \
+             SELECT u.id, up.depth FROM users u JOIN up ON up.id = u.department_id \
+             JOIN user_roles ur ON ur.user_id = u.id JOIN roles r ON r.id = ur.role_id \
+             WHERE u.active = 1 AND r.code IN ('supervisor', 'manager') ORDER BY up.depth, u.id",
+        );
+        let rows = q.fetch_all(&mut self.0).await?;
+        let Some(nearest) = rows.first().map(|r| col::<i64>(r, "depth")).transpose()? else {
+            return Ok(vec![]);
+        };
+        let mut heads = Vec::new();
+        for r in &rows {
+            if col::<i64>(r, "depth")? == nearest {
+                let id: i64 = col(r, "id")?;
+                if !heads.contains(&id) {
+                    heads.push(id);
+                }
+            }
+        }
+        Ok(heads)
+    }
+
+    async fn reporting_line(&mut self, user_id: i64, levels: u8) -> StoreResult<Vec<i64>> {
+        let mut line = Vec::new();
+        let mut current = user_id;
+        for _ in 0..levels {
+            let mut q = Sql::new(
+                "SELECT m.id, m.active FROM users u JOIN users m ON m.id = u.manager_id WHERE u.id = ",
+            );
+            q.bind(current);
+            let Some(row) = q.fetch_optional(&mut self.0).await? else {
+                break;
+            };
+            current = col(&row, "id")?;
+            if line.contains(&current) {
+                break; // a cycle in the reporting line
+            }
+            if col::<i64>(&row, "active")? != 0 {
+                line.push(current);
+            }
+        }
+        Ok(line)
+    }
+
+    async fn is_active_user(&mut self, user_id: i64) -> StoreResult<bool> {
+        let mut q = Sql::new("SELECT COUNT(*) AS n FROM users WHERE active = 1 AND id = ");
+        q.bind(user_id);
+        Ok(col::<i64>(&q.fetch_one(&mut self.0).await?, "n")? > 0)
+    }
+
+    async fn active_delegate(&mut self, user_id: i64, now_ms: i64) -> StoreResult<Option<i64>> {
+        let mut q = Sql::new(
+            "SELECT g.delegate_id FROM approval_delegations g JOIN users u ON u.id = g.delegate_id \
+             WHERE u.active = 1 AND g.user_id = ",
+        );
+        q.bind(user_id)
+            .push(" AND g.starts_at_ms <= ")
+            .bind(now_ms)
+            .push(" AND g.ends_at_ms > ")
+            .bind(now_ms)
+            .push(" ORDER BY g.id DESC LIMIT 1");
+        q.fetch_optional(&mut self.0)
+            .await?
+            .map(|r| col(&r, "delegate_id"))
+            .transpose()
+    }
+
+    async fn insert_delegation(
+        &mut self,
+        user_id: i64,
+        delegate_id: i64,
+        starts_at_ms: i64,
+        ends_at_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<Delegation> {
+        let mut q = Sql::new(
+            "INSERT INTO approval_delegations (user_id, delegate_id, starts_at_ms, ends_at_ms, created_at_ms) VALUES (",
+        );
+        q.bind(user_id)
+            .push(", ")
+            .bind(delegate_id)
+            .push(", ")
+            .bind(starts_at_ms)
+            .push(", ")
+            .bind(ends_at_ms)
+            .push(", ")
+            .bind(now_ms)
+            .push(") RETURNING id");
+        let id: i64 = col(&q.fetch_one(&mut self.0).await?, "id")?;
+        Ok(Delegation {
+            id,
+            user_id,
+            delegate_id,
+            starts_at_ms,
+            ends_at_ms,
+        })
+    }
+
+    async fn delete_delegation(&mut self, user_id: i64, id: i64) -> StoreResult<bool> {
+        let mut q = Sql::new("DELETE FROM approval_delegations WHERE id = ");
+        q.bind(id).push(" AND user_id = ").bind(user_id);
+        Ok(q.execute(&mut self.0).await? > 0)
+    }
+
+    async fn reassign_pending_tasks(
+        &mut self,
+        from_user: i64,
+        to_user: i64,
+    ) -> StoreResult<Vec<i64>> {
+        let mut q = Sql::new(
+            "SELECT DISTINCT request_id FROM approval_tasks WHERE status = 'pending' AND approver_id = ",
+        );
+        q.bind(from_user).push(" ORDER BY request_id");
+        let requests = ids(q.fetch_all(&mut self.0).await?, "request_id")?;
+        let mut q = Sql::new("UPDATE approval_tasks SET on_behalf_of = COALESCE(on_behalf_of, approver_id), approver_id = ");
+        q.bind(to_user)
+            .push(" WHERE status = 'pending' AND approver_id = ")
+            .bind(from_user);
+        q.execute(&mut self.0).await?;
+        Ok(requests)
+    }
+
+    async fn claim_approval_reminders(
+        &mut self,
+        quiet_since_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<Vec<(i64, i64, i64, String)>> {
+        let mut q = Sql::new(
+            "SELECT t.id, t.approver_id, t.request_id, r.title FROM approval_tasks t \
+             JOIN approval_requests r ON r.id = t.request_id \
+             WHERE t.status = 'pending' AND COALESCE(t.reminded_at_ms, t.created_at_ms) < ",
+        );
+        q.bind(quiet_since_ms).push(" ORDER BY t.id LIMIT 500");
+        if self.1 == Dialect::Postgres {
+            // Two servers running the jobs at once must not remind twice.
+            q.push(" FOR UPDATE OF t SKIP LOCKED");
+        }
+        let rows = q.fetch_all(&mut self.0).await?;
+        let mut due = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: i64 = col(r, "id")?;
+            let mut u = Sql::new("UPDATE approval_tasks SET reminded_at_ms = ");
+            u.bind(now_ms).push(" WHERE id = ").bind(id);
+            u.execute(&mut self.0).await?;
+            due.push((id, col(r, "approver_id")?, col(r, "request_id")?, col(r, "title")?));
+        }
+        Ok(due)
+    }
+}

@@ -1,11 +1,135 @@
-//! Persistence of approval flows, requests and their steps.
+//! Persistence of approval flows, requests, their tasks, history and delegations.
 
 use async_trait::async_trait;
+use stride_domain::approvals::{FlowKind, TaskState};
 
-/// Reads of approval flows, requests and their steps, outside a transaction.
-#[async_trait]
-pub trait ApprovalReads: Send + Sync {}
+use crate::actor::Reach;
+use crate::approvals::{
+    ApprovalEvent, ApprovalRequest, ApprovalTask, Delegation, InboxFilter, InboxItem, NewEvent,
+    NewRequest, NewTask, RequestState, StoredFlow,
+};
+use crate::page::PageRequest;
+use crate::ports::StoreResult;
 
-/// Writes of approval flows, requests and their steps, inside a [`crate::Tx`].
+/// Reads of approvals, outside a transaction.
 #[async_trait]
-pub trait ApprovalWrites: Send {}
+pub trait ApprovalReads: Send + Sync {
+    /// The stored flow of a kind; None while the shipped default applies.
+    async fn approval_flow(&self, kind: FlowKind) -> StoreResult<Option<StoredFlow>>;
+    /// A request the viewer may see: they asked for it, hold or held a task in it, or (with
+    /// `reach`) it comes from a department or requester they reach.
+    async fn approval_request(
+        &self,
+        viewer_id: i64,
+        reach: Option<&Reach>,
+        id: i64,
+    ) -> StoreResult<Option<ApprovalRequest>>;
+    async fn approval_tasks(&self, request_id: i64) -> StoreResult<Vec<ApprovalTask>>;
+    async fn approval_events(&self, request_id: i64) -> StoreResult<Vec<ApprovalEvent>>;
+    /// The viewer's tasks with their requests, newest first.
+    async fn approval_inbox(
+        &self,
+        user_id: i64,
+        filter: InboxFilter,
+        page: PageRequest,
+    ) -> StoreResult<Vec<InboxItem>>;
+    /// Requests the user submitted, newest first.
+    async fn approval_requests_of(
+        &self,
+        requester_id: i64,
+        page: PageRequest,
+    ) -> StoreResult<Vec<ApprovalRequest>>;
+    /// The newest request about a record, whatever its status.
+    async fn latest_approval(
+        &self,
+        record_kind: &str,
+        record_id: i64,
+    ) -> StoreResult<Option<ApprovalRequest>>;
+    async fn delegations_of(&self, user_id: i64) -> StoreResult<Vec<Delegation>>;
+}
+
+/// Writes of approvals, inside a [`crate::Tx`].
+#[async_trait]
+pub trait ApprovalWrites: Send {
+    /// Stores a flow if `version` is its current one (0 while the default applies).
+    async fn save_approval_flow(
+        &mut self,
+        kind: FlowKind,
+        definition_json: &str,
+        version: i64,
+        now_ms: i64,
+    ) -> StoreResult<StoredFlow>;
+    async fn insert_approval_request(
+        &mut self,
+        request: &NewRequest,
+        now_ms: i64,
+    ) -> StoreResult<ApprovalRequest>;
+    /// Reads a request and, on PostgreSQL, holds its row until the transaction ends, so the
+    /// decisions on one request queue up instead of racing.
+    async fn lock_approval_request(&mut self, id: i64) -> StoreResult<Option<ApprovalRequest>>;
+    /// The running request about a record, locked like [`Self::lock_approval_request`].
+    async fn lock_open_approval(
+        &mut self,
+        record_kind: &str,
+        record_id: i64,
+    ) -> StoreResult<Option<ApprovalRequest>>;
+    /// Moves a request on and bumps its version.
+    async fn set_approval_state(
+        &mut self,
+        id: i64,
+        state: &RequestState,
+        now_ms: i64,
+    ) -> StoreResult<ApprovalRequest>;
+    async fn insert_approval_tasks(&mut self, tasks: &[NewTask], now_ms: i64) -> StoreResult<()>;
+    async fn approval_tasks_in(&mut self, request_id: i64) -> StoreResult<Vec<ApprovalTask>>;
+    /// Decides a task if it is still pending; false when someone got there first.
+    async fn decide_approval_task(
+        &mut self,
+        task_id: i64,
+        state: TaskState,
+        comment: Option<&str>,
+        now_ms: i64,
+    ) -> StoreResult<bool>;
+    /// Closes every pending task of a request as `state` (skipped, superseded).
+    async fn close_pending_tasks(
+        &mut self,
+        request_id: i64,
+        state: TaskState,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+    async fn approval_event(&mut self, event: &NewEvent, now_ms: i64) -> StoreResult<()>;
+
+    /// Active users holding a role.
+    async fn users_with_role(&mut self, role_code: &str) -> StoreResult<Vec<i64>>;
+    /// Supervisors and managers of a department, else of the nearest department above it with any.
+    async fn department_heads(&mut self, department_id: i64) -> StoreResult<Vec<i64>>;
+    /// A user's manager and the managers above, up to `levels`, active ones only.
+    async fn reporting_line(&mut self, user_id: i64, levels: u8) -> StoreResult<Vec<i64>>;
+    async fn is_active_user(&mut self, user_id: i64) -> StoreResult<bool>;
+    /// Whom a user's approvals go to at `now_ms`, if they delegated them.
+    async fn active_delegate(&mut self, user_id: i64, now_ms: i64) -> StoreResult<Option<i64>>;
+    async fn insert_delegation(
+        &mut self,
+        user_id: i64,
+        delegate_id: i64,
+        starts_at_ms: i64,
+        ends_at_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<Delegation>;
+    /// Deletes one of the user's delegations; false when it is not theirs.
+    async fn delete_delegation(&mut self, user_id: i64, id: i64) -> StoreResult<bool>;
+    /// Hands a user's pending tasks to their delegate; returns the requests touched.
+    async fn reassign_pending_tasks(
+        &mut self,
+        from_user: i64,
+        to_user: i64,
+    ) -> StoreResult<Vec<i64>>;
+    /// Pending tasks not reminded (or created) since `quiet_since_ms`, marked reminded now:
+    /// (task, approver, request, request title).
+    async fn claim_approval_reminders(
+        &mut self,
+        quiet_since_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<Vec<(i64, i64, i64, String)>>;
+}
+
