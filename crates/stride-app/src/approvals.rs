@@ -12,8 +12,8 @@
 use serde::Serialize;
 use stride_domain::access::{Action, RecordKind};
 use stride_domain::approvals::{
-    step_outcome, ApproverRule, Decision, Facts, FlowDefinition, FlowKind, RequestStatus,
-    StepMode, StepOutcome, TaskState,
+    step_outcome, ApproverRule, Decision, Facts, FlowDefinition, FlowKind, RequestStatus, StepMode,
+    StepOutcome, TaskState,
 };
 
 use crate::actor::Actor;
@@ -276,8 +276,8 @@ impl App {
                 }
             }
         }
-        let json = serde_json::to_string(&definition)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let json =
+            serde_json::to_string(&definition).map_err(|e| AppError::Internal(e.to_string()))?;
         let stored = tx.save_approval_flow(kind, &json, version, now).await?;
         let mut entry = NewAuditEntry::updated(
             actor,
@@ -566,7 +566,10 @@ impl App {
         let comment = comment
             .map(|c| c.trim().to_owned())
             .filter(|c| !c.is_empty());
-        if comment.as_ref().is_some_and(|c| c.chars().count() > MAX_COMMENT) {
+        if comment
+            .as_ref()
+            .is_some_and(|c| c.chars().count() > MAX_COMMENT)
+        {
             return Err(AppError::field(
                 "comment",
                 "too_long",
@@ -646,12 +649,24 @@ impl App {
                     .await?
             }
             StepOutcome::Rejected => {
-                self.finish(&mut *tx, request.clone(), RequestStatus::Rejected, Some(actor), now)
-                    .await?
+                self.finish(
+                    &mut *tx,
+                    request.clone(),
+                    RequestStatus::Rejected,
+                    Some(actor),
+                    now,
+                )
+                .await?
             }
             StepOutcome::Returned => {
-                self.finish(&mut *tx, request.clone(), RequestStatus::Returned, Some(actor), now)
-                    .await?
+                self.finish(
+                    &mut *tx,
+                    request.clone(),
+                    RequestStatus::Returned,
+                    Some(actor),
+                    now,
+                )
+                .await?
             }
         };
         let mut entry = NewAuditEntry::updated(
@@ -693,10 +708,22 @@ impl App {
         self.log_event(&mut *tx, &request, actor, "withdrawn", None, None, now)
             .await?;
         let after = self
-            .finish(&mut *tx, request.clone(), RequestStatus::Withdrawn, Some(actor), now)
+            .finish(
+                &mut *tx,
+                request.clone(),
+                RequestStatus::Withdrawn,
+                Some(actor),
+                now,
+            )
             .await?;
-        let mut entry =
-            NewAuditEntry::updated(actor, RecordKind::Settings, request_id, &request, &after, now);
+        let mut entry = NewAuditEntry::updated(
+            actor,
+            RecordKind::Settings,
+            request_id,
+            &request,
+            &after,
+            now,
+        );
         entry.record_kind = AUDIT_KIND;
         entry.action = "withdraw";
         tx.audit(&entry).await?;
@@ -775,10 +802,7 @@ impl App {
         actor: &Actor,
         page: PageRequest,
     ) -> AppResult<Page<ApprovalRequest>> {
-        let rows = self
-            .store
-            .approval_requests_of(actor.user_id, page)
-            .await?;
+        let rows = self.store.approval_requests_of(actor.user_id, page).await?;
         Ok(Page::from_rows(rows, page, |r| r.id))
     }
 
@@ -827,7 +851,10 @@ impl App {
             .insert_delegation(actor.user_id, delegate_id, starts_at_ms, ends_at_ms, now)
             .await?;
         if starts_at_ms <= now && now < ends_at_ms {
-            for request_id in tx.reassign_pending_tasks(actor.user_id, delegate_id).await? {
+            for request_id in tx
+                .reassign_pending_tasks(actor.user_id, delegate_id)
+                .await?
+            {
                 let n = NewNotification {
                     user_id: delegate_id,
                     kind: "approval_waiting",
@@ -854,8 +881,13 @@ impl App {
         if !tx.delete_delegation(actor.user_id, id).await? {
             return Err(AppError::NotFound);
         }
-        let mut entry =
-            NewAuditEntry::new(actor, "end_delegation", RecordKind::User, Some(actor.user_id), now);
+        let mut entry = NewAuditEntry::new(
+            actor,
+            "end_delegation",
+            RecordKind::User,
+            Some(actor.user_id),
+            now,
+        );
         entry.after = Some(serde_json::json!({ "delegation_id": id }));
         tx.audit(&entry).await?;
         tx.commit().await?;

@@ -222,7 +222,8 @@ impl FlowDefinition {
             }
             if let Some(c) = &step.when {
                 if c.min_amount_fen.is_some_and(|a| a < 0)
-                    || c.min_discount_bp.is_some_and(|d| !(0..=10_000).contains(&d))
+                    || c.min_discount_bp
+                        .is_some_and(|d| !(0..=10_000).contains(&d))
                 {
                     problem(
                         format!("steps[{i}].when"),
@@ -286,7 +287,12 @@ impl FlowDefinition {
             ],
             FlowKind::Contract => vec![
                 step("legal", StepMode::Any, vec![role("legal")], None),
-                step("sales", StepMode::Any, vec![ApproverRule::DepartmentHead], None),
+                step(
+                    "sales",
+                    StepMode::Any,
+                    vec![ApproverRule::DepartmentHead],
+                    None,
+                ),
                 step("finance", StepMode::Any, vec![role("finance")], None),
             ],
             FlowKind::Expense
@@ -425,7 +431,12 @@ mod tests {
                 when: None,
             }],
         };
-        let fields: Vec<String> = bad.check().unwrap_err().into_iter().map(|p| p.field).collect();
+        let fields: Vec<String> = bad
+            .check()
+            .unwrap_err()
+            .into_iter()
+            .map(|p| p.field)
+            .collect();
         assert_eq!(fields, ["steps[0].name", "steps[0].approvers[0]"]);
         assert!(FlowDefinition { steps: vec![] }.check().is_err());
     }

@@ -91,8 +91,9 @@ fn ids(rows: Vec<AnyRow>, name: &str) -> Result<Vec<i64>> {
 }
 
 async fn flow(conn: &mut AnyConnection, kind: FlowKind) -> Result<Option<StoredFlow>> {
-    let mut q =
-        Sql::new("SELECT kind, definition, version, updated_at_ms FROM approval_flows WHERE kind = ");
+    let mut q = Sql::new(
+        "SELECT kind, definition, version, updated_at_ms FROM approval_flows WHERE kind = ",
+    );
     q.bind(kind.as_str().to_owned());
     q.fetch_optional(conn)
         .await?
@@ -107,13 +108,23 @@ async fn flow(conn: &mut AnyConnection, kind: FlowKind) -> Result<Option<StoredF
         .transpose()
 }
 
-async fn request_by_id(conn: &mut AnyConnection, id: i64, lock: bool) -> Result<Option<ApprovalRequest>> {
-    let mut q = Sql::new(&format!("SELECT {REQUEST_COLUMNS} FROM approval_requests r WHERE r.id = "));
+async fn request_by_id(
+    conn: &mut AnyConnection,
+    id: i64,
+    lock: bool,
+) -> Result<Option<ApprovalRequest>> {
+    let mut q = Sql::new(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM approval_requests r WHERE r.id = "
+    ));
     q.bind(id);
     if lock {
         q.push(" FOR UPDATE");
     }
-    q.fetch_optional(conn).await?.as_ref().map(request).transpose()
+    q.fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(request)
+        .transpose()
 }
 
 async fn tasks_of(conn: &mut AnyConnection, request_id: i64) -> Result<Vec<ApprovalTask>> {
@@ -151,7 +162,11 @@ impl ApprovalReads for SqlStore {
         }
         q.push(")");
         let mut conn = self.conn().await?;
-        q.fetch_optional(&mut conn).await?.as_ref().map(request).transpose()
+        q.fetch_optional(&mut conn)
+            .await?
+            .as_ref()
+            .map(request)
+            .transpose()
     }
 
     async fn approval_tasks(&self, request_id: i64) -> StoreResult<Vec<ApprovalTask>> {
@@ -193,9 +208,7 @@ impl ApprovalReads for SqlStore {
         q.bind(user_id);
         match filter {
             InboxFilter::Waiting => q.push(" AND t.status = 'pending'"),
-            InboxFilter::Decided => {
-                q.push(" AND t.status IN ('approved', 'rejected', 'returned')")
-            }
+            InboxFilter::Decided => q.push(" AND t.status IN ('approved', 'rejected', 'returned')"),
         };
         if let Some(after) = page.after {
             q.push(" AND t.id < ").bind(after);
@@ -314,8 +327,8 @@ impl ApprovalWrites for SqlTx {
         now_ms: i64,
     ) -> StoreResult<ApprovalRequest> {
         let s = &r.subject;
-        let definition = serde_json::to_string(&r.definition)
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let definition =
+            serde_json::to_string(&r.definition).map_err(|e| StoreError::Backend(e.to_string()))?;
         let mut q = Sql::new(
             "INSERT INTO approval_requests (kind, record_kind, record_id, record_version, title, \
              amount_fen, discount_bp, snapshot, definition, requester_id, department_id, status, \
@@ -653,7 +666,12 @@ impl ApprovalWrites for SqlTx {
             let mut u = Sql::new("UPDATE approval_tasks SET reminded_at_ms = ");
             u.bind(now_ms).push(" WHERE id = ").bind(id);
             u.execute(&mut self.0).await?;
-            due.push((id, col(r, "approver_id")?, col(r, "request_id")?, col(r, "title")?));
+            due.push((
+                id,
+                col(r, "approver_id")?,
+                col(r, "request_id")?,
+                col(r, "title")?,
+            ));
         }
         Ok(due)
     }

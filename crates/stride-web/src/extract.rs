@@ -108,6 +108,21 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     }
 }
 
+/// The version named by an optional `If-Match` (actions such as an approval decision, where the
+/// caller may say which version they decided on).
+pub fn if_match_optional(headers: &axum::http::HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(raw) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let raw = raw.to_str().map_err(|_| ApiError::App(AppError::Stale))?;
+    raw.trim()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse()
+        .map(Some)
+        .map_err(|_| ApiError::App(AppError::Stale))
+}
+
 /// The ETag header for a record version.
 pub fn etag(version: i64) -> [(header::HeaderName, String); 1] {
     [(header::ETAG, format!("\"{version}\""))]

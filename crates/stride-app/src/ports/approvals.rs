@@ -132,4 +132,3 @@ pub trait ApprovalWrites: Send {
         now_ms: i64,
     ) -> StoreResult<Vec<(i64, i64, i64, String)>>;
 }
-

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, described by the OpenAPI document built from these handlers.
 
 mod admin;
+mod approvals;
 mod auth;
 mod customers;
 mod inbox;
@@ -35,6 +36,7 @@ pub(crate) use org::user_dto;
         (name = "audit", description = "The read-only audit log"),
         (name = "customers", description = "Customers, contacts, the public pool and search"),
         (name = "leads", description = "Leads, grading, first contact, conversion, follow-ups and the agenda"),
+        (name = "approvals", description = "The approval engine: my approvals, decisions, flows and delegation"),
     )
 )]
 struct ApiDoc;
@@ -67,6 +69,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(leads::routes())
         .merge(inbox::routes())
         .merge(public::routes())
+        .merge(approvals::routes())
 }
 
 pub async fn openapi_json(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
