@@ -1602,6 +1602,7 @@ async fn inbox_page(
             href: match n.record_kind.as_str() {
                 "lead" => format!("/leads/{}", n.record_id),
                 "customer" => format!("/customers/{}", n.record_id),
+                "approval" => format!("/approvals/{}", n.record_id),
                 _ => String::new(),
             },
             time: page.chrome.time(&n.created_at_ms),

@@ -2,6 +2,7 @@
 //! back with a CSRF token, and the same use cases as the API.
 
 mod admin;
+mod approvals;
 mod customers;
 mod leads;
 mod profile;
@@ -53,6 +54,9 @@ pub const TEMPLATE_SOURCES: &[&str] = &[
     include_str!("../../templates/inbox.html"),
     include_str!("../../templates/calendar_month.html"),
     include_str!("../../templates/admin_rules.html"),
+    include_str!("../../templates/approvals.html"),
+    include_str!("../../templates/approval.html"),
+    include_str!("../../templates/admin_approval_flows.html"),
 ];
 
 const LANG_COOKIE: &str = "stride_lang";
@@ -89,6 +93,7 @@ pub fn routes() -> Router<AppState> {
         .merge(profile::routes())
         .merge(customers::routes())
         .merge(leads::routes())
+        .merge(approvals::routes())
 }
 
 /// What every signed-in page shows around its content: navigation, user menu, language.
