@@ -6,6 +6,7 @@ pub mod access;
 pub mod approvals;
 pub mod calendar;
 pub mod clock;
+pub mod contracts;
 pub mod customers;
 pub mod leads;
 pub mod money;
