@@ -508,6 +508,7 @@ impl App {
             ..RequestState::of(&request)
         };
         let done = tx.set_approval_state(request.id, &state, now).await?;
+        self.review_closed(tx, &done, now).await?;
         if by.is_none_or(|a| a.user_id != done.requester_id) {
             let n = NewNotification {
                 user_id: done.requester_id,
@@ -524,6 +525,22 @@ impl App {
             tx.notify(&n, now).await?;
         }
         Ok(done)
+    }
+
+    /// Tells the record's own area how its review ended: the one place documents learn it.
+    async fn review_closed(
+        &self,
+        tx: &mut dyn Tx,
+        request: &ApprovalRequest,
+        now: i64,
+    ) -> AppResult<()> {
+        match request.record_kind.as_str() {
+            crate::contracts::RECORD_KIND => {
+                self.contract_review_closed(tx, request.record_id, request.status, now)
+                    .await
+            }
+            _ => Ok(()),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -51,6 +51,8 @@ pub struct JobReport {
     pub customers_retiered: usize,
     /// Approvers reminded of a task that has waited a day.
     pub approval_reminders: usize,
+    /// Signed contracts flagged because their scan was not archived in time.
+    pub late_archives: usize,
 }
 
 impl App {
@@ -126,6 +128,7 @@ impl App {
             report.returned_to_pool += 1;
         }
         report.approval_reminders = self.remind_waiting_approvals(&mut *tx).await?;
+        report.late_archives = self.flag_late_archives(&mut *tx).await?;
         tx.commit().await?;
         report.customers_retiered = self.run_monthly_tiering().await?;
         Ok(report)

@@ -7,6 +7,7 @@ pub mod assignment;
 pub mod audit;
 pub mod auth;
 pub mod calendar;
+pub mod contracts;
 pub mod customers;
 pub mod error;
 pub mod feeds;

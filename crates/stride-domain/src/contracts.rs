@@ -56,7 +56,10 @@ impl NumberPattern {
                 "yy" => Part::Year2,
                 "mm" => Part::Month,
                 "dd" => Part::Day,
-                _ => match token.strip_prefix("seq:").and_then(|n| n.parse::<usize>().ok()) {
+                _ => match token
+                    .strip_prefix("seq:")
+                    .and_then(|n| n.parse::<usize>().ok())
+                {
                     Some(width) if (1..=9).contains(&width) => Part::Seq(width),
                     _ => return Err(PatternError::UnknownToken(token.to_owned())),
                 },
@@ -128,12 +131,21 @@ pub struct Milestone {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MilestoneProblem {
     Missing,
-    NonPositive { index: usize },
-    Unnamed { index: usize },
+    NonPositive {
+        index: usize,
+    },
+    Unnamed {
+        index: usize,
+    },
     /// The milestones add up to `sum`, not the contract amount.
-    Sum { sum: i64, amount: i64 },
+    Sum {
+        sum: i64,
+        amount: i64,
+    },
     /// Due dates go backwards.
-    Order { index: usize },
+    Order {
+        index: usize,
+    },
 }
 
 /// Milestones must be named, positive, in date order, and add up to the amount exactly.
@@ -209,7 +221,10 @@ mod tests {
             NumberPattern::parse("HT-{seq:0}"),
             Err(PatternError::UnknownToken("seq:0".into()))
         );
-        assert_eq!(NumberPattern::parse("HT-{seq:3"), Err(PatternError::Unclosed));
+        assert_eq!(
+            NumberPattern::parse("HT-{seq:3"),
+            Err(PatternError::Unclosed)
+        );
         assert_eq!(
             NumberPattern::parse("HT {seq:3}"),
             Err(PatternError::Character)

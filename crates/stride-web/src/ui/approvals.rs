@@ -14,7 +14,9 @@ use stride_domain::approvals::{Decision, FlowDefinition, FlowKind};
 use stride_domain::money::{Currency, Money};
 
 use super::leads::user_names;
-use super::{app_error_page, field_errors, given, percent_encode, render, see_other, Chrome, PageActor};
+use super::{
+    app_error_page, field_errors, given, percent_encode, render, see_other, Chrome, PageActor,
+};
 use crate::i18n::Tr;
 use crate::AppState;
 
@@ -145,7 +147,12 @@ async fn list_view(
         Err(e) => return app_error_page(&page.chrome, e),
     };
     let colleagues = colleagues(state, &page).await;
-    let names = user_names(app, actor, delegations.iter().map(|d| d.delegate_id).collect()).await;
+    let names = user_names(
+        app,
+        actor,
+        delegations.iter().map(|d| d.delegate_id).collect(),
+    )
+    .await;
     let rows = rows
         .into_iter()
         .map(|(r, step)| Row {
@@ -216,7 +223,9 @@ struct DelegateForm {
 fn day_start_ms(text: &str, zone: &str) -> Option<i64> {
     let date: jiff::civil::Date = text.trim().parse().ok()?;
     let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    date.to_zoned(tz).ok().map(|z| z.timestamp().as_millisecond())
+    date.to_zoned(tz)
+        .ok()
+        .map(|z| z.timestamp().as_millisecond())
 }
 
 async fn delegate(
@@ -232,7 +241,11 @@ async fn delegate(
     // The end date is inclusive: the delegation lasts until that day is over.
     let ends = day_start_ms(&form.ends_on, &zone).map(|ms| ms + 24 * 3600 * 1000);
     let result = match (form.delegate_id.trim().parse::<i64>(), starts, ends) {
-        (Err(_), _, _) => Err(AppError::field("delegate_id", "required", "choose a colleague")),
+        (Err(_), _, _) => Err(AppError::field(
+            "delegate_id",
+            "required",
+            "choose a colleague",
+        )),
         (_, None, _) => Err(AppError::field("starts_on", "invalid", "not a date")),
         (_, _, None) => Err(AppError::field("ends_on", "invalid", "not a date")),
         (Ok(id), Some(s), Some(e)) => state.app.delegate_approvals(&page.actor, id, s, e).await,
@@ -385,7 +398,10 @@ async fn detail_view(
         .iter()
         .map(|e| EventRow {
             time: page.chrome.time(&e.at_ms),
-            actor: e.actor_id.map(name).unwrap_or_else(|| tr.t("approval.system")),
+            actor: e
+                .actor_id
+                .map(name)
+                .unwrap_or_else(|| tr.t("approval.system")),
             action: tr.t_or(&format!("approval.event.{}", e.action), &e.action),
             comment: e.comment.clone().unwrap_or_default(),
         })
@@ -443,7 +459,10 @@ async fn decide(
             let errors = match &e {
                 AppError::Validation(_) => field_errors(&page.chrome.tr, &e),
                 AppError::Stale => vec![("version".into(), page.chrome.tr.t("approval.stale"))],
-                _ => vec![("decision".into(), page.chrome.tr.t("approval.already_decided"))],
+                _ => vec![(
+                    "decision".into(),
+                    page.chrome.tr.t("approval.already_decided"),
+                )],
             };
             match state.app.approval_detail(&page.actor, id).await {
                 Ok(d) => detail_view(&state, page, d, errors).await,
