@@ -173,6 +173,17 @@ pub struct ContractDraft {
     pub data: ContractData,
 }
 
+/// What a contract takes from the deal it closes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NegotiatedDeal {
+    pub opportunity_id: i64,
+    pub name: String,
+    pub customer_id: i64,
+    pub amount_fen: i64,
+    pub owner_id: i64,
+    pub department_id: i64,
+}
+
 /// How a contract was signed.
 #[derive(Debug, Clone)]
 pub struct SigningInput {
@@ -361,6 +372,30 @@ impl App {
         Ok(self.store.contract_revisions(c.root_id).await?)
     }
 
+    /// The deal a new contract would close, for the drafting form: reviewers reach every deal.
+    pub async fn deal_for_contract(
+        &self,
+        actor: &Actor,
+        opportunity_id: i64,
+    ) -> AppResult<NegotiatedDeal> {
+        actor.require(RecordKind::Contract, Action::Create)?;
+        let reach = self.drafting_reach(actor).await?;
+        self.store
+            .negotiated_deal(&reach, opportunity_id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    /// Contract reviewers (legal above all) draft for every team's deals; others only for the
+    /// deals they reach.
+    async fn drafting_reach(&self, actor: &Actor) -> AppResult<Reach> {
+        if actor.can(RecordKind::Contract, Action::Approve) {
+            Ok(Reach::All)
+        } else {
+            self.reach(actor).await
+        }
+    }
+
     pub async fn contract_number_pattern(&self) -> AppResult<(String, i64)> {
         Ok(self.store.contract_number_pattern().await?)
     }
@@ -411,23 +446,25 @@ impl App {
             ));
         };
         draft.data.validate()?;
-        // Contract reviewers (legal above all) draft for every team's deals; others only for
-        // the deals they reach. The opportunity, when given, decides owner and team.
-        let reach = if actor.can(RecordKind::Contract, Action::Approve) {
-            Reach::All
-        } else {
-            self.reach(actor).await?
-        };
+        // The opportunity, when given, decides owner and team.
+        let reach = self.drafting_reach(actor).await?;
         let (owner_id, department_id) = match draft.opportunity_id {
             Some(opp) => {
-                let (_, owner, department) = self
+                let deal = self
                     .store
                     .negotiated_deal(&reach, opp)
                     .await?
                     .ok_or_else(|| {
                         AppError::field("opportunity_id", "not_found", "no such opportunity")
                     })?;
-                (owner, department)
+                if deal.customer_id != customer_id {
+                    return Err(AppError::field(
+                        "opportunity_id",
+                        "mismatch",
+                        "the opportunity belongs to another customer",
+                    ));
+                }
+                (deal.owner_id, deal.department_id)
             }
             None => (actor.user_id, actor.department_id),
         };
@@ -553,14 +590,14 @@ impl App {
         let mut p = Problems::default();
         milestone_problems(&mut p, c.data.amount_fen, &c.data.milestones);
         if let Some(opp) = c.opportunity_id {
-            if let Some((negotiated, _, _)) = self.store.negotiated_deal(&Reach::All, opp).await? {
+            if let Some(deal) = self.store.negotiated_deal(&Reach::All, opp).await? {
                 p.check(
-                    negotiated == c.data.amount_fen,
+                    deal.amount_fen == c.data.amount_fen,
                     "amount_fen",
                     "not_negotiated",
                     &format!(
                         "the contract amount {} fen differs from the negotiated {} fen",
-                        c.data.amount_fen, negotiated
+                        c.data.amount_fen, deal.amount_fen
                     ),
                 );
             }

@@ -4,7 +4,8 @@ use async_trait::async_trait;
 
 use crate::actor::Reach;
 use crate::contracts::{
-    Contract, ContractData, ContractFilter, ContractState, ContractVisibility, NewContract,
+    Contract, ContractData, ContractFilter, ContractState, ContractVisibility, NegotiatedDeal,
+    NewContract,
 };
 use crate::page::PageRequest;
 use crate::ports::StoreResult;
@@ -23,12 +24,12 @@ pub trait ContractReads: Send + Sync {
     async fn contract_revisions(&self, root_id: i64) -> StoreResult<Vec<Contract>>;
     /// The number pattern and its settings version.
     async fn contract_number_pattern(&self) -> StoreResult<(String, i64)>;
-    /// The amount of an opportunity as negotiated, if it is in `reach`: (amount, owner, department).
+    /// An opportunity as negotiated, if it is in `reach`.
     async fn negotiated_deal(
         &self,
         reach: &Reach,
         opportunity_id: i64,
-    ) -> StoreResult<Option<(i64, i64, i64)>>;
+    ) -> StoreResult<Option<NegotiatedDeal>>;
 }
 
 /// Writes of contracts, inside a [`crate::Tx`].

@@ -3,6 +3,7 @@
 mod admin;
 mod approvals;
 mod auth;
+mod contracts;
 mod customers;
 mod inbox;
 mod leads;
@@ -36,6 +37,7 @@ pub(crate) use org::user_dto;
         (name = "audit", description = "The read-only audit log"),
         (name = "customers", description = "Customers, contacts, the public pool and search"),
         (name = "leads", description = "Leads, grading, first contact, conversion, follow-ups and the agenda"),
+        (name = "contracts", description = "Contracts: drafts, review, signing, archiving, amendments"),
         (name = "approvals", description = "The approval engine: my approvals, decisions, flows and delegation"),
     )
 )]
@@ -70,6 +72,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(inbox::routes())
         .merge(public::routes())
         .merge(approvals::routes())
+        .merge(contracts::routes())
 }
 
 pub async fn openapi_json(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
