@@ -433,7 +433,10 @@ impl App {
         for rule in &step.approvers {
             let ids = match rule {
                 ApproverRule::Role { role } => tx.users_with_role(role).await?,
-                ApproverRule::DepartmentHead => tx.department_heads(request.department_id).await?,
+                ApproverRule::DepartmentHead => {
+                    tx.department_heads(request.department_id, request.requester_id)
+                        .await?
+                }
                 ApproverRule::ReportingLine { levels } => {
                     tx.reporting_line(request.requester_id, *levels).await?
                 }

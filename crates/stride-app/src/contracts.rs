@@ -386,10 +386,12 @@ impl App {
             .ok_or(AppError::NotFound)
     }
 
-    /// Contract reviewers (legal above all) draft for every team's deals; others only for the
-    /// deals they reach.
+    /// Contract reviewers who do not work deals themselves (legal) draft for every team's deals;
+    /// everyone else only for the deals their scope reaches.
     async fn drafting_reach(&self, actor: &Actor) -> AppResult<Reach> {
-        if actor.can(RecordKind::Contract, Action::Approve) {
+        if actor.can(RecordKind::Contract, Action::Approve)
+            && !actor.can(RecordKind::Opportunity, Action::View)
+        {
             Ok(Reach::All)
         } else {
             self.reach(actor).await

@@ -238,7 +238,12 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
                 directory.clone(),
                 with(
                     grant(&sales_kinds, &[View, Create, Edit, Export]),
-                    grant(&[Product], &[View]),
+                    // Reps see their deals' contracts, send them to review and record the
+                    // signing; legal drafts them.
+                    with(
+                        grant(&[Product], &[View]),
+                        grant(&[Contract], &[View, Edit]),
+                    ),
                 ),
             ),
         ),
@@ -251,7 +256,10 @@ pub fn builtin_roles() -> Vec<BuiltinRole> {
                 grant(&[User, Department, Audit], &[View, Export]),
                 with(
                     grant(&sales_kinds, &[View, Create, Edit, Export, Approve]),
-                    grant(&[Product], &[View]),
+                    with(
+                        grant(&[Product], &[View]),
+                        grant(&[Contract], &[View, Edit, Export, Approve]),
+                    ),
                 ),
             ),
         ),

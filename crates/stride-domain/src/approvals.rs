@@ -239,11 +239,15 @@ impl FlowDefinition {
                 None,
             )],
             FlowKind::Discount => vec![
+                // A rep grants up to 5 % alone; the manager approves up to 20 %, leadership above.
                 step(
                     "manager",
                     StepMode::Any,
                     vec![ApproverRule::ReportingLine { levels: 1 }],
-                    None,
+                    Some(StepCondition {
+                        min_amount_fen: None,
+                        min_discount_bp: Some(500),
+                    }),
                 ),
                 step(
                     "leadership",
@@ -367,6 +371,11 @@ mod tests {
             amount_fen: 100_000_00,
             discount_bp: 2_500,
         };
+        let within_authority = Facts {
+            amount_fen: 100_000_00,
+            discount_bp: 499,
+        };
+        assert_eq!(flow.next_applicable(0, &within_authority), None);
         assert_eq!(flow.next_applicable(0, &small), Some(0));
         assert_eq!(flow.next_applicable(1, &small), None);
         assert_eq!(flow.next_applicable(1, &large), Some(1));

@@ -516,7 +516,7 @@ impl ApprovalWrites for SqlTx {
         ids(q.fetch_all(&mut self.0).await?, "id")
     }
 
-    async fn department_heads(&mut self, department_id: i64) -> StoreResult<Vec<i64>> {
+    async fn department_heads(&mut self, department_id: i64, except: i64) -> StoreResult<Vec<i64>> {
         // Walk up from the department; the nearest level with a supervisor or manager wins.
         let mut q = Sql::new(
             "WITH RECURSIVE up(id, parent_id, depth) AS ( \
@@ -526,8 +526,9 @@ impl ApprovalWrites for SqlTx {
             " UNION ALL SELECT d.id, d.parent_id, up.depth + 1 FROM departments d JOIN up ON d.id = up.parent_id) \
              SELECT u.id, up.depth FROM users u JOIN up ON up.id = u.department_id \
              JOIN user_roles ur ON ur.user_id = u.id JOIN roles r ON r.id = ur.role_id \
-             WHERE u.active = 1 AND r.code IN ('supervisor', 'manager') ORDER BY up.depth, u.id",
+             WHERE u.active = 1 AND r.code IN ('supervisor', 'manager') AND u.id <> ",
         );
+        q.bind(except).push(" ORDER BY up.depth, u.id");
         let rows = q.fetch_all(&mut self.0).await?;
         let Some(nearest) = rows.first().map(|r| col::<i64>(r, "depth")).transpose()? else {
             return Ok(vec![]);

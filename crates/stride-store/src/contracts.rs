@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 use stride_app::contracts::{
-    Contract, ContractData, ContractFilter, ContractState, ContractVisibility, NewContract, Signing,
+    Contract, ContractData, ContractFilter, ContractState, ContractVisibility, NegotiatedDeal,
+    NewContract, Signing,
 };
 use stride_app::page::PageRequest;
 use stride_app::ports::{ContractReads, ContractWrites, StoreResult};
@@ -246,19 +247,23 @@ impl ContractReads for SqlStore {
         &self,
         reach: &Reach,
         opportunity_id: i64,
-    ) -> StoreResult<Option<(i64, i64, i64)>> {
-        let mut q =
-            Sql::new("SELECT amount_fen, owner_id, department_id FROM opportunities WHERE id = ");
+    ) -> StoreResult<Option<NegotiatedDeal>> {
+        let mut q = Sql::new(
+            "SELECT id, name, customer_id, amount_fen, owner_id, department_id FROM opportunities WHERE id = ",
+        );
         q.bind(opportunity_id).push(" AND ");
         q.reach(reach, "owner_id", "department_id");
         q.fetch_optional(&mut *self.conn().await?)
             .await?
             .map(|r| {
-                Ok((
-                    col(&r, "amount_fen")?,
-                    col(&r, "owner_id")?,
-                    col(&r, "department_id")?,
-                ))
+                Ok(NegotiatedDeal {
+                    opportunity_id: col(&r, "id")?,
+                    name: col(&r, "name")?,
+                    customer_id: col(&r, "customer_id")?,
+                    amount_fen: col(&r, "amount_fen")?,
+                    owner_id: col(&r, "owner_id")?,
+                    department_id: col(&r, "department_id")?,
+                })
             })
             .transpose()
     }

@@ -306,6 +306,41 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Adds an active user with one built-in role, signing in with [`PASSWORD`].
+    pub async fn add_user(
+        &self,
+        username: &str,
+        role_code: &str,
+        department_id: i64,
+        manager_id: Option<i64>,
+    ) -> i64 {
+        let system = self.app.system_actor().await.expect("system actor");
+        let roles = self.app.store().roles().await.expect("roles");
+        let role = roles
+            .iter()
+            .find(|r| r.code == role_code)
+            .map(|r| r.id)
+            .expect("role");
+        let data = UserData {
+            username: username.into(),
+            display_name: format!("{username} 用户"),
+            email: None,
+            department_id,
+            manager_id,
+            role_ids: vec![role],
+            active: true,
+            locale: "auto".into(),
+            time_zone: "Asia/Shanghai".into(),
+        };
+        let user = NewUser {
+            data,
+            password: PASSWORD.into(),
+        };
+        self.app.create_user(&system, user).await.expect("user").id
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Org {
     pub root: i64,

@@ -101,8 +101,9 @@ pub trait ApprovalWrites: Send {
 
     /// Active users holding a role.
     async fn users_with_role(&mut self, role_code: &str) -> StoreResult<Vec<i64>>;
-    /// Supervisors and managers of a department, else of the nearest department above it with any.
-    async fn department_heads(&mut self, department_id: i64) -> StoreResult<Vec<i64>>;
+    /// Supervisors and managers of a department, else of the nearest department above it with
+    /// any, leaving out `except` (the requester, who never approves their own request).
+    async fn department_heads(&mut self, department_id: i64, except: i64) -> StoreResult<Vec<i64>>;
     /// A user's manager and the managers above, up to `levels`, active ones only.
     async fn reporting_line(&mut self, user_id: i64, levels: u8) -> StoreResult<Vec<i64>>;
     async fn is_active_user(&mut self, user_id: i64) -> StoreResult<bool>;

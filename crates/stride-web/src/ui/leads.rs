@@ -1603,6 +1603,7 @@ async fn inbox_page(
                 "lead" => format!("/leads/{}", n.record_id),
                 "customer" => format!("/customers/{}", n.record_id),
                 "approval" => format!("/approvals/{}", n.record_id),
+                "contract" => format!("/contracts/{}", n.record_id),
                 _ => String::new(),
             },
             time: page.chrome.time(&n.created_at_ms),

@@ -3,6 +3,7 @@
 
 mod admin;
 mod approvals;
+mod contracts;
 mod customers;
 mod leads;
 mod profile;
@@ -57,6 +58,10 @@ pub const TEMPLATE_SOURCES: &[&str] = &[
     include_str!("../../templates/approvals.html"),
     include_str!("../../templates/approval.html"),
     include_str!("../../templates/admin_approval_flows.html"),
+    include_str!("../../templates/contracts.html"),
+    include_str!("../../templates/contract_form.html"),
+    include_str!("../../templates/contract.html"),
+    include_str!("../../templates/admin_contract_settings.html"),
 ];
 
 const LANG_COOKIE: &str = "stride_lang";
@@ -94,6 +99,7 @@ pub fn routes() -> Router<AppState> {
         .merge(customers::routes())
         .merge(leads::routes())
         .merge(approvals::routes())
+        .merge(contracts::routes())
 }
 
 /// What every signed-in page shows around its content: navigation, user menu, language.
