@@ -3,6 +3,7 @@
 //! Every module here is a business area; the same names recur in every layer above.
 
 pub mod access;
+pub mod attachments;
 pub mod calendar;
 pub mod clock;
 pub mod customers;
