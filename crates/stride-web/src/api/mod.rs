@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, described by the OpenAPI document built from these handlers.
 
 mod admin;
+mod attachments;
 mod auth;
 mod customers;
 mod inbox;
@@ -19,6 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::problem::ApiResult;
 use crate::AppState;
 
+pub(crate) use attachments::read_upload;
 pub(crate) use auth::session_cookie;
 pub(crate) use org::user_dto;
 
@@ -35,6 +37,7 @@ pub(crate) use org::user_dto;
         (name = "audit", description = "The read-only audit log"),
         (name = "customers", description = "Customers, contacts, the public pool and search"),
         (name = "leads", description = "Leads, grading, first contact, conversion, follow-ups and the agenda"),
+        (name = "attachments", description = "Files on customers and leads: upload, list, download, remove"),
     )
 )]
 struct ApiDoc;
@@ -67,6 +70,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(leads::routes())
         .merge(inbox::routes())
         .merge(public::routes())
+        .merge(attachments::routes())
 }
 
 pub async fn openapi_json(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {

@@ -2,6 +2,7 @@
 //! back with a CSRF token, and the same use cases as the API.
 
 mod admin;
+mod attachments;
 mod customers;
 mod leads;
 mod profile;
@@ -53,6 +54,7 @@ pub const TEMPLATE_SOURCES: &[&str] = &[
     include_str!("../../templates/inbox.html"),
     include_str!("../../templates/calendar_month.html"),
     include_str!("../../templates/admin_rules.html"),
+    include_str!("../../templates/attachments_section.html"),
 ];
 
 const LANG_COOKIE: &str = "stride_lang";
@@ -89,6 +91,7 @@ pub fn routes() -> Router<AppState> {
         .merge(profile::routes())
         .merge(customers::routes())
         .merge(leads::routes())
+        .merge(attachments::routes())
 }
 
 /// What every signed-in page shows around its content: navigation, user menu, language.
