@@ -152,7 +152,7 @@ async fn upload_list_download_round_trip(app: TestApp) {
 
     // Leads carry attachments too.
     let lead = rep1
-        .post("/api/v1/leads", json!({ "company": "苏州工业园区某公司", "phone": "13900001111" }))
+        .post("/api/v1/leads", json!({ "company": "苏州工业园区某公司", "phone": "13900001111", "source": "website" }))
         .await;
     assert_eq!(lead.status, 201, "{}", lead.body);
     let lead = lead.json["id"].as_i64().unwrap();
