@@ -131,11 +131,7 @@ impl App {
 
     /// One attachment, when the actor can see its record.
     pub async fn get_attachment(&self, actor: &Actor, id: i64) -> AppResult<Attachment> {
-        let attachment = self
-            .store
-            .attachment(id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let attachment = self.store.attachment(id).await?.ok_or(AppError::NotFound)?;
         self.record_access(actor, &attachment.record_kind, attachment.record_id)
             .await?;
         Ok(attachment)
@@ -149,9 +145,9 @@ impl App {
     ) -> AppResult<(Attachment, Vec<u8>)> {
         let attachment = self.get_attachment(actor, id).await?;
         let path = self.contents().path(&attachment.sha256);
-        let bytes = blocking(move || std::fs::read(&path)).await.map_err(|e| {
-            AppError::Internal(format!("attachment {id} content unreadable: {e}"))
-        })?;
+        let bytes = blocking(move || std::fs::read(&path))
+            .await
+            .map_err(|e| AppError::Internal(format!("attachment {id} content unreadable: {e}")))?;
         Ok((attachment, bytes))
     }
 
@@ -211,11 +207,7 @@ impl App {
         let mut entry = NewAuditEntry::new(actor, "detach", kind, Some(attachment.record_id), now);
         entry.before = serde_json::to_value(&attachment).ok();
         tx.audit(&entry).await?;
-        if tx
-            .attachment_content_references(&attachment.sha256)
-            .await?
-            == 0
-        {
+        if tx.attachment_content_references(&attachment.sha256).await? == 0 {
             // Under the content lock, so no upload of the same bytes is between its write and insert.
             self.contents().remove(&attachment.sha256).await?;
         }

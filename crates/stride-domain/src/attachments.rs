@@ -25,9 +25,7 @@ impl FileKind {
             Self::Jpeg => "image/jpeg",
             Self::Gif => "image/gif",
             Self::Webp => "image/webp",
-            Self::Docx => {
-                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-            }
+            Self::Docx => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
             Self::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             Self::Pptx => {
                 "application/vnd.openxmlformats-officedocument.presentationml.presentation"
@@ -66,7 +64,9 @@ impl FileKind {
     ];
 
     fn by_extension(ext: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.extensions().contains(&ext))
+        Self::ALL
+            .into_iter()
+            .find(|k| k.extensions().contains(&ext))
     }
 }
 
@@ -123,29 +123,32 @@ fn magic(bytes: &[u8]) -> Option<Magic> {
         b"\xca\xfe\xba\xbe",
     ];
     let starts = |m: &[u8]| bytes.starts_with(m);
-    Some(if starts(b"MZ") || starts(b"\x7fELF") || starts(b"#!") || MACH_O.iter().any(|m| starts(m)) {
-        Magic::Executable
-    } else if starts(b"%PDF-") {
-        Magic::Kind(FileKind::Pdf)
-    } else if starts(b"\x89PNG\r\n\x1a\n") {
-        Magic::Kind(FileKind::Png)
-    } else if starts(b"\xff\xd8\xff") {
-        Magic::Kind(FileKind::Jpeg)
-    } else if starts(b"GIF87a") || starts(b"GIF89a") {
-        Magic::Kind(FileKind::Gif)
-    } else if starts(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
-        Magic::Kind(FileKind::Webp)
-    } else if starts(b"PK\x03\x04") {
-        // Entry names are stored uncompressed, so the manifest's name is visible in the bytes.
-        let manifest = b"[Content_Types].xml";
-        if bytes.windows(manifest.len()).any(|w| w == manifest) {
-            Magic::OfficePackage
+    Some(
+        if starts(b"MZ") || starts(b"\x7fELF") || starts(b"#!") || MACH_O.iter().any(|m| starts(m))
+        {
+            Magic::Executable
+        } else if starts(b"%PDF-") {
+            Magic::Kind(FileKind::Pdf)
+        } else if starts(b"\x89PNG\r\n\x1a\n") {
+            Magic::Kind(FileKind::Png)
+        } else if starts(b"\xff\xd8\xff") {
+            Magic::Kind(FileKind::Jpeg)
+        } else if starts(b"GIF87a") || starts(b"GIF89a") {
+            Magic::Kind(FileKind::Gif)
+        } else if starts(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
+            Magic::Kind(FileKind::Webp)
+        } else if starts(b"PK\x03\x04") {
+            // Entry names are stored uncompressed, so the manifest's name is visible in the bytes.
+            let manifest = b"[Content_Types].xml";
+            if bytes.windows(manifest.len()).any(|w| w == manifest) {
+                Magic::OfficePackage
+            } else {
+                Magic::Zip
+            }
         } else {
-            Magic::Zip
-        }
-    } else {
-        return None;
-    })
+            return None;
+        },
+    )
 }
 
 /// Plain text: UTF-8 (a byte-order mark allowed) without NUL bytes.
@@ -189,7 +192,9 @@ pub fn safe_file_name(raw: &str) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = last
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '\'' | '<' | '>' | ':' | '*' | '?' | '|' | ';'))
+        .filter(|c| {
+            !c.is_control() && !matches!(c, '"' | '\'' | '<' | '>' | ':' | '*' | '?' | '|' | ';')
+        })
         .collect();
     let trimmed = cleaned.trim().trim_start_matches('.').trim();
     if trimmed.is_empty() {
@@ -222,13 +227,22 @@ mod tests {
         assert_eq!(sniff("a.jpeg", b"\xff\xd8\xff\xe0JFIF"), Ok(FileKind::Jpeg));
         assert_eq!(sniff("a.jpg", b"\xff\xd8\xff\xe0JFIF"), Ok(FileKind::Jpeg));
         assert_eq!(sniff("a.gif", b"GIF89a...."), Ok(FileKind::Gif));
-        assert_eq!(sniff("a.webp", b"RIFF\x10\0\0\0WEBPVP8 "), Ok(FileKind::Webp));
+        assert_eq!(
+            sniff("a.webp", b"RIFF\x10\0\0\0WEBPVP8 "),
+            Ok(FileKind::Webp)
+        );
         let docx = b"PK\x03\x04....[Content_Types].xml....word/document.xml";
         assert_eq!(sniff("报价.docx", docx), Ok(FileKind::Docx));
         assert_eq!(sniff("a.xlsx", docx), Ok(FileKind::Xlsx));
         assert_eq!(sniff("a.pptx", docx), Ok(FileKind::Pptx));
-        assert_eq!(sniff("纪要.txt", "会议纪要\n".as_bytes()), Ok(FileKind::Text));
-        assert_eq!(sniff("a.csv", b"\xef\xbb\xbfname,amount\n"), Ok(FileKind::Csv));
+        assert_eq!(
+            sniff("纪要.txt", "会议纪要\n".as_bytes()),
+            Ok(FileKind::Text)
+        );
+        assert_eq!(
+            sniff("a.csv", b"\xef\xbb\xbfname,amount\n"),
+            Ok(FileKind::Csv)
+        );
     }
 
     #[test]
@@ -251,7 +265,10 @@ mod tests {
         assert_eq!(sniff("a.png", b"%PDF-1.7"), Err(Refusal::Mismatch));
         assert_eq!(sniff("a.pdf", b"just text"), Err(Refusal::Mismatch));
         // A plain ZIP is not an Office document.
-        assert_eq!(sniff("a.docx", b"PK\x03\x04 plain zip"), Err(Refusal::Mismatch));
+        assert_eq!(
+            sniff("a.docx", b"PK\x03\x04 plain zip"),
+            Err(Refusal::Mismatch)
+        );
         // Text must be UTF-8 without NUL bytes.
         assert_eq!(sniff("a.txt", b"abc\0def"), Err(Refusal::Mismatch));
         assert_eq!(sniff("a.csv", b"\xc4\xe3\xba\xc3"), Err(Refusal::Mismatch));
@@ -261,7 +278,10 @@ mod tests {
 
     #[test]
     fn refuses_unknown_and_empty_files() {
-        assert_eq!(sniff("a.zip", b"PK\x03\x04 plain zip"), Err(Refusal::Unsupported));
+        assert_eq!(
+            sniff("a.zip", b"PK\x03\x04 plain zip"),
+            Err(Refusal::Unsupported)
+        );
         assert_eq!(sniff("a.html", b"<html>"), Err(Refusal::Unsupported));
         assert_eq!(sniff("a.txt", b""), Err(Refusal::Empty));
     }

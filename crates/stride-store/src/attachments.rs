@@ -35,7 +35,11 @@ fn attachment(row: &AnyRow) -> Result<Attachment> {
 pub async fn attachment_by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<Attachment>> {
     let mut q = Sql::new(ATTACHMENT_COLUMNS);
     q.push(" WHERE id = ").bind(id);
-    q.fetch_optional(conn).await?.as_ref().map(attachment).transpose()
+    q.fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(attachment)
+        .transpose()
 }
 
 pub async fn attachments_of(
@@ -52,7 +56,8 @@ pub async fn attachments_of(
     if let Some(after) = page.after {
         q.push(" AND id > ").bind(after);
     }
-    q.push(" ORDER BY id LIMIT ").bind(i64::from(page.limit) + 1);
+    q.push(" ORDER BY id LIMIT ")
+        .bind(i64::from(page.limit) + 1);
     q.fetch_all(conn).await?.iter().map(attachment).collect()
 }
 
@@ -80,7 +85,9 @@ pub async fn insert(conn: &mut AnyConnection, a: &NewAttachment) -> Result<Attac
         .bind(a.uploaded_at_ms)
         .push(") RETURNING id");
     let id: i64 = col(&q.fetch_one(conn).await?, "id")?;
-    attachment_by_id(conn, id).await?.ok_or(StoreError::NotFound)
+    attachment_by_id(conn, id)
+        .await?
+        .ok_or(StoreError::NotFound)
 }
 
 pub async fn delete(conn: &mut AnyConnection, id: i64) -> Result<bool> {

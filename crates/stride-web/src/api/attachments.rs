@@ -87,7 +87,11 @@ fn multipart_error(e: MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::PayloadTooLarge
     } else {
-        ApiError::App(AppError::field("body", "malformed_multipart", e.body_text()))
+        ApiError::App(AppError::field(
+            "body",
+            "malformed_multipart",
+            e.body_text(),
+        ))
     }
 }
 
@@ -110,7 +114,11 @@ pub(crate) async fn read_upload(
     max_file_bytes: u64,
 ) -> ApiResult<ReadUpload> {
     let mut multipart = multipart.map_err(|_| {
-        AppError::field("body", "content_type", "send Content-Type: multipart/form-data")
+        AppError::field(
+            "body",
+            "content_type",
+            "send Content-Type: multipart/form-data",
+        )
     })?;
     let (mut kind, mut id, mut file, mut csrf) = (None, None, None, None);
     let mut p = Problems::default();
@@ -131,11 +139,21 @@ pub(crate) async fn read_upload(
         }
     }
     let kind = kind.filter(|k| !k.is_empty());
-    p.check(kind.is_some(), "record_kind", "required", "customer or lead");
+    p.check(
+        kind.is_some(),
+        "record_kind",
+        "required",
+        "customer or lead",
+    );
     let id = id.and_then(|i| i.parse::<i64>().ok());
     p.check(id.is_some(), "record_id", "invalid", "the record's number");
     let file = file.filter(|(_, bytes)| !bytes.is_empty());
-    p.check(file.is_some(), "file", "required", "choose a file to attach");
+    p.check(
+        file.is_some(),
+        "file",
+        "required",
+        "choose a file to attach",
+    );
     p.into_result()?;
     match (kind, id, file) {
         (Some(record_kind), Some(record_id), Some((file_name, bytes))) => Ok(ReadUpload {
@@ -200,7 +218,9 @@ async fn get_attachment(
     ApiActor(actor): ApiActor,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<AttachmentDto>> {
-    Ok(Json(attachment_dto(s.app.get_attachment(&actor, id).await?)))
+    Ok(Json(attachment_dto(
+        s.app.get_attachment(&actor, id).await?,
+    )))
 }
 
 /// Attachments are immutable, so removal needs no `If-Match`.
@@ -246,7 +266,10 @@ pub(crate) fn download(attachment: &Attachment, bytes: Vec<u8>) -> Response {
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static("sandbox; default-src 'none'"),
             ),
-            (header::CACHE_CONTROL, HeaderValue::from_static("private, no-store")),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            ),
         ],
         bytes,
     )

@@ -20,8 +20,8 @@ use stride_domain::access::{Action, RecordKind};
 use stride_domain::customers::{CreditRating, CustomerTier, DecisionRole};
 use stride_domain::money::{Currency, Money};
 
-use super::attachments::{attachments_section, AttachmentsSection};
 use super::admin::{form_page, validation_errors, FieldErrors, Opt};
+use super::attachments::{attachments_section, AttachmentsSection};
 use super::leads::{activity_list, kind_options, ActivityInput, ActivityRow};
 use super::{
     app_error_page, given, opt, percent_encode, render, see_other, Chrome, CsrfForm, PageActor,

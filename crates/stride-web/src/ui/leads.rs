@@ -23,8 +23,8 @@ use stride_app::{Actor, App, AppError, FieldError};
 use stride_domain::access::{Action, RecordKind};
 use stride_domain::leads::{LeadGrade, LeadSource, LeadStatus};
 
-use super::attachments::{attachments_section, AttachmentsSection};
 use super::admin::{form_page, validation_errors, FieldErrors, Opt};
+use super::attachments::{attachments_section, AttachmentsSection};
 use super::{
     app_error_page, given, opt, percent_encode, render, see_other, Chrome, CsrfForm, PageActor,
 };

@@ -50,7 +50,10 @@ fn multipart(fields: &[(&str, String)], file: Option<(&str, &[u8])>) -> Vec<u8> 
 
 async fn upload(c: &Client, kind: &str, id: i64, file_name: &str, bytes: &[u8]) -> Reply {
     let body = multipart(
-        &[("record_kind", kind.to_owned()), ("record_id", id.to_string())],
+        &[
+            ("record_kind", kind.to_owned()),
+            ("record_id", id.to_string()),
+        ],
         Some((file_name, bytes)),
     );
     let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
@@ -102,7 +105,14 @@ async fn upload_list_download_round_trip(app: TestApp) {
     let rep1 = app.login("rep1", PASSWORD).await;
     let customer = new_customer(&rep1, "杭州西湖科技有限公司").await;
 
-    let r = upload(&rep1, "customer", customer, "拜访纪要.txt", MINUTES.as_bytes()).await;
+    let r = upload(
+        &rep1,
+        "customer",
+        customer,
+        "拜访纪要.txt",
+        MINUTES.as_bytes(),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let id = r.json["id"].as_i64().unwrap();
     assert_eq!(r.json["file_name"], "拜访纪要.txt");
@@ -126,7 +136,10 @@ async fn upload_list_download_round_trip(app: TestApp) {
     let got = rep1.get(&format!("/api/v1/attachments/{id}/content")).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.bytes, MINUTES.as_bytes());
-    assert_eq!(got.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(
+        got.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
     assert_eq!(got.header("x-content-type-options"), Some("nosniff"));
     assert!(got
         .header("content-security-policy")
@@ -141,24 +154,47 @@ async fn upload_list_download_round_trip(app: TestApp) {
     );
 
     // A name with a path keeps only its last segment, on upload and on download.
-    let r = upload(&rep1, "customer", customer, "../../etc/passwd.txt", b"root:x:0:0").await;
+    let r = upload(
+        &rep1,
+        "customer",
+        customer,
+        "../../etc/passwd.txt",
+        b"root:x:0:0",
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.json["file_name"], "passwd.txt");
     let got = rep1
         .get(&format!("/api/v1/attachments/{}/content", r.json["id"]))
         .await;
     let disposition = got.header("content-disposition").unwrap_or_default();
-    assert!(!disposition.contains('/') && !disposition.contains(".."), "{disposition}");
+    assert!(
+        !disposition.contains('/') && !disposition.contains(".."),
+        "{disposition}"
+    );
 
     // Leads carry attachments too.
     let lead = rep1
-        .post("/api/v1/leads", json!({ "company": "苏州工业园区某公司", "phone": "13900001111", "source": "website" }))
+        .post(
+            "/api/v1/leads",
+            json!({ "company": "苏州工业园区某公司", "phone": "13900001111", "source": "website" }),
+        )
         .await;
     assert_eq!(lead.status, 201, "{}", lead.body);
     let lead = lead.json["id"].as_i64().unwrap();
     let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
     let r = upload(&rep1, "lead", lead, "需求说明.pdf", pdf).await;
-    assert_eq!((r.status, r.json["content_type"].as_str()), (201, Some("application/pdf")), "{}", r.body);
+    assert_eq!(
+        (r.status, r.json["content_type"].as_str()),
+        (201, Some("application/pdf")),
+        "{}",
+        r.body
+    );
+    // The lead's page lists it, with the upload form for its owner.
+    let page = rep1.get(&format!("/leads/{lead}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("需求说明.pdf"), "{}", page.body);
+    assert!(page.body.contains("id=\"attachment-form\""));
 }
 
 async fn same_content_is_stored_once(app: TestApp) {
@@ -175,16 +211,29 @@ async fn same_content_is_stored_once(app: TestApp) {
 
     // The content stays while another attachment names it, and goes with the last one.
     let r = rep1
-        .send(Method::DELETE, &format!("/api/v1/attachments/{}", first.json["id"]), None, &[])
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/attachments/{}", first.json["id"]),
+            None,
+            &[],
+        )
         .await;
     assert_eq!(r.status, 204, "{}", r.body);
     assert_eq!(stored_files(&app.attachments_dir).len(), 1);
     let got = rep1
-        .get(&format!("/api/v1/attachments/{}/content", second.json["id"]))
+        .get(&format!(
+            "/api/v1/attachments/{}/content",
+            second.json["id"]
+        ))
         .await;
     assert_eq!(got.bytes, b"item,amount\nCRM,100\n");
     let r = rep1
-        .send(Method::DELETE, &format!("/api/v1/attachments/{}", second.json["id"]), None, &[])
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/attachments/{}", second.json["id"]),
+            None,
+            &[],
+        )
         .await;
     assert_eq!(r.status, 204, "{}", r.body);
     assert!(stored_files(&app.attachments_dir).is_empty());
@@ -233,12 +282,19 @@ async fn files_are_checked_by_their_content(app: TestApp) {
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(r.error_fields(), ["record_kind"]);
     let r = rep1
-        .get(&format!("/api/v1/attachments?record_kind=planet&record_id={customer}"))
+        .get(&format!(
+            "/api/v1/attachments?record_kind=planet&record_id={customer}"
+        ))
         .await;
-    assert_eq!((r.status, r.error_fields()), (422, vec!["record_kind".to_owned()]));
+    assert_eq!(
+        (r.status, r.error_fields()),
+        (422, vec!["record_kind".to_owned()])
+    );
 
     // A JSON body is not an upload.
-    let r = rep1.post("/api/v1/attachments", json!({ "file": "x" })).await;
+    let r = rep1
+        .post("/api/v1/attachments", json!({ "file": "x" }))
+        .await;
     assert_eq!(r.status, 422, "{}", r.body);
 }
 
@@ -248,7 +304,14 @@ async fn attachments_follow_the_scope_of_their_record(app: TestApp) {
     let rep2 = app.login("rep2", PASSWORD).await;
     let manager = app.login("manager", PASSWORD).await;
     let customer = new_customer(&rep1, "宁波港务有限公司").await;
-    let r = upload(&rep1, "customer", customer, "合同草案.txt", "草案".as_bytes()).await;
+    let r = upload(
+        &rep1,
+        "customer",
+        customer,
+        "合同草案.txt",
+        "草案".as_bytes(),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let id = r.json["id"].as_i64().unwrap();
     let list = format!("/api/v1/attachments?record_kind=customer&record_id={customer}");
@@ -260,18 +323,32 @@ async fn attachments_follow_the_scope_of_their_record(app: TestApp) {
     let meta = rep2.get(&format!("/api/v1/attachments/{id}")).await;
     assert_eq!((meta.status, &meta.json), (404, &missing.json));
     assert_eq!(
-        rep2.get(&format!("/api/v1/attachments/{id}/content")).await.status,
+        rep2.get(&format!("/api/v1/attachments/{id}/content"))
+            .await
+            .status,
         404
     );
     let r = rep2
-        .send(Method::DELETE, &format!("/api/v1/attachments/{id}"), None, &[])
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/attachments/{id}"),
+            None,
+            &[],
+        )
         .await;
     assert_eq!(r.status, 404);
-    assert_eq!(upload(&rep2, "customer", customer, "x.txt", b"x").await.status, 404);
+    assert_eq!(
+        upload(&rep2, "customer", customer, "x.txt", b"x")
+            .await
+            .status,
+        404
+    );
 
     // The manager of East sees Team 1's customer and its files.
     assert_eq!(listed_names(&manager.get(&list).await), ["合同草案.txt"]);
-    let got = manager.get(&format!("/api/v1/attachments/{id}/content")).await;
+    let got = manager
+        .get(&format!("/api/v1/attachments/{id}/content"))
+        .await;
     assert_eq!((got.status, got.bytes.as_slice()), (200, "草案".as_bytes()));
 
     // Back in the public pool the customer is visible to rep2, but not theirs to change.
@@ -281,11 +358,27 @@ async fn attachments_follow_the_scope_of_their_record(app: TestApp) {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(listed_names(&rep2.get(&list).await), ["合同草案.txt"]);
     let r = rep2
-        .send(Method::DELETE, &format!("/api/v1/attachments/{id}"), None, &[])
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/attachments/{id}"),
+            None,
+            &[],
+        )
         .await;
     assert_eq!(r.status, 403, "{}", r.body);
-    assert_eq!(upload(&rep2, "customer", customer, "x.txt", b"x").await.status, 403);
-    assert_eq!(manager.get(&format!("/api/v1/attachments/{id}")).await.status, 200);
+    assert_eq!(
+        upload(&rep2, "customer", customer, "x.txt", b"x")
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        manager
+            .get(&format!("/api/v1/attachments/{id}"))
+            .await
+            .status,
+        200
+    );
 }
 
 async fn uploads_and_removals_are_audited(app: TestApp) {
@@ -297,10 +390,18 @@ async fn uploads_and_removals_are_audited(app: TestApp) {
     assert_eq!(r.status, 201, "{}", r.body);
     let id = r.json["id"].as_i64().unwrap();
     let r = rep1
-        .send(Method::DELETE, &format!("/api/v1/attachments/{id}"), None, &[])
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/attachments/{id}"),
+            None,
+            &[],
+        )
         .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    assert_eq!(rep1.get(&format!("/api/v1/attachments/{id}")).await.status, 404);
+    assert_eq!(
+        rep1.get(&format!("/api/v1/attachments/{id}")).await.status,
+        404
+    );
 
     for (action, side) in [("attach", "after"), ("detach", "before")] {
         let r = admin
@@ -340,22 +441,47 @@ async fn browser_uploads_on_the_customer_page(app: TestApp) {
         return;
     };
     b.goto(&app.url("/login")).await.unwrap();
-    b.wait_for("#username").await.unwrap().send_keys("rep1").await.unwrap();
-    b.find("#password").await.unwrap().send_keys(PASSWORD).await.unwrap();
+    b.wait_for("#username")
+        .await
+        .unwrap()
+        .send_keys("rep1")
+        .await
+        .unwrap();
+    b.find("#password")
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
     b.find("#login").await.unwrap().click().await.unwrap();
     b.wait_for("#welcome").await.unwrap();
 
-    b.goto(&app.url(&format!("/customers/{}", customer.id))).await.unwrap();
-    b.wait_for_text("#attachments-section h2", "附件").await.unwrap();
+    b.goto(&app.url(&format!("/customers/{}", customer.id)))
+        .await
+        .unwrap();
+    b.wait_for_text("#attachments-section h2", "附件")
+        .await
+        .unwrap();
     b.find("#attachment-file")
         .await
         .unwrap()
         .send_keys(&file.display().to_string())
         .await
         .unwrap();
-    b.find("#upload-attachment").await.unwrap().click().await.unwrap();
+    b.find("#upload-attachment")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     b.wait_for_text(".notice", "附件已上传。").await.unwrap();
-    let row = b.find("#attachments tbody tr").await.unwrap().text().await.unwrap();
+    let row = b
+        .find("#attachments tbody tr")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(row.contains("需求清单.csv"), "{row}");
     assert!(row.contains("rep1 用户"), "{row}");
     assert!(row.contains("21 B"), "{row}");
