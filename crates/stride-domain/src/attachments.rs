@@ -123,32 +123,33 @@ fn magic(bytes: &[u8]) -> Option<Magic> {
         b"\xca\xfe\xba\xbe",
     ];
     let starts = |m: &[u8]| bytes.starts_with(m);
-    Some(
-        if starts(b"MZ") || starts(b"\x7fELF") || starts(b"#!") || MACH_O.iter().any(|m| starts(m))
-        {
-            Magic::Executable
-        } else if starts(b"%PDF-") {
-            Magic::Kind(FileKind::Pdf)
-        } else if starts(b"\x89PNG\r\n\x1a\n") {
-            Magic::Kind(FileKind::Png)
-        } else if starts(b"\xff\xd8\xff") {
-            Magic::Kind(FileKind::Jpeg)
-        } else if starts(b"GIF87a") || starts(b"GIF89a") {
-            Magic::Kind(FileKind::Gif)
-        } else if starts(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
-            Magic::Kind(FileKind::Webp)
-        } else if starts(b"PK\x03\x04") {
-            // Entry names are stored uncompressed, so the manifest's name is visible in the bytes.
-            let manifest = b"[Content_Types].xml";
-            if bytes.windows(manifest.len()).any(|w| w == manifest) {
-                Magic::OfficePackage
-            } else {
-                Magic::Zip
-            }
+    // Binary programs always carry NUL bytes in their headers, so a text that merely begins with
+    // "MZ" (a CSV column, say) is still text; a `#!` script is a program however textual.
+    let binary_program = (starts(b"MZ") || starts(b"\x7fELF") || MACH_O.iter().any(|m| starts(m)))
+        && !is_text(bytes);
+    Some(if binary_program || starts(b"#!") {
+        Magic::Executable
+    } else if starts(b"%PDF-") {
+        Magic::Kind(FileKind::Pdf)
+    } else if starts(b"\x89PNG\r\n\x1a\n") {
+        Magic::Kind(FileKind::Png)
+    } else if starts(b"\xff\xd8\xff") {
+        Magic::Kind(FileKind::Jpeg)
+    } else if starts(b"GIF87a") || starts(b"GIF89a") {
+        Magic::Kind(FileKind::Gif)
+    } else if starts(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
+        Magic::Kind(FileKind::Webp)
+    } else if starts(b"PK\x03\x04") {
+        // Entry names are stored uncompressed, so the manifest's name is visible in the bytes.
+        let manifest = b"[Content_Types].xml";
+        if bytes.windows(manifest.len()).any(|w| w == manifest) {
+            Magic::OfficePackage
         } else {
-            return None;
-        },
-    )
+            Magic::Zip
+        }
+    } else {
+        return None;
+    })
 }
 
 /// Plain text: UTF-8 (a byte-order mark allowed) without NUL bytes.
@@ -246,10 +247,18 @@ mod tests {
     }
 
     #[test]
+    fn text_that_happens_to_start_like_a_program_is_text() {
+        assert_eq!(
+            sniff("a.csv", "MZ 公司,100\n".as_bytes()),
+            Ok(FileKind::Csv)
+        );
+    }
+
+    #[test]
     fn refuses_programs_whatever_their_name() {
         for bytes in [
             &b"MZ\x90\0\x03"[..],
-            b"\x7fELF\x02\x01\x01",
+            b"\x7fELF\x02\x01\x01\0",
             b"\xcf\xfa\xed\xfe\x07",
             b"#!/bin/sh\nrm -rf /\n",
         ] {
