@@ -4,6 +4,7 @@
 pub mod actor;
 pub mod approvals;
 pub mod assignment;
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod calendar;
@@ -22,6 +23,7 @@ pub mod settings;
 pub mod setup;
 pub mod tiers;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use stride_domain::clock::Clock;
@@ -41,6 +43,11 @@ pub struct AppConfig {
     pub max_failures_per_ip: i64,
     /// The throttling window, in milliseconds.
     pub throttle_window_ms: i64,
+    /// Where attachment contents are stored, named by their SHA-256. Servers sharing one
+    /// PostgreSQL database must share this directory too.
+    pub attachments_dir: PathBuf,
+    /// The largest attachment accepted, in bytes.
+    pub attachment_max_bytes: u64,
 }
 
 impl Default for AppConfig {
@@ -50,6 +57,8 @@ impl Default for AppConfig {
             max_failures_per_account: 5,
             max_failures_per_ip: 30,
             throttle_window_ms: 15 * 60 * 1000,
+            attachments_dir: PathBuf::from("stride-data/attachments"),
+            attachment_max_bytes: 20 * 1024 * 1024,
         }
     }
 }
@@ -73,6 +82,10 @@ impl App {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    pub fn config(&self) -> &AppConfig {
+        &self.config
     }
 
     pub fn now_ms(&self) -> i64 {

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod approvals;
+pub mod attachments;
 pub mod calendar;
 pub mod clock;
 pub mod contracts;

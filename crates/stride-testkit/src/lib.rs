@@ -34,6 +34,8 @@ pub struct TestApp {
     pub database_url: String,
     /// The servers' clock: real time at start, moved only by the test.
     pub clock: Arc<FrozenClock>,
+    /// Where this server stores attachment contents; peers share it.
+    pub attachments_dir: std::path::PathBuf,
     inner: Arc<Inner>,
 }
 
@@ -101,16 +103,16 @@ macro_rules! backend_tests {
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Result<Self> {
         let suffix: u64 = rand::thread_rng().gen();
-        let (url, dir, pg_name) = match backend {
-            Backend::Sqlite => {
-                let dir = std::env::temp_dir().join(format!("stride-test-{suffix:x}"));
-                std::fs::create_dir_all(&dir)?;
-                (
-                    format!("sqlite://{}", dir.join("stride.db").display()),
-                    Some(TempDir(dir)),
-                    None,
-                )
-            }
+        // Every test has its own data directory, for attachments and (on SQLite) the database.
+        let dir = std::env::temp_dir().join(format!("stride-test-{suffix:x}"));
+        std::fs::create_dir_all(&dir)?;
+        let attachments_dir = dir.join("attachments");
+        let dir = TempDir(dir);
+        let (url, pg_name) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}", dir.0.join("stride.db").display()),
+                None,
+            ),
             Backend::Postgres => {
                 let name = format!("stride_test_{suffix:x}");
                 sqlx::any::install_default_drivers();
@@ -125,17 +127,18 @@ impl TestApp {
                     Some(i) if i > "postgres://".len() => format!("{}/{name}", &base[..i]),
                     _ => format!("{base}/{name}"),
                 };
-                (url, None, Some(name))
+                (url, Some(name))
             }
         };
         #[allow(clippy::disallowed_methods)]
         let clock = Arc::new(FrozenClock::at(jiff::Timestamp::now()));
-        Self::start(backend, url, dir, pg_name, clock).await
+        Self::start(backend, url, attachments_dir, Some(dir), pg_name, clock).await
     }
 
     async fn start(
         backend: Backend,
         url: String,
+        attachments_dir: std::path::PathBuf,
         dir: Option<TempDir>,
         pg_name: Option<String>,
         clock: Arc<FrozenClock>,
@@ -148,7 +151,11 @@ impl TestApp {
         )
         .await?;
         store.migrate(0).await?;
-        let app = App::new(Arc::new(store), clock.clone(), AppConfig::default());
+        let config = AppConfig {
+            attachments_dir: attachments_dir.clone(),
+            ..AppConfig::default()
+        };
+        let app = App::new(Arc::new(store), clock.clone(), config);
         app.bootstrap().await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
@@ -166,6 +173,7 @@ impl TestApp {
             backend,
             database_url: url,
             clock,
+            attachments_dir,
             inner: Arc::new(Inner {
                 _shutdown: tx,
                 _dir: dir,
@@ -179,6 +187,7 @@ impl TestApp {
         Self::start(
             self.backend,
             self.database_url.clone(),
+            self.attachments_dir.clone(),
             None,
             None,
             self.clock.clone(),

@@ -396,8 +396,77 @@ async fn seed_sales(app: &App) -> Result<()> {
         };
         app.record_activity(&actor, None, Some(customer.id), visit)
             .await?;
+        demo_attachment(app, &actor, i, customer.id).await?;
     }
     demo_queue_and_escalation(app).await
+}
+
+/// A quote (CSV) on the first customer and a requirements summary (PDF) on the second.
+async fn demo_attachment(
+    app: &App,
+    actor: &stride_app::Actor,
+    index: usize,
+    customer_id: i64,
+) -> Result<()> {
+    use stride_app::attachments::Upload;
+    let (file_name, bytes) = match index {
+        0 => (
+            "报价单 Quote.csv",
+            "产品 Product,数量 Quantity,单价(元) Unit price (yuan)\n\
+             星河 CRM 专业版 Professional,50,1200.00\n\
+             实施服务 Implementation,1,30000.00\n"
+                .as_bytes()
+                .to_vec(),
+        ),
+        1 => (
+            "需求说明 Requirements.pdf",
+            tiny_pdf("Requirements: CRM rollout for 50 sales reps, lead-to-cash tracking."),
+        ),
+        _ => return Ok(()),
+    };
+    let upload = Upload {
+        record_kind: "customer".into(),
+        record_id: customer_id,
+        file_name: file_name.into(),
+        bytes,
+    };
+    app.upload_attachment(actor, upload).await?;
+    Ok(())
+}
+
+/// A one-page PDF showing one line of ASCII text, with a correct cross-reference table.
+fn tiny_pdf(line: &str) -> Vec<u8> {
+    let text: String = line
+        .chars()
+        .filter(|c| c.is_ascii() && !matches!(c, '(' | ')' | '\\'))
+        .collect();
+    let stream = format!("BT /F1 14 Tf 72 760 Td ({text}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>".to_owned(),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+        format!("<< /Length {} >>\nstream\n{stream}\nendstream", stream.len()),
+    ];
+    let mut pdf = String::from("%PDF-1.4\n");
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.push_str(&format!("{} 0 obj\n{body}\nendobj\n", i + 1));
+    }
+    let xref = pdf.len();
+    pdf.push_str(&format!(
+        "xref\n0 {}\n0000000000 65535 f \n",
+        objects.len() + 1
+    ));
+    for offset in offsets {
+        pdf.push_str(&format!("{offset:010} 00000 n \n"));
+    }
+    pdf.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    pdf.into_bytes()
 }
 
 /// The public form feeds East's queue, a rule routes Jiangsu manufacturing leads to Hangzhou, and

@@ -22,7 +22,8 @@ use stride_web::WebConfig;
     about = "Stride — a self-hosted sales management system (销售管理系统)"
 )]
 struct Cli {
-    /// Where the SQLite database lives when no database URL is given.
+    /// Where the SQLite database lives when no database URL is given, and where attachments
+    /// are stored with either database (servers sharing PostgreSQL must share this directory).
     #[arg(
         long,
         global = true,
@@ -150,7 +151,7 @@ async fn run(cli: Cli) -> Result<()> {
                     allow_duplicates,
                 },
         } => {
-            let app = open(&url).await?;
+            let app = open(&url, &cli.data_dir).await?;
             let actor = app.actor_for(&owner).await.map_err(explain)?;
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
@@ -204,11 +205,11 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::BenchData(args) => benchdata::run(&open(&url).await?, args).await,
+        Command::BenchData(args) => benchdata::run(&open(&url, &cli.data_dir).await?, args).await,
         Command::Migrate => {
             let store = connect(&url).await?;
             let applied = store.migrate(now_ms()).await?;
-            let app = app(store);
+            let app = app(store, &cli.data_dir);
             app.bootstrap().await?;
             println!("schema up to date ({applied} migration(s) applied)");
             Ok(())
@@ -217,7 +218,7 @@ async fn run(cli: Cli) -> Result<()> {
             addr,
             secure_cookies,
         } => {
-            let app = open(&url).await?;
+            let app = open(&url, &cli.data_dir).await?;
             serve(
                 app,
                 &addr,
@@ -230,7 +231,7 @@ async fn run(cli: Cli) -> Result<()> {
             .await
         }
         Command::Demo { addr } => {
-            let app = open(&url).await?;
+            let app = open(&url, &cli.data_dir).await?;
             let logins = demo::seed(&app).await?;
             serve(app, &addr, WebConfig::default(), Some(logins)).await
         }
@@ -243,7 +244,7 @@ async fn run(cli: Cli) -> Result<()> {
                     display_name,
                 },
         } => {
-            let app = open(&url).await?;
+            let app = open(&url, &cli.data_dir).await?;
             let password = read_password()?;
             let display = display_name.unwrap_or_else(|| name.clone());
             let user = app
@@ -261,7 +262,7 @@ async fn run(cli: Cli) -> Result<()> {
                     label,
                 },
         } => {
-            let app = open(&url).await?;
+            let app = open(&url, &cli.data_dir).await?;
             let actor = app.actor_for(&name).await.map_err(explain)?;
             let (_, secret) = app
                 .create_token(&actor, &label, read_only)
@@ -302,15 +303,21 @@ async fn connect(url: &str) -> Result<SqlStore> {
         .with_context(|| format!("opening {}", stride_store::redact(url)))
 }
 
-fn app(store: SqlStore) -> App {
-    App::new(Arc::new(store), Arc::new(SystemClock), AppConfig::default())
+/// Attachments live under the data directory with either database. Servers sharing one
+/// PostgreSQL database must share that directory (e.g. a network volume) too.
+fn app(store: SqlStore, data_dir: &std::path::Path) -> App {
+    let config = AppConfig {
+        attachments_dir: data_dir.join("attachments"),
+        ..AppConfig::default()
+    };
+    App::new(Arc::new(store), Arc::new(SystemClock), config)
 }
 
 /// Opens the database, migrates it and makes sure the built-in roles and company exist.
-async fn open(url: &str) -> Result<App> {
+async fn open(url: &str, data_dir: &std::path::Path) -> Result<App> {
     let store = connect(url).await?;
     store.migrate(now_ms()).await?;
-    let app = app(store);
+    let app = app(store, data_dir);
     app.bootstrap().await?;
     Ok(app)
 }

@@ -1,1 +1,21 @@
 # attachments
+attachments.title = Attachments
+attachments.file_name = File
+attachments.size = Size
+attachments.uploaded_by = Uploaded by
+attachments.uploaded_at = Uploaded at
+attachments.none = No attachments yet.
+attachments.upload = Upload
+attachments.file = File
+attachments.hint = PDF, images, Word/Excel/PowerPoint, text or CSV; at most
+attachments.delete = Delete
+attachments.confirm_delete = Delete this attachment?
+attachments.refused.empty = The file is empty.
+attachments.refused.executable = Programs and scripts cannot be attached.
+attachments.refused.type_mismatch = The file's content does not match its extension.
+attachments.refused.unsupported_type = Only PDF, PNG, JPEG, GIF, WebP, Word/Excel/PowerPoint (docx/xlsx/pptx), text and CSV files can be attached.
+attachments.refused.too_large = The file is too large.
+attachments.refused.required = Choose a file to attach.
+attachments.refused.invalid = The upload could not be read.
+notice.attachment_uploaded = The file was attached.
+notice.attachment_deleted = The attachment was deleted.

@@ -1,1 +1,21 @@
 # attachments
+attachments.title = 附件
+attachments.file_name = 文件
+attachments.size = 大小
+attachments.uploaded_by = 上传人
+attachments.uploaded_at = 上传时间
+attachments.none = 暂无附件。
+attachments.upload = 上传
+attachments.file = 文件
+attachments.hint = 支持 PDF、图片、Word/Excel/PowerPoint、文本或 CSV；最大
+attachments.delete = 删除
+attachments.confirm_delete = 确定删除该附件？
+attachments.refused.empty = 文件为空。
+attachments.refused.executable = 不能上传程序或脚本。
+attachments.refused.type_mismatch = 文件内容与扩展名不符。
+attachments.refused.unsupported_type = 仅支持 PDF、PNG、JPEG、GIF、WebP、Word/Excel/PowerPoint（docx/xlsx/pptx）、文本和 CSV 文件。
+attachments.refused.too_large = 文件太大。
+attachments.refused.required = 请选择要上传的文件。
+attachments.refused.invalid = 无法读取上传的内容。
+notice.attachment_uploaded = 附件已上传。
+notice.attachment_deleted = 附件已删除。

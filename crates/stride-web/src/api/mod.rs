@@ -2,6 +2,7 @@
 
 mod admin;
 mod approvals;
+mod attachments;
 mod auth;
 mod contracts;
 mod customers;
@@ -21,6 +22,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::problem::ApiResult;
 use crate::AppState;
 
+pub(crate) use attachments::read_upload;
 pub(crate) use auth::session_cookie;
 pub(crate) use org::user_dto;
 
@@ -39,6 +41,7 @@ pub(crate) use org::user_dto;
         (name = "leads", description = "Leads, grading, first contact, conversion, follow-ups and the agenda"),
         (name = "contracts", description = "Contracts: drafts, review, signing, archiving, amendments"),
         (name = "approvals", description = "The approval engine: my approvals, decisions, flows and delegation"),
+        (name = "attachments", description = "Files on customers and leads: upload, list, download, remove"),
     )
 )]
 struct ApiDoc;
@@ -73,6 +76,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(public::routes())
         .merge(approvals::routes())
         .merge(contracts::routes())
+        .merge(attachments::routes())
 }
 
 pub async fn openapi_json(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {

@@ -21,6 +21,7 @@ use stride_domain::customers::{CreditRating, CustomerTier, DecisionRole};
 use stride_domain::money::{Currency, Money};
 
 use super::admin::{form_page, validation_errors, FieldErrors, Opt};
+use super::attachments::{attachments_section, AttachmentsSection};
 use super::leads::{activity_list, kind_options, ActivityInput, ActivityRow};
 use super::{
     app_error_page, given, opt, percent_encode, render, see_other, Chrome, CsrfForm, PageActor,
@@ -536,6 +537,7 @@ struct CustomerPage {
     /// The merge form: the customer number entered.
     merge_from: String,
     merge_errors: FieldErrors,
+    attachments: Option<AttachmentsSection>,
 }
 
 /// One change of a customer's tier.
@@ -670,6 +672,7 @@ async fn customer_view(state: &AppState, page: PageActor, id: i64, forms: Entere
             selected: contact.decision_role == r.as_str(),
         })
         .collect();
+    let attachments = attachments_section(app, actor, &page.chrome, "customer", id).await;
     let view = CustomerPage {
         id,
         name: customer.data.name.clone(),
@@ -695,6 +698,7 @@ async fn customer_view(state: &AppState, page: PageActor, id: i64, forms: Entere
         tiers,
         merge_from,
         merge_errors,
+        attachments,
         chrome: page.chrome,
     };
     form_page(&view, view.any_errors())

@@ -24,6 +24,7 @@ use stride_domain::access::{Action, RecordKind};
 use stride_domain::leads::{LeadGrade, LeadSource, LeadStatus};
 
 use super::admin::{form_page, validation_errors, FieldErrors, Opt};
+use super::attachments::{attachments_section, AttachmentsSection};
 use super::{
     app_error_page, given, opt, percent_encode, render, see_other, Chrome, CsrfForm, PageActor,
 };
@@ -574,6 +575,7 @@ struct LeadPage {
     activities: Option<Vec<ActivityRow>>,
     /// Why assigning by the rules failed (no rule, no rep), already translated.
     auto_assign_error: Option<String>,
+    attachments: Option<AttachmentsSection>,
 }
 
 /// What a refused action form shows again.
@@ -689,6 +691,7 @@ async fn lead_view(state: &AppState, page: PageActor, id: i64, refused: Refused)
         })
         .collect();
     let channels = channel_options(&tr, &refused.contact.channel);
+    let attachments = attachments_section(app, actor, &page.chrome, "lead", id).await;
     let view = LeadPage {
         id,
         version: lead.version,
@@ -710,6 +713,7 @@ async fn lead_view(state: &AppState, page: PageActor, id: i64, refused: Refused)
         errors: refused.errors,
         activities,
         auto_assign_error: refused.conflict,
+        attachments,
         chrome: page.chrome,
     };
     if view.auto_assign_error.is_some() {

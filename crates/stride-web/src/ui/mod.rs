@@ -3,6 +3,7 @@
 
 mod admin;
 mod approvals;
+mod attachments;
 mod contracts;
 mod customers;
 mod leads;
@@ -62,6 +63,7 @@ pub const TEMPLATE_SOURCES: &[&str] = &[
     include_str!("../../templates/contract_form.html"),
     include_str!("../../templates/contract.html"),
     include_str!("../../templates/admin_contract_settings.html"),
+    include_str!("../../templates/attachments_section.html"),
 ];
 
 const LANG_COOKIE: &str = "stride_lang";
@@ -100,6 +102,7 @@ pub fn routes() -> Router<AppState> {
         .merge(leads::routes())
         .merge(approvals::routes())
         .merge(contracts::routes())
+        .merge(attachments::routes())
 }
 
 /// What every signed-in page shows around its content: navigation, user menu, language.

@@ -162,8 +162,15 @@ async fn contract_review_runs_legal_sales_finance(app: TestApp) {
     assert_eq!(r.json["snapshot"]["amount_fen"], AMOUNT);
     assert_eq!(r.json["kind"], "contract");
 
-    assert_eq!(decide(&d.legal1, request, "approve", Some("条款无误")).await, 200);
-    assert_eq!(waiting(&d.sup1).await, [request], "sales: team 1's supervisor");
+    assert_eq!(
+        decide(&d.legal1, request, "approve", Some("条款无误")).await,
+        200
+    );
+    assert_eq!(
+        waiting(&d.sup1).await,
+        [request],
+        "sales: team 1's supervisor"
+    );
     assert_eq!(decide(&d.sup1, request, "approve", None).await, 200);
     assert_eq!(waiting(&d.fin1).await, [request]);
     assert_eq!(decide(&d.fin1, request, "approve", None).await, 200);
@@ -242,7 +249,10 @@ async fn contract_numbers_stay_unique_under_concurrency(app: TestApp) {
             &[("if-match", &etag)],
         )
         .await;
-    assert_eq!((r.status, r.error_fields()), (422, vec!["number_pattern".to_owned()]));
+    assert_eq!(
+        (r.status, r.error_fields()),
+        (422, vec!["number_pattern".to_owned()])
+    );
     let r = admin
         .send(
             reqwest::Method::PUT,
@@ -254,7 +264,10 @@ async fn contract_numbers_stay_unique_under_concurrency(app: TestApp) {
     assert_eq!(r.status, 200, "{}", r.body);
     let r = d.legal1.post("/api/v1/contracts", body).await;
     let number = r.json["number"].as_str().unwrap();
-    assert!(number.starts_with("SH/") && number.ends_with("-001"), "{number}");
+    assert!(
+        number.starts_with("SH/") && number.ends_with("-001"),
+        "{number}"
+    );
 }
 
 async fn money_must_add_up_before_review(app: TestApp) {
@@ -269,16 +282,28 @@ async fn money_must_add_up_before_review(app: TestApp) {
         .post("/api/v1/contracts", contract_body(&d, AMOUNT, short))
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
-    assert!(r.error_fields().contains(&"milestones".to_owned()), "{}", r.body);
+    assert!(
+        r.error_fields().contains(&"milestones".to_owned()),
+        "{}",
+        r.body
+    );
     let list = d.legal1.get("/api/v1/contracts").await;
-    assert_eq!(list.json["items"].as_array().unwrap().len(), 0, "nothing stored");
+    assert_eq!(
+        list.json["items"].as_array().unwrap().len(),
+        0,
+        "nothing stored"
+    );
 
     // Lines must add up to the amount too.
     let mut body = contract_body(&d, AMOUNT, split_milestones(AMOUNT));
     body["lines"] = json!([{"name": "服务器", "quantity": 3, "unit_price_fen": 33_333_33}]);
     let r = d.legal1.post("/api/v1/contracts", body).await;
     assert_eq!(r.status, 422);
-    assert!(r.error_fields().contains(&"amount_fen".to_owned()), "{}", r.body);
+    assert!(
+        r.error_fields().contains(&"amount_fen".to_owned()),
+        "{}",
+        r.body
+    );
 
     // A contract for another amount than the one negotiated cannot go to review.
     let other = 99_999_99;
@@ -298,7 +323,10 @@ async fn money_must_add_up_before_review(app: TestApp) {
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(r.error_fields(), ["amount_fen"]);
     let r = d.rep1.get(&format!("/api/v1/contracts/{id}")).await;
-    assert_eq!(r.json["status"], "draft", "a refused submission changes nothing");
+    assert_eq!(
+        r.json["status"], "draft",
+        "a refused submission changes nothing"
+    );
 }
 
 async fn parallel_approvals_change_a_step_once(app: TestApp) {
@@ -309,8 +337,15 @@ async fn parallel_approvals_change_a_step_once(app: TestApp) {
         async move { decide(&c, request, "approve", None).await }
     })
     .await;
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 409),
+        "{statuses:?}"
+    );
 
     let r = d.legal1.get(&format!("/api/v1/approvals/{request}")).await;
     let approvals = r.json["history"]
@@ -348,7 +383,10 @@ async fn outsiders_and_requesters_cannot_decide(app: TestApp) {
     // A manager who sees the request but is not in the flow.
     let manager = app.login("manager", PASSWORD).await;
     assert_eq!(
-        manager.get(&format!("/api/v1/approvals/{request}")).await.status,
+        manager
+            .get(&format!("/api/v1/approvals/{request}"))
+            .await
+            .status,
         200
     );
     assert_eq!(decide(&manager, request, "approve", None).await, 403);
@@ -356,7 +394,9 @@ async fn outsiders_and_requesters_cannot_decide(app: TestApp) {
     let rep2 = app.login("rep2", PASSWORD).await;
     assert_eq!(decide(&rep2, request, "approve", None).await, 404);
     assert_eq!(
-        rep2.get(&format!("/api/v1/approvals/{request}")).await.status,
+        rep2.get(&format!("/api/v1/approvals/{request}"))
+            .await
+            .status,
         404
     );
     // A later step's approver has nothing to decide yet.
@@ -369,14 +409,21 @@ async fn outsiders_and_requesters_cannot_decide(app: TestApp) {
             json!({"decision": "reject"}),
         )
         .await;
-    assert_eq!((r.status, r.error_fields()), (422, vec!["comment".to_owned()]));
+    assert_eq!(
+        (r.status, r.error_fields()),
+        (422, vec!["comment".to_owned()])
+    );
     let _ = d.org;
 }
 
 async fn editing_under_review_restarts_the_approval(app: TestApp) {
     let d = deal(&app).await;
     let (id, request) = submitted(&d).await;
-    let seen = d.legal1.get(&format!("/api/v1/approvals/{request}")).await.etag();
+    let seen = d
+        .legal1
+        .get(&format!("/api/v1/approvals/{request}"))
+        .await
+        .etag();
     assert_eq!(decide(&d.legal1, request, "approve", None).await, 200);
     assert_eq!(waiting(&d.sup1).await, [request]);
 
@@ -385,20 +432,34 @@ async fn editing_under_review_restarts_the_approval(app: TestApp) {
     let etag = r.etag();
     let r = d
         .legal1
-        .patch(&format!("/api/v1/contracts/{id}"), &etag, contract_body_without_ids(&d))
+        .patch(
+            &format!("/api/v1/contracts/{id}"),
+            &etag,
+            contract_body_without_ids(&d),
+        )
         .await;
     assert_eq!(r.status, 409, "{}", r.body);
 
     // The requester's edit sends the review back to its first step.
     let r = d
         .rep1
-        .patch(&format!("/api/v1/contracts/{id}"), &etag, contract_body_without_ids(&d))
+        .patch(
+            &format!("/api/v1/contracts/{id}"),
+            &etag,
+            contract_body_without_ids(&d),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = d.rep1.get(&format!("/api/v1/approvals/{request}")).await;
-    assert_eq!((r.json["status"].as_str(), r.json["current_step"].as_i64()), (Some("pending"), Some(0)));
+    assert_eq!(
+        (r.json["status"].as_str(), r.json["current_step"].as_i64()),
+        (Some("pending"), Some(0))
+    );
     assert_eq!(r.json["snapshot"]["payment_terms"], "50% 预付，50% 验收后");
-    assert!(waiting(&d.sup1).await.is_empty(), "the supervisor's task is gone");
+    assert!(
+        waiting(&d.sup1).await.is_empty(),
+        "the supervisor's task is gone"
+    );
     assert_eq!(waiting(&d.legal1).await, [request], "legal looks again");
     // An approval given on what legal saw before the change is refused.
     let r = d
@@ -430,7 +491,9 @@ async fn delegation_hands_waiting_tasks_over(app: TestApp) {
     let (_, request) = submitted(&d).await;
     let legal2 = app.login("legal2", PASSWORD).await;
     // Both legal users hold the legal step (any one may approve); legal1 goes away.
-    let legal2_id = legal2.get("/api/v1/auth/me").await.json["id"].as_i64().unwrap();
+    let legal2_id = legal2.get("/api/v1/auth/me").await.json["id"]
+        .as_i64()
+        .unwrap();
     let r = d
         .legal1
         .post(
@@ -440,7 +503,11 @@ async fn delegation_hands_waiting_tasks_over(app: TestApp) {
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert!(waiting(&d.legal1).await.is_empty());
-    assert_eq!(waiting(&legal2).await, [request, request], "its own task and legal1's");
+    assert_eq!(
+        waiting(&legal2).await,
+        [request, request],
+        "its own task and legal1's"
+    );
     let r = d
         .legal1
         .post(
@@ -448,7 +515,10 @@ async fn delegation_hands_waiting_tasks_over(app: TestApp) {
             json!({"delegate_id": legal2_id, "starts_at": "2099-01-01T00:00:00Z", "ends_at": "2020-01-01T00:00:00Z"}),
         )
         .await;
-    assert_eq!((r.status, r.error_fields()), (422, vec!["ends_at_ms".to_owned()]));
+    assert_eq!(
+        (r.status, r.error_fields()),
+        (422, vec!["ends_at_ms".to_owned()])
+    );
     assert_eq!(decide(&legal2, request, "approve", None).await, 200);
     assert_eq!(waiting(&d.sup1).await, [request]);
 }
@@ -460,9 +530,16 @@ async fn signing_archiving_and_amendment(app: TestApp) {
         assert_eq!(decide(c, request, "approve", None).await, 200);
     }
     // Before signing, delivery (scope: own) does not see the contract.
-    app.add_user("delivery1", "delivery", d.org.root, None).await;
+    app.add_user("delivery1", "delivery", d.org.root, None)
+        .await;
     let delivery = app.login("delivery1", PASSWORD).await;
-    assert_eq!(delivery.get(&format!("/api/v1/contracts/{id}")).await.status, 404);
+    assert_eq!(
+        delivery
+            .get(&format!("/api/v1/contracts/{id}"))
+            .await
+            .status,
+        404
+    );
 
     let r = d
         .rep1
@@ -471,7 +548,10 @@ async fn signing_archiving_and_amendment(app: TestApp) {
             json!({"method": "fax", "signed_on": "2026-11-23"}),
         )
         .await;
-    assert_eq!((r.status, r.error_fields()), (422, vec!["method".to_owned()]));
+    assert_eq!(
+        (r.status, r.error_fields()),
+        (422, vec!["method".to_owned()])
+    );
     let r = d
         .rep1
         .post(
@@ -484,7 +564,13 @@ async fn signing_archiving_and_amendment(app: TestApp) {
     assert!(r.json["archive_due_at"].as_str().is_some());
     assert_eq!(r.json["archive_late"], false);
     // Signed: shared with delivery and finance.
-    assert_eq!(delivery.get(&format!("/api/v1/contracts/{id}")).await.status, 200);
+    assert_eq!(
+        delivery
+            .get(&format!("/api/v1/contracts/{id}"))
+            .await
+            .status,
+        200
+    );
 
     // A week later the scan is still missing: flagged once, to the owner and the drafter.
     app.advance_hours(7 * 24);
@@ -496,16 +582,28 @@ async fn signing_archiving_and_amendment(app: TestApp) {
     // Archiving needs a scan attached to this very contract.
     let r = d
         .rep1
-        .post(&format!("/api/v1/contracts/{id}/archive"), json!({"scan_attachment_id": 999_999}))
+        .post(
+            &format!("/api/v1/contracts/{id}/archive"),
+            json!({"scan_attachment_id": 999_999}),
+        )
         .await;
-    assert_eq!((r.status, r.error_fields()), (422, vec!["scan_attachment_id".to_owned()]));
+    assert_eq!(
+        (r.status, r.error_fields()),
+        (422, vec!["scan_attachment_id".to_owned()])
+    );
     let scan = upload_scan(&d.legal1, id).await;
     let r = d
         .rep1
-        .post(&format!("/api/v1/contracts/{id}/archive"), json!({"scan_attachment_id": scan}))
+        .post(
+            &format!("/api/v1/contracts/{id}/archive"),
+            json!({"scan_attachment_id": scan}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!((r.json["status"].as_str(), r.json["archive_late"].as_bool()), (Some("archived"), Some(true)));
+    assert_eq!(
+        (r.json["status"].as_str(), r.json["archive_late"].as_bool()),
+        (Some("archived"), Some(true))
+    );
 
     // An amendment is a new revision with the same number; the signed one stays.
     let r = d
@@ -514,19 +612,46 @@ async fn signing_archiving_and_amendment(app: TestApp) {
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let amended = r.json["id"].as_i64().unwrap();
-    assert_eq!((r.json["revision"].as_i64(), r.json["status"].as_str()), (Some(2), Some("draft")));
+    assert_eq!(
+        (r.json["revision"].as_i64(), r.json["status"].as_str()),
+        (Some(2), Some("draft"))
+    );
     let r = d
         .legal1
         .post(&format!("/api/v1/contracts/{id}/amend"), json!({}))
         .await;
     assert_eq!(r.status, 409, "one open amendment at a time");
-    let r = d.rep1.get(&format!("/api/v1/contracts/{amended}/revisions")).await;
-    let revisions: Vec<(i64, String)> = r.json.as_array().unwrap().iter().map(|c| (c["revision"].as_i64().unwrap(), c["status"].as_str().unwrap().to_owned())).collect();
-    assert_eq!(revisions, [(2, "draft".to_owned()), (1, "archived".to_owned())]);
+    let r = d
+        .rep1
+        .get(&format!("/api/v1/contracts/{amended}/revisions"))
+        .await;
+    let revisions: Vec<(i64, String)> = r
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["revision"].as_i64().unwrap(),
+                c["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        revisions,
+        [(2, "draft".to_owned()), (1, "archived".to_owned())]
+    );
 }
 
 async fn upload_scan(c: &Client, contract: i64) -> i64 {
-    let r = crate::attachments::upload(c, "contract", contract, "合同扫描件.pdf", b"%PDF-1.4\n%scan\n").await;
+    let r = crate::attachments::upload(
+        c,
+        "contract",
+        contract,
+        "合同扫描件.pdf",
+        b"%PDF-1.4\n%scan\n",
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.body);
     r.json["id"].as_i64().unwrap()
 }
@@ -557,14 +682,22 @@ async fn approval_flows_are_configurable_and_validated(app: TestApp) {
         json!({"steps": [{"name": "法务", "mode": "any", "approvers": [{"type": "reporting_line", "levels": 9}]}]}),
     )
     .await;
-    assert_eq!((r.status, r.error_fields()), (422, vec!["steps[0].approvers[0]".to_owned()]));
+    assert_eq!(
+        (r.status, r.error_fields()),
+        (422, vec!["steps[0].approvers[0]".to_owned()])
+    );
     // Finance alone, only from 1,000,000 yuan; below that the flow approves at once.
     let r = put(
         "\"0\"",
         json!({"steps": [{"name": "财务", "mode": "any", "approvers": [{"type": "role", "role": "finance"}], "when": {"min_amount_fen": 100_000_000}}]}),
     )
     .await;
-    assert_eq!((r.status, r.json["version"].as_i64()), (200, Some(1)), "{}", r.body);
+    assert_eq!(
+        (r.status, r.json["version"].as_i64()),
+        (200, Some(1)),
+        "{}",
+        r.body
+    );
     let r = put("\"0\"", json!({"steps": []})).await;
     assert_eq!(r.status, 412, "a stale version is refused");
 
@@ -575,5 +708,8 @@ async fn approval_flows_are_configurable_and_validated(app: TestApp) {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = d.rep1.get(&format!("/api/v1/contracts/{id}")).await;
-    assert_eq!(r.json["status"], "approved", "no step applies to 100,000 yuan");
+    assert_eq!(
+        r.json["status"], "approved",
+        "no step applies to 100,000 yuan"
+    );
 }

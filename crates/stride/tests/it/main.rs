@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod api;
+mod attachments;
 mod cli;
+mod contracts;
 mod customers;
 mod import;
 mod jobs;
