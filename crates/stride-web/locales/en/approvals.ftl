@@ -82,3 +82,5 @@ notification.approval_approved = Approved
 notification.approval_rejected = Rejected
 notification.approval_returned = Returned for changes
 notification.approval_withdrawn = Withdrawn
+field_error.no_approver = Nobody can approve a step of this flow; ask an administrator to fix it.
+field_error.unknown_user = No such active user.

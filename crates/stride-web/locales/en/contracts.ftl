@@ -70,3 +70,6 @@ notice.signed = The signing is recorded.
 notice.archived = The contract is archived.
 notice.amended = An amendment is open as a new revision.
 notification.contract_archive_late = Contract scan not archived in time
+field_error.sum_mismatch = The amounts do not add up to the contract amount.
+field_error.not_negotiated = Differs from the amount negotiated in the deal.
+field_error.mismatch = Does not belong to this customer.

@@ -82,3 +82,5 @@ notification.approval_approved = 审批通过
 notification.approval_rejected = 审批驳回
 notification.approval_returned = 退回修改
 notification.approval_withdrawn = 申请撤回
+field_error.no_approver = 审批流程中有环节无人可以审批，请联系管理员调整流程。
+field_error.unknown_user = 没有该在职用户。

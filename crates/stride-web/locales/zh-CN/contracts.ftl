@@ -70,3 +70,6 @@ notice.signed = 已登记签署。
 notice.archived = 合同已归档。
 notice.amended = 已创建变更版本。
 notification.contract_archive_late = 合同扫描件未按时归档
+field_error.sum_mismatch = 各项金额之和与合同金额不一致。
+field_error.not_negotiated = 与商机中谈定的金额不一致。
+field_error.mismatch = 不属于该客户。

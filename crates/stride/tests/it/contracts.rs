@@ -37,19 +37,19 @@ where
 
 /// A company where rep1 (team 1, supervised by sup1) has a negotiated deal of 100,000.00 yuan
 /// with 华为, legal1 drafts the contract, fin1 reviews it last.
-struct Deal {
-    org: Org,
-    rep1: Client,
-    legal1: Client,
-    sup1: Client,
-    fin1: Client,
-    customer: i64,
-    opportunity: i64,
+pub(crate) struct Deal {
+    pub org: Org,
+    pub rep1: Client,
+    pub legal1: Client,
+    pub sup1: Client,
+    pub fin1: Client,
+    pub customer: i64,
+    pub opportunity: i64,
 }
 
 const AMOUNT: i64 = 100_000_00;
 
-async fn deal(app: &TestApp) -> Deal {
+pub(crate) async fn deal(app: &TestApp) -> Deal {
     let org = app.seed_org().await;
     app.add_user("sup1", "supervisor", org.team1, None).await;
     app.add_user("legal1", "legal", org.root, None).await;
@@ -116,7 +116,7 @@ async fn draft(d: &Deal) -> (i64, String) {
 }
 
 /// Drafts and submits; returns the contract and its approval request.
-async fn submitted(d: &Deal) -> (i64, i64) {
+pub(crate) async fn submitted(d: &Deal) -> (i64, i64) {
     let (id, _) = draft(d).await;
     let r = d
         .rep1

@@ -11,6 +11,8 @@ mod customers;
 mod import;
 mod jobs;
 mod leads;
+mod pages;
 mod ui;
+mod ui_contracts;
 mod ui_more;
 mod ui_sales;

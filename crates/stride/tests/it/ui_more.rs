@@ -2,75 +2,14 @@
 //! the administration, assigning a lead by the rules, merging customers, and a rep's month
 //! calendar of follow-ups with its private iCalendar feed.
 
-use std::time::{Duration, Instant};
-
 use stride_app::customers::CustomerData;
 use stride_app::leads::{ActivityData, LeadData};
 use stride_testkit::browser::Browser;
-use stride_testkit::{backend_tests, TestApp, PASSWORD};
+use stride_testkit::{backend_tests, TestApp};
+
+use crate::pages::{click, select, sign_in, text, type_into, wait_text};
 
 backend_tests!(browser_admin_rules_and_calendar);
-
-async fn sign_in(b: &Browser, app: &TestApp, user: &str) {
-    b.goto(&app.url("/login")).await.unwrap();
-    b.wait_for("#username")
-        .await
-        .unwrap()
-        .send_keys(user)
-        .await
-        .unwrap();
-    b.find("#password")
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    b.find("#login").await.unwrap().click().await.unwrap();
-    b.wait_for("#welcome").await.unwrap();
-}
-
-/// Waits until the element's text contains `want` (a new page after a form was sent), and
-/// returns the text. Stale elements of the page being left are retried.
-async fn wait_text(b: &Browser, css: &str, want: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut last = String::new();
-    loop {
-        if let Ok(el) = b.find(css).await {
-            if let Ok(text) = el.text().await {
-                if text.contains(want) {
-                    return text;
-                }
-                last = text;
-            }
-        }
-        if Instant::now() > deadline {
-            let url = b.current_url().await.unwrap_or_default();
-            panic!("`{css}` on {url} says {last:?}, not {want:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn text(b: &Browser, css: &str) -> String {
-    b.find(css).await.unwrap().text().await.unwrap()
-}
-
-async fn type_into(b: &Browser, css: &str, value: &str) {
-    b.find(css).await.unwrap().send_keys(value).await.unwrap();
-}
-
-async fn click(b: &Browser, css: &str) {
-    b.find(css).await.unwrap().click().await.unwrap();
-}
-
-async fn select(b: &Browser, css: &str, value: &str) {
-    b.find(css)
-        .await
-        .unwrap()
-        .select_by_value(value)
-        .await
-        .unwrap();
-}
 
 async fn this_month_attr(b: &Browser) -> String {
     b.find("#calendar-month")

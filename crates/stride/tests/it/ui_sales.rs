@@ -2,68 +2,16 @@
 //! converted through the forms; follow-ups on the customer's timeline and the agenda; CSV import;
 //! the inbox; claiming a customer from the public pool.
 
-use std::time::{Duration, Instant};
-
 use stride_app::customers::CustomerData;
 use stride_testkit::browser::Browser;
 use stride_testkit::{backend_tests, TestApp, PASSWORD};
+
+use crate::pages::{click, sign_in, text, type_into, wait_text};
 
 backend_tests!(
     browser_lead_capture_grade_follow_up_convert,
     browser_claims_from_the_pool
 );
-
-async fn sign_in(b: &Browser, app: &TestApp, user: &str) {
-    b.goto(&app.url("/login")).await.unwrap();
-    b.wait_for("#username")
-        .await
-        .unwrap()
-        .send_keys(user)
-        .await
-        .unwrap();
-    b.find("#password")
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    b.find("#login").await.unwrap().click().await.unwrap();
-    b.wait_for("#welcome").await.unwrap();
-}
-
-/// Waits until the element's text contains `want` (a new page after a form was sent), and
-/// returns the text. Stale elements of the page being left are retried.
-async fn wait_text(b: &Browser, css: &str, want: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut last = String::new();
-    loop {
-        if let Ok(el) = b.find(css).await {
-            if let Ok(text) = el.text().await {
-                if text.contains(want) {
-                    return text;
-                }
-                last = text;
-            }
-        }
-        if Instant::now() > deadline {
-            let url = b.current_url().await.unwrap_or_default();
-            panic!("`{css}` on {url} says {last:?}, not {want:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn text(b: &Browser, css: &str) -> String {
-    b.find(css).await.unwrap().text().await.unwrap()
-}
-
-async fn type_into(b: &Browser, css: &str, value: &str) {
-    b.find(css).await.unwrap().send_keys(value).await.unwrap();
-}
-
-async fn click(b: &Browser, css: &str) {
-    b.find(css).await.unwrap().click().await.unwrap();
-}
 
 async fn browser_lead_capture_grade_follow_up_convert(app: TestApp) {
     app.seed_org().await;
