@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(8, "tiers", "0008_tiers"),
     migration!(9, "sales_policy", "0009_sales_policy"),
     migration!(11, "approvals", "0011_approvals"),
+    migration!(14, "credit_history", "0014_credit_history"),
 ];
 
 /// The schema version this build expects: its last migration.
