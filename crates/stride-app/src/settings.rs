@@ -152,6 +152,7 @@ pub struct TierService {
     pub revisit_days: i64,
     /// Who serves the tier, in words: a team or a role such as "cross-department VIP team".
     /// Words rather than a department because a tier is often served across departments.
+    #[serde(default)]
     pub served_by: String,
 }
 
