@@ -252,14 +252,16 @@ impl SalesPolicy {
                 CustomerTier::Ordinary => &mut self.tiers.ordinary,
             };
             let field = |name: &str| format!("tiers.{tier}.{name}");
+            let return_ok = (1..=3650).contains(&s.return_days);
             p.check(
-                (1..=3650).contains(&s.return_days),
+                return_ok,
                 &field("return_days"),
                 "out_of_range",
                 "return days are 1 to 3650",
             );
+            // Measured against the return days only when those are right themselves.
             p.check(
-                (0..s.return_days).contains(&s.warning_days),
+                !return_ok || (0..s.return_days).contains(&s.warning_days),
                 &field("warning_days"),
                 "out_of_range",
                 "warn 0 or more days before, and fewer than the return days",

@@ -5,6 +5,7 @@
 
 mod api;
 mod cli;
+mod customer_policy;
 mod customers;
 mod import;
 mod jobs;
