@@ -80,8 +80,8 @@ impl CreditChange {
     ) -> Option<Self> {
         let rating_before = before.and_then(|b| b.credit_rating.clone());
         let limit_before_minor = before.map_or(0, |b| b.credit_limit_minor);
-        let unchanged = rating_before == after.credit_rating
-            && limit_before_minor == after.credit_limit_minor;
+        let unchanged =
+            rating_before == after.credit_rating && limit_before_minor == after.credit_limit_minor;
         (!unchanged).then(|| Self {
             customer_id,
             rating_before,
@@ -601,9 +601,16 @@ impl App {
             credit.credit_limit_minor = absorbed.data.credit_limit_minor;
         }
         let reason = Some(format!("merged with #{from} {}", absorbed.data.name));
-        if let Some(change) = CreditChange::between(into, Some(&kept_before), &credit, actor, reason, now) {
-            tx.set_customer_credit(into, credit.credit_rating.as_deref(), credit.credit_limit_minor, now)
-                .await?;
+        if let Some(change) =
+            CreditChange::between(into, Some(&kept_before), &credit, actor, reason, now)
+        {
+            tx.set_customer_credit(
+                into,
+                credit.credit_rating.as_deref(),
+                credit.credit_limit_minor,
+                now,
+            )
+            .await?;
             tx.record_credit_change(&change).await?;
         }
         let mut entry = NewAuditEntry::deleted(actor, RecordKind::Customer, from, &absorbed, now);

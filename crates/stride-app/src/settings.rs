@@ -175,7 +175,10 @@ impl Default for TierPolicies {
             served_by: served_by.to_owned(),
         };
         Self {
-            strategic: service([90, 7, 4, 14], "跨部门 VIP 团队 / cross-department VIP team"),
+            strategic: service(
+                [90, 7, 4, 14],
+                "跨部门 VIP 团队 / cross-department VIP team",
+            ),
             core: service([60, 7, 24, 30], "区域经理 / regional manager"),
             ordinary: service([30, 5, 48, 60], "标准流程 / standard process"),
         }

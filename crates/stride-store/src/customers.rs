@@ -3,8 +3,8 @@
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 use stride_app::customers::{
-    Contact, ContactData, CreditChange, Customer, CustomerData, CustomerFilter, DuplicateHit, MatchKeys,
-    SearchHit,
+    Contact, ContactData, CreditChange, Customer, CustomerData, CustomerFilter, DuplicateHit,
+    MatchKeys, SearchHit,
 };
 use stride_app::page::PageRequest;
 use stride_app::{Reach, StoreError};
@@ -582,7 +582,10 @@ pub async fn set_credit(
     q.execute(conn).await.map(drop)
 }
 
-pub async fn credit_history(conn: &mut AnyConnection, customer_id: i64) -> Result<Vec<CreditChange>> {
+pub async fn credit_history(
+    conn: &mut AnyConnection,
+    customer_id: i64,
+) -> Result<Vec<CreditChange>> {
     let mut q = Sql::new(
         "SELECT customer_id, rating_before, rating_after, limit_before_minor, limit_after_minor, \
          changed_by, reason, at_ms FROM customer_credit_history WHERE customer_id = ",

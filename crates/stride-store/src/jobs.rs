@@ -73,7 +73,8 @@ pub async fn escalation_targets(conn: &mut AnyConnection, user_id: i64) -> Resul
 
 /// Owned customers of `tier` with neither an activity nor a change of owner since `quiet_before`.
 fn quiet_customers(tier: &str, quiet_before: i64, extra: &str) -> Sql {
-    let mut q = Sql::new("SELECT id, owner_id, name FROM customers WHERE owner_id IS NOT NULL AND tier = ");
+    let mut q =
+        Sql::new("SELECT id, owner_id, name FROM customers WHERE owner_id IS NOT NULL AND tier = ");
     q.bind(tier.to_owned())
         .push(extra)
         .push(" AND COALESCE(last_activity_at_ms, 0) < ")

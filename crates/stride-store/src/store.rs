@@ -9,8 +9,8 @@ use stride_app::assignment::AssignmentRule;
 use stride_app::audit::{AuditEntry, AuditFilter, NewAuditEntry};
 use stride_app::auth::{ApiToken, Principal};
 use stride_app::customers::{
-    Contact, ContactData, CreditChange, Customer, CustomerData, CustomerFilter, DuplicateHit, MatchKeys,
-    SearchHit,
+    Contact, ContactData, CreditChange, Customer, CustomerData, CustomerFilter, DuplicateHit,
+    MatchKeys, SearchHit,
 };
 use stride_app::idempotency::{IdempotencyClaim, StoredResponse};
 use stride_app::jobs::{NewNotification, Notification};

@@ -20,8 +20,8 @@ use crate::assignment::AssignmentRule;
 use crate::audit::{AuditEntry, AuditFilter, NewAuditEntry};
 use crate::auth::{ApiToken, Principal};
 use crate::customers::{
-    Contact, ContactData, CreditChange, Customer, CustomerData, CustomerFilter, DuplicateHit, MatchKeys,
-    SearchHit,
+    Contact, ContactData, CreditChange, Customer, CustomerData, CustomerFilter, DuplicateHit,
+    MatchKeys, SearchHit,
 };
 use crate::idempotency::{IdempotencyClaim, StoredResponse};
 use crate::jobs::{NewNotification, Notification};

@@ -120,7 +120,10 @@ async fn each_tier_returns_to_the_pool_after_its_own_days(app: TestApp) {
     assert_eq!(kinds(&inbox), vec!["returned_to_pool", "pool_warning"]);
     assert_eq!(inbox.json["items"][0]["record_id"], plain);
     assert_eq!(inbox.json["items"][0]["subject"], "Corner Shop Ltd.");
-    assert_eq!(ids(&rep.get("/api/v1/customers?pool=true").await), vec![plain]);
+    assert_eq!(
+        ids(&rep.get("/api/v1/customers?pool=true").await),
+        vec![plain]
+    );
     assert_eq!(ids(&rep.get("/api/v1/customers").await), vec![star]);
 
     // Day 82: the strategic customer's window (90 − 7 days) has not begun; early on day 83 it has.
@@ -186,7 +189,10 @@ async fn bad_tier_values_are_refused_and_change_nothing(app: TestApp) {
         saved["tiers"]["core"]["served_by"],
         "区域经理 Regional manager"
     );
-    assert_eq!(saved["tiers"]["strategic"], before.json["tiers"]["strategic"]);
+    assert_eq!(
+        saved["tiers"]["strategic"],
+        before.json["tiers"]["strategic"]
+    );
     // Not for a rep.
     let rep = app.login("rep1", PASSWORD).await;
     let r = put_policy(&rep, saved, &r.etag()).await;
@@ -278,7 +284,8 @@ async fn credit_changes_are_recorded_and_scoped(app: TestApp) {
         )
     );
     // A refused edit (stale version) writes nothing either.
-    let stale = json!({"name": "宁波迟付五金制品有限公司", "credit_rating": "A", "credit_limit": 0});
+    let stale =
+        json!({"name": "宁波迟付五金制品有限公司", "credit_rating": "A", "credit_limit": 0});
     assert_eq!(
         put_customer(&rep, id, &created.etag(), stale).await.status,
         412
@@ -288,7 +295,10 @@ async fn credit_changes_are_recorded_and_scoped(app: TestApp) {
     // Scoped like the customer: another rep's customer is not found.
     let rep2 = app.login("rep2", PASSWORD).await;
     assert_eq!(history(rep2).await.status, 404);
-    assert_eq!(history(app.login("admin", PASSWORD).await).await.status, 200);
+    assert_eq!(
+        history(app.login("admin", PASSWORD).await).await.status,
+        200
+    );
 
     // A merge into a customer without credit of its own brings the absorbed one's along.
     let kept = new_customer(&rep, json!({"name": "Ningbo Hardware Group"})).await;
@@ -327,11 +337,17 @@ async fn a_revisit_falls_due_after_the_tier_cadence(app: TestApp) {
     let rep = app.login("rep1", PASSWORD).await;
     let id = new_customer(&rep, json!({"name": "常来常往贸易有限公司"})).await;
     let due = |r: Reply| r.json["revisit_due"].clone();
-    assert_eq!(due(rep.get(&format!("/api/v1/customers/{id}")).await), false);
+    assert_eq!(
+        due(rep.get(&format!("/api/v1/customers/{id}")).await),
+        false
+    );
 
     app.advance_hours(9 * 24);
     let rep = app.login("rep1", PASSWORD).await;
-    assert_eq!(due(rep.get(&format!("/api/v1/customers/{id}")).await), false);
+    assert_eq!(
+        due(rep.get(&format!("/api/v1/customers/{id}")).await),
+        false
+    );
     let page = rep.get(&format!("/customers/{id}")).await.body;
     assert!(!page.contains("id=\"revisit-due\""));
 
@@ -347,7 +363,10 @@ async fn a_revisit_falls_due_after_the_tier_cadence(app: TestApp) {
     // A follow-up starts the cadence again.
     let call = json!({"customer_id": id, "kind": "call", "summary": "回访"});
     assert_eq!(rep.post("/api/v1/activities", call).await.status, 201);
-    assert_eq!(due(rep.get(&format!("/api/v1/customers/{id}")).await), false);
+    assert_eq!(
+        due(rep.get(&format!("/api/v1/customers/{id}")).await),
+        false
+    );
 }
 
 // ---- in the browser -------------------------------------------------------------------------
@@ -435,7 +454,10 @@ async fn browser_edits_a_tier_and_sees_credit_history(app: TestApp) {
     assert_eq!(input.prop("value").await.unwrap().as_deref(), Some("45"));
     let saved = app.app.sales_policy().await.unwrap().0;
     assert_eq!(
-        (saved.tiers.core.return_days, saved.tiers.core.served_by.as_str()),
+        (
+            saved.tiers.core.return_days,
+            saved.tiers.core.served_by.as_str()
+        ),
         (45, "Regional manager")
     );
 
@@ -454,7 +476,17 @@ async fn browser_edits_a_tier_and_sees_credit_history(app: TestApp) {
         "Out of range",
     )
     .await;
-    assert_eq!(app.app.sales_policy().await.unwrap().0.tiers.core.warning_days, 7);
+    assert_eq!(
+        app.app
+            .sales_policy()
+            .await
+            .unwrap()
+            .0
+            .tiers
+            .core
+            .warning_days,
+        7
+    );
 
     b.goto(&app.url(&format!("/customers/{id}"))).await.unwrap();
     let history = wait_text(&b, "#credit", "Credit history").await;
