@@ -240,6 +240,8 @@ struct CustomerInput {
     credit_limit: String,
     /// `datetime-local` in the viewer's zone.
     next_follow_up: String,
+    /// Why the credit changes (the edit form only; kept in the credit history).
+    credit_reason: String,
     version: String,
     allow_duplicate: Option<String>,
     #[serde(rename = "_csrf")]
@@ -272,6 +274,7 @@ impl CustomerInput {
                 .next_follow_up_at_ms
                 .map(|ms| local_time_value(ms, tz))
                 .unwrap_or_default(),
+            credit_reason: String::new(),
             version: c.version.to_string(),
             allow_duplicate: None,
             csrf: String::new(),
@@ -801,9 +804,10 @@ async fn update_customer(
     let (app, actor) = (&state.app, &page.actor);
     let tr = &page.chrome.tr;
     let (version, allow) = (input.version(), input.allow_duplicate());
+    let credit_reason = Some(input.credit_reason.clone());
     let e = match input.to_data(&zone(actor)) {
         Ok(d) => match app
-            .update_customer(actor, id, version, d.clone(), allow)
+            .update_customer_with_reason(actor, id, version, d.clone(), allow, credit_reason)
             .await
         {
             Ok(_) => return see_other(&format!("/customers/{id}?notice=saved")),

@@ -496,5 +496,32 @@ async fn browser_edits_a_tier_and_sees_credit_history(app: TestApp) {
     );
     let warning = wait_text(&b, "#credit-warning", "Poor credit").await;
     assert!(warning.contains("(C)"), "{warning}");
+
+    // Raised again through the edit form, with a reason.
+    b.find("#credit_rating")
+        .await
+        .unwrap()
+        .select_by_value("A")
+        .await
+        .unwrap();
+    b.find("#credit_reason")
+        .await
+        .unwrap()
+        .send_keys("paid in full")
+        .await
+        .unwrap();
+    b.find("#save-customer")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&b, ".notice", "Saved").await;
+    let history = wait_text(&b, "#credit-history", "C → A").await;
+    assert!(history.contains("paid in full"), "{history}");
+    assert!(
+        b.find("#credit-warning").await.is_err(),
+        "no longer poor credit"
+    );
     b.quit().await.unwrap();
 }
