@@ -346,27 +346,27 @@ impl App {
     }
 
     /// The record changed under review: the running request (if any) forgets every decision
-    /// and starts again from its first step with the new version. Returns it when there was one.
+    /// and starts again from its first step with the record as `revised` describes it now.
+    /// Returns the request when there was one.
     pub async fn restart_approval(
         &self,
         tx: &mut dyn Tx,
         actor: &Actor,
-        record_kind: &str,
-        record_id: i64,
-        record_version: i64,
-        facts: Facts,
-        snapshot: serde_json::Value,
+        revised: ApprovalSubject,
     ) -> AppResult<Option<ApprovalRequest>> {
-        let Some(request) = tx.lock_open_approval(record_kind, record_id).await? else {
+        let Some(request) = tx
+            .lock_open_approval(revised.record_kind, revised.record_id)
+            .await?
+        else {
             return Ok(None);
         };
         let now = self.now_ms();
         tx.close_pending_tasks(request.id, TaskState::Superseded, now)
             .await?;
         let state = RequestState {
-            record_version,
-            facts,
-            snapshot,
+            record_version: revised.record_version,
+            facts: revised.facts,
+            snapshot: revised.snapshot,
             current_step: None,
             ..RequestState::of(&request)
         };

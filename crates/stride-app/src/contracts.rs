@@ -337,6 +337,23 @@ impl ContractData {
     }
 }
 
+/// What the contract flow's approvers look at: the contract as it stands now.
+fn review_subject(c: &Contract) -> ApprovalSubject {
+    ApprovalSubject {
+        kind: FlowKind::Contract,
+        record_kind: RECORD_KIND,
+        record_id: c.id,
+        record_version: c.version,
+        title: format!("{} {}", c.number, c.data.title),
+        facts: Facts {
+            amount_fen: c.data.amount_fen,
+            discount_bp: 0,
+        },
+        snapshot: c.data.snapshot(&c.number),
+        department_id: c.department_id,
+    }
+}
+
 impl App {
     async fn contract_visibility(&self, actor: &Actor) -> AppResult<ContractVisibility> {
         actor.require(RecordKind::Contract, Action::View)?;
@@ -551,20 +568,8 @@ impl App {
         }
         let after = tx.update_contract(id, version, &data, now).await?;
         if before.status == ContractStatus::InReview {
-            let facts = Facts {
-                amount_fen: after.data.amount_fen,
-                discount_bp: 0,
-            };
-            self.restart_approval(
-                &mut *tx,
-                actor,
-                RECORD_KIND,
-                id,
-                after.version,
-                facts,
-                after.data.snapshot(&after.number),
-            )
-            .await?;
+            self.restart_approval(&mut *tx, actor, review_subject(&after))
+                .await?;
         }
         tx.audit(&NewAuditEntry::updated(
             actor,
@@ -618,19 +623,7 @@ impl App {
             signing: c.signing.clone(),
         };
         let after = tx.set_contract_state(id, &state, now).await?;
-        let subject = ApprovalSubject {
-            kind: FlowKind::Contract,
-            record_kind: RECORD_KIND,
-            record_id: c.id,
-            record_version: after.version,
-            title: format!("{} {}", c.number, c.data.title),
-            facts: Facts {
-                amount_fen: c.data.amount_fen,
-                discount_bp: 0,
-            },
-            snapshot: c.data.snapshot(&c.number),
-            department_id: c.department_id,
-        };
+        let subject = review_subject(&after);
         self.open_approval(&mut *tx, actor, subject).await?;
         let mut entry = NewAuditEntry::updated(actor, RecordKind::Contract, id, &c, &after, now);
         entry.action = "submit";

@@ -54,6 +54,47 @@ pub struct CustomerData {
     pub next_follow_up_at_ms: Option<i64>,
 }
 
+/// One change of a customer's credit rating or limit (CUST-5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CreditChange {
+    pub customer_id: i64,
+    pub rating_before: Option<String>,
+    pub rating_after: Option<String>,
+    pub limit_before_minor: i64,
+    pub limit_after_minor: i64,
+    /// Who made the change; `None` once that user is gone.
+    pub changed_by: Option<i64>,
+    pub reason: Option<String>,
+    pub at_ms: i64,
+}
+
+impl CreditChange {
+    /// The change from `before` (nothing for a new customer) to `after`, if credit moved at all.
+    fn between(
+        customer_id: i64,
+        before: Option<&CustomerData>,
+        after: &CustomerData,
+        actor: &Actor,
+        reason: Option<String>,
+        at_ms: i64,
+    ) -> Option<Self> {
+        let rating_before = before.and_then(|b| b.credit_rating.clone());
+        let limit_before_minor = before.map_or(0, |b| b.credit_limit_minor);
+        let unchanged =
+            rating_before == after.credit_rating && limit_before_minor == after.credit_limit_minor;
+        (!unchanged).then(|| Self {
+            customer_id,
+            rating_before,
+            rating_after: after.credit_rating.clone(),
+            limit_before_minor,
+            limit_after_minor: after.credit_limit_minor,
+            changed_by: Some(actor.user_id),
+            reason,
+            at_ms,
+        })
+    }
+}
+
 /// The normalised forms duplicate detection compares.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MatchKeys {
@@ -186,6 +227,14 @@ fn checked_customer(mut d: CustomerData) -> AppResult<CustomerData> {
     Ok(d)
 }
 
+/// Why credit changed: optional, at most 500 characters.
+fn checked_credit_reason(mut reason: Option<String>) -> AppResult<Option<String>> {
+    let mut p = Problems::default();
+    p.optional_text(&mut reason, "credit_reason", 500);
+    p.into_result()?;
+    Ok(reason)
+}
+
 fn checked_contact(mut d: ContactData) -> AppResult<ContactData> {
     let mut p = Problems::default();
     match validate::required_text(&d.name, 100) {
@@ -296,6 +345,9 @@ impl App {
         let created = tx
             .insert_customer(&data, Some((actor.user_id, actor.department_id)), now)
             .await?;
+        if let Some(change) = CreditChange::between(created.id, None, &data, actor, None, now) {
+            tx.record_credit_change(&change).await?;
+        }
         tx.audit(&NewAuditEntry::created(
             actor,
             RecordKind::Customer,
@@ -342,6 +394,20 @@ impl App {
         data: CustomerData,
         allow_duplicate: bool,
     ) -> AppResult<Customer> {
+        self.update_customer_with_reason(actor, id, version, data, allow_duplicate, None)
+            .await
+    }
+
+    /// Updates a customer; a change of credit rating or limit is recorded with `credit_reason`.
+    pub async fn update_customer_with_reason(
+        &self,
+        actor: &Actor,
+        id: i64,
+        version: i64,
+        data: CustomerData,
+        allow_duplicate: bool,
+        credit_reason: Option<String>,
+    ) -> AppResult<Customer> {
         actor.require(RecordKind::Customer, Action::View)?;
         // Only customers in the editor's scope: pool customers are claimed first, then edited.
         let reach = self.reach(actor).await?;
@@ -352,11 +418,23 @@ impl App {
             .ok_or(AppError::NotFound)?;
         actor.require(RecordKind::Customer, Action::Edit)?;
         let data = checked_customer(data)?;
+        let credit_reason = checked_credit_reason(credit_reason)?;
         self.refuse_duplicates(actor, &data, Some(id), allow_duplicate)
             .await?;
         let now = self.now_ms();
         let mut tx = self.store.begin().await?;
+        // The credit before the change is read in the transaction; the version check makes it
+        // exactly the state this update replaces.
+        let current = tx.customer(id).await?.ok_or(AppError::NotFound)?;
+        if current.version != version {
+            return Err(crate::StoreError::Stale.into());
+        }
         let after = tx.update_customer(id, version, &data, now).await?;
+        let change =
+            CreditChange::between(id, Some(&current.data), &data, actor, credit_reason, now);
+        if let Some(change) = change {
+            tx.record_credit_change(&change).await?;
+        }
         tx.audit(&NewAuditEntry::updated(
             actor,
             RecordKind::Customer,
@@ -512,7 +590,29 @@ impl App {
             .ok_or_else(|| AppError::field("from_id", "not_found", "no such customer"))?;
         let now = self.now_ms();
         let mut tx = self.store.begin().await?;
+        let kept_before = tx.customer(into).await?.ok_or(AppError::NotFound)?.data;
         tx.merge_customer(from, into, now).await?;
+        // The kept customer takes the absorbed one's credit where it has none of its own.
+        let mut credit = kept_before.clone();
+        if credit.credit_rating.is_none() {
+            credit.credit_rating = absorbed.data.credit_rating.clone();
+        }
+        if credit.credit_limit_minor == 0 {
+            credit.credit_limit_minor = absorbed.data.credit_limit_minor;
+        }
+        let reason = Some(format!("merged with #{from} {}", absorbed.data.name));
+        if let Some(change) =
+            CreditChange::between(into, Some(&kept_before), &credit, actor, reason, now)
+        {
+            tx.set_customer_credit(
+                into,
+                credit.credit_rating.as_deref(),
+                credit.credit_limit_minor,
+                now,
+            )
+            .await?;
+            tx.record_credit_change(&change).await?;
+        }
         let mut entry = NewAuditEntry::deleted(actor, RecordKind::Customer, from, &absorbed, now);
         entry.action = "merge";
         entry.after = serde_json::to_value(&kept).ok();
@@ -522,6 +622,16 @@ impl App {
             .customer(&Reach::All, into)
             .await?
             .ok_or(AppError::NotFound)
+    }
+
+    /// A customer's credit history, newest first; scoped like the customer itself.
+    pub async fn credit_history(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+    ) -> AppResult<Vec<CreditChange>> {
+        self.get_customer(actor, customer_id).await?;
+        Ok(self.store.credit_history(customer_id).await?)
     }
 
     // ---- contacts -------------------------------------------------------------------------

@@ -5,11 +5,14 @@
 
 use serde::Serialize;
 use stride_domain::access::RecordKind;
+use stride_domain::customers::CustomerTier;
 
 use crate::actor::Actor;
 use crate::audit::NewAuditEntry;
 use crate::error::{AppError, AppResult};
 use crate::page::{Page, PageRequest};
+use crate::ports::Tx;
+use crate::settings::SalesPolicy;
 use crate::App;
 
 const DAY_MS: i64 = 86_400_000;
@@ -62,8 +65,6 @@ impl App {
         let mut report = JobReport::default();
         let system = self.system_actor().await?;
         let (policy, _) = self.sales_policy().await?;
-        let cutoff = now - policy.pool.return_days * DAY_MS;
-        let warn_from = cutoff + policy.pool.warning_days * DAY_MS;
         let mut tx = self.store.begin().await?;
 
         for lead in tx.claim_overdue_leads(now).await? {
@@ -96,42 +97,68 @@ impl App {
             tx.notify(&n, now).await?;
             report.nurture_reminders += 1;
         }
-        for (customer_id, owner, name) in tx.claim_pool_warnings(warn_from, now).await? {
-            let n = NewNotification {
-                user_id: owner,
-                kind: "pool_warning",
-                record_kind: "customer",
-                record_id: customer_id,
-                subject: name,
-            };
-            tx.notify(&n, now).await?;
-            report.pool_warnings += 1;
-        }
-        for (customer_id, owner, name) in tx.return_quiet_customers(cutoff, now).await? {
-            let n = NewNotification {
-                user_id: owner,
-                kind: "returned_to_pool",
-                record_kind: "customer",
-                record_id: customer_id,
-                subject: name,
-            };
-            tx.notify(&n, now).await?;
-            let entry = NewAuditEntry::new(
-                &system,
-                "return_to_pool",
-                RecordKind::Customer,
-                Some(customer_id),
-                now,
-            )
-            .with_after(&serde_json::json!({ "former_owner_id": owner }));
-            tx.audit(&entry).await?;
-            report.returned_to_pool += 1;
-        }
+        self.pool_tides(&mut *tx, &system, &policy, now, &mut report)
+            .await?;
         report.approval_reminders = self.remind_waiting_approvals(&mut *tx).await?;
         report.late_archives = self.flag_late_archives(&mut *tx).await?;
         tx.commit().await?;
         report.customers_retiered = self.run_monthly_tiering().await?;
         Ok(report)
+    }
+
+    /// Warns the owners of quiet customers, then returns those quiet past their tier's return
+    /// period to the public pool. One query per tier, so only the customers due are read.
+    async fn pool_tides(
+        &self,
+        tx: &mut dyn Tx,
+        system: &Actor,
+        policy: &SalesPolicy,
+        now: i64,
+        report: &mut JobReport,
+    ) -> AppResult<()> {
+        for &tier in CustomerTier::ALL {
+            let service = policy.tiers.of(tier);
+            let return_before = now - service.return_days * DAY_MS;
+            let warn_before = return_before + service.warning_days * DAY_MS;
+            for (customer_id, owner, name) in tx
+                .claim_pool_warnings(tier.as_str(), warn_before, now)
+                .await?
+            {
+                let n = NewNotification {
+                    user_id: owner,
+                    kind: "pool_warning",
+                    record_kind: "customer",
+                    record_id: customer_id,
+                    subject: name,
+                };
+                tx.notify(&n, now).await?;
+                report.pool_warnings += 1;
+            }
+            for (customer_id, owner, name) in tx
+                .return_quiet_customers(tier.as_str(), return_before, now)
+                .await?
+            {
+                let n = NewNotification {
+                    user_id: owner,
+                    kind: "returned_to_pool",
+                    record_kind: "customer",
+                    record_id: customer_id,
+                    subject: name,
+                };
+                tx.notify(&n, now).await?;
+                let entry = NewAuditEntry::new(
+                    system,
+                    "return_to_pool",
+                    RecordKind::Customer,
+                    Some(customer_id),
+                    now,
+                )
+                .with_after(&serde_json::json!({ "former_owner_id": owner, "tier": tier }));
+                tx.audit(&entry).await?;
+                report.returned_to_pool += 1;
+            }
+        }
+        Ok(())
     }
 
     /// The actor's own inbox, newest first.

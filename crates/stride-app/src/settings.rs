@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use stride_domain::access::{Action, RecordKind};
+use stride_domain::customers::CustomerTier;
 use stride_domain::money::Currency;
 use stride_domain::validate;
 
@@ -108,7 +109,7 @@ impl App {
 }
 
 /// How the sales process is tuned (LEAD-3, LEAD-4, CUST-3, CUST-4); every field has a default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SalesPolicy {
     pub grading: stride_domain::leads::GradingRules,
@@ -116,16 +117,15 @@ pub struct SalesPolicy {
     pub pool: PoolPolicy,
     pub tier_weights: stride_domain::customers::TierWeights,
     pub tier_thresholds: stride_domain::customers::TierThresholds,
+    /// Each tier's service policy; a policy stored before tiers had their own takes the defaults.
+    pub tiers: TierPolicies,
 }
 
-/// The public pool's tides and the per-rep ownership cap.
+/// The per-rep ownership cap of the public pool; how long a quiet customer stays owned is
+/// each tier's own (see [`TierService`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PoolPolicy {
-    /// Days without a follow-up before an owned customer returns to the pool.
-    pub return_days: i64,
-    /// Days before that return when the owner is warned.
-    pub warning_days: i64,
     /// Most customers one rep may own.
     pub ownership_cap: i64,
 }
@@ -133,15 +133,87 @@ pub struct PoolPolicy {
 impl Default for PoolPolicy {
     fn default() -> Self {
         Self {
-            return_days: 30,
-            warning_days: 3,
             ownership_cap: crate::customers::DEFAULT_OWNERSHIP_CAP,
         }
     }
 }
 
+/// How the organisation serves the customers of one tier (CUST-3, CUST-4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierService {
+    /// Days without a follow-up before an owned customer returns to the public pool.
+    pub return_days: i64,
+    /// Days before that return when the owner is warned.
+    pub warning_days: i64,
+    /// Hours within which the customer's requests are answered.
+    pub response_hours: i64,
+    /// Days between visits or calls; a customer left longer is due a revisit.
+    pub revisit_days: i64,
+    /// Who serves the tier, in words: a team or a role such as "cross-department VIP team".
+    /// Words rather than a department because a tier is often served across departments.
+    #[serde(default)]
+    pub served_by: String,
+}
+
+/// The service policy of each tier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TierPolicies {
+    pub strategic: TierService,
+    pub core: TierService,
+    pub ordinary: TierService,
+}
+
+impl Default for TierPolicies {
+    fn default() -> Self {
+        let service = |days: [i64; 4], served_by: &str| TierService {
+            return_days: days[0],
+            warning_days: days[1],
+            response_hours: days[2],
+            revisit_days: days[3],
+            served_by: served_by.to_owned(),
+        };
+        Self {
+            strategic: service(
+                [90, 7, 4, 14],
+                "跨部门 VIP 团队 / cross-department VIP team",
+            ),
+            core: service([60, 7, 24, 30], "区域经理 / regional manager"),
+            ordinary: service([30, 5, 48, 60], "标准流程 / standard process"),
+        }
+    }
+}
+
+impl TierPolicies {
+    pub fn of(&self, tier: CustomerTier) -> &TierService {
+        match tier {
+            CustomerTier::Strategic => &self.strategic,
+            CustomerTier::Core => &self.core,
+            CustomerTier::Ordinary => &self.ordinary,
+        }
+    }
+
+    /// The policy of a stored tier name; anything unknown is served as ordinary.
+    pub fn of_name(&self, tier: &str) -> &TierService {
+        self.of(tier.parse().unwrap_or(CustomerTier::Ordinary))
+    }
+}
+
 impl SalesPolicy {
-    fn check(&self) -> AppResult<()> {
+    /// Reads a stored policy. Before tiers had their own service policies the pool had one
+    /// return period for everybody; those two fields are superseded by the tiers' and dropped.
+    fn from_stored(text: &str) -> serde_json::Result<Self> {
+        let mut doc: serde_json::Value = serde_json::from_str(text)?;
+        if let Some(pool) = doc.get_mut("pool").and_then(|p| p.as_object_mut()) {
+            pool.remove("return_days");
+            pool.remove("warning_days");
+        }
+        serde_json::from_value(doc)
+    }
+
+    /// Validates every value and tidies the texts; errors name the field, e.g. `tiers.core.return_days`.
+    fn checked(mut self) -> AppResult<Self> {
         let mut p = Problems::default();
         let r = &self.response;
         p.check(
@@ -156,21 +228,8 @@ impl SalesPolicy {
             "out_of_range",
             "nurture days are 1 to 365",
         );
-        let pool = &self.pool;
         p.check(
-            (1..=3650).contains(&pool.return_days),
-            "pool",
-            "out_of_range",
-            "return days are 1 to 3650",
-        );
-        p.check(
-            (0..pool.return_days).contains(&pool.warning_days),
-            "pool",
-            "out_of_range",
-            "warn fewer days before than the return itself",
-        );
-        p.check(
-            (1..=100_000).contains(&pool.ownership_cap),
+            (1..=100_000).contains(&self.pool.ownership_cap),
             "pool",
             "out_of_range",
             "the ownership cap is 1 to 100000",
@@ -189,7 +248,49 @@ impl SalesPolicy {
             "zero",
             "at least one weight above 0",
         );
-        p.into_result()
+        for tier in CustomerTier::ALL {
+            let s = match tier {
+                CustomerTier::Strategic => &mut self.tiers.strategic,
+                CustomerTier::Core => &mut self.tiers.core,
+                CustomerTier::Ordinary => &mut self.tiers.ordinary,
+            };
+            let field = |name: &str| format!("tiers.{tier}.{name}");
+            let return_ok = (1..=3650).contains(&s.return_days);
+            p.check(
+                return_ok,
+                &field("return_days"),
+                "out_of_range",
+                "return days are 1 to 3650",
+            );
+            // Measured against the return days only when those are right themselves.
+            p.check(
+                !return_ok || (0..s.return_days).contains(&s.warning_days),
+                &field("warning_days"),
+                "out_of_range",
+                "warn 0 or more days before, and fewer than the return days",
+            );
+            p.check(
+                (1..=720).contains(&s.response_hours),
+                &field("response_hours"),
+                "out_of_range",
+                "response hours are 1 to 720",
+            );
+            p.check(
+                (1..=365).contains(&s.revisit_days),
+                &field("revisit_days"),
+                "out_of_range",
+                "revisit days are 1 to 365",
+            );
+            s.served_by = s.served_by.trim().to_owned();
+            p.check(
+                s.served_by.chars().count() <= 200,
+                &field("served_by"),
+                "too_long",
+                "at most 200 characters",
+            );
+        }
+        p.into_result()?;
+        Ok(self)
     }
 }
 
@@ -198,7 +299,7 @@ impl App {
     pub async fn sales_policy(&self) -> AppResult<(SalesPolicy, i64)> {
         let (json, version) = self.store.sales_policy().await?;
         let policy = match json {
-            Some(text) => serde_json::from_str(&text)
+            Some(text) => SalesPolicy::from_stored(&text)
                 .map_err(|e| crate::AppError::Internal(format!("stored sales policy: {e}")))?,
             None => SalesPolicy::default(),
         };
@@ -212,7 +313,7 @@ impl App {
         policy: SalesPolicy,
     ) -> AppResult<(SalesPolicy, i64)> {
         actor.require(RecordKind::Settings, Action::Edit)?;
-        policy.check()?;
+        let policy = policy.checked()?;
         let (before, _) = self.sales_policy().await?;
         let json =
             serde_json::to_string(&policy).map_err(|e| crate::AppError::Internal(e.to_string()))?;

@@ -112,3 +112,32 @@ impl App {
         Ok(self.store.tier_history(customer_id).await?)
     }
 }
+
+/// Tells which customers are due a revisit under their tier's cadence, as of one instant.
+#[derive(Debug, Clone)]
+pub struct RevisitRule {
+    tiers: crate::settings::TierPolicies,
+    now_ms: i64,
+}
+
+impl RevisitRule {
+    pub fn is_due(&self, c: &crate::customers::Customer) -> bool {
+        stride_domain::customers::revisit_due(
+            c.owner_id.is_some(),
+            c.last_activity_at_ms.unwrap_or(c.created_at_ms),
+            self.now_ms,
+            self.tiers.of_name(&c.tier).revisit_days,
+        )
+    }
+}
+
+impl App {
+    /// The revisit rule of the current sales policy, as of now.
+    pub async fn revisit_rule(&self) -> AppResult<RevisitRule> {
+        let (policy, _) = self.sales_policy().await?;
+        Ok(RevisitRule {
+            tiers: policy.tiers,
+            now_ms: self.now_ms(),
+        })
+    }
+}

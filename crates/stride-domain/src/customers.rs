@@ -357,6 +357,14 @@ impl CreditRating {
     }
 }
 
+/// Whether an owned customer is due a revisit under its tier's cadence (CUST-3): the last
+/// touch — the latest activity, else when the customer was registered — is at least
+/// `cadence_days` old. Customers in the public pool have nobody to revisit them.
+pub fn revisit_due(owned: bool, last_touch_ms: i64, now_ms: i64, cadence_days: i64) -> bool {
+    const DAY_MS: i64 = 86_400_000;
+    owned && now_ms.saturating_sub(last_touch_ms) >= cadence_days.saturating_mul(DAY_MS)
+}
+
 string_enum!(
     /// A contact's role in the customer's decision chain.
     DecisionRole {
@@ -373,6 +381,18 @@ string_enum!(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_revisit_falls_due_when_the_cadence_has_passed() {
+        let day = 86_400_000;
+        assert!(!revisit_due(true, 0, 13 * day, 14));
+        assert!(revisit_due(true, 0, 14 * day, 14));
+        assert!(
+            !revisit_due(false, 0, 100 * day, 14),
+            "nobody owns a pool customer"
+        );
+        assert!(!revisit_due(true, 5 * day, 18 * day, 14));
+    }
 
     #[test]
     fn company_names_from_the_spec() {

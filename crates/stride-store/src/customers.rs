@@ -3,8 +3,8 @@
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 use stride_app::customers::{
-    Contact, ContactData, Customer, CustomerData, CustomerFilter, DuplicateHit, MatchKeys,
-    SearchHit,
+    Contact, ContactData, CreditChange, Customer, CustomerData, CustomerFilter, DuplicateHit,
+    MatchKeys, SearchHit,
 };
 use stride_app::page::PageRequest;
 use stride_app::{Reach, StoreError};
@@ -518,7 +518,13 @@ fn push_match_on(q: &mut Sql, name_column: &str, text: &str) {
 }
 
 pub async fn merge(conn: &mut AnyConnection, from: i64, into: i64, now: i64) -> Result<()> {
-    for table in ["contacts", "activities", "leads", "customer_tiers"] {
+    for table in [
+        "contacts",
+        "activities",
+        "leads",
+        "customer_tiers",
+        "customer_credit_history",
+    ] {
         let mut q = Sql::new("UPDATE ");
         q.push(table)
             .push(" SET customer_id = ")
@@ -533,4 +539,72 @@ pub async fn merge(conn: &mut AnyConnection, from: i64, into: i64, now: i64) -> 
     let mut q = Sql::new("DELETE FROM customers WHERE id = ");
     q.bind(from);
     q.execute(conn).await.map(drop)
+}
+
+// ---- credit history (CUST-5) ----------------------------------------------------------------
+
+pub async fn record_credit_change(conn: &mut AnyConnection, c: &CreditChange) -> Result<()> {
+    let mut q = Sql::new(
+        "INSERT INTO customer_credit_history (customer_id, rating_before, rating_after, \
+         limit_before_minor, limit_after_minor, changed_by, reason, at_ms) VALUES (",
+    );
+    q.bind(c.customer_id)
+        .push(", ")
+        .bind(c.rating_before.clone())
+        .push(", ")
+        .bind(c.rating_after.clone())
+        .push(", ");
+    q.bind(c.limit_before_minor)
+        .push(", ")
+        .bind(c.limit_after_minor)
+        .push(", ")
+        .bind(c.changed_by)
+        .push(", ");
+    q.bind(c.reason.clone()).push(", ").bind(c.at_ms).push(")");
+    q.execute(conn).await.map(drop)
+}
+
+pub async fn set_credit(
+    conn: &mut AnyConnection,
+    id: i64,
+    rating: Option<&str>,
+    limit_minor: i64,
+    now: i64,
+) -> Result<()> {
+    let mut q = Sql::new("UPDATE customers SET credit_rating = ");
+    q.bind(rating.map(str::to_owned))
+        .push(", credit_limit_minor = ")
+        .bind(limit_minor);
+    q.push(", version = version + 1, updated_at_ms = ")
+        .bind(now)
+        .push(" WHERE id = ")
+        .bind(id);
+    q.execute(conn).await.map(drop)
+}
+
+pub async fn credit_history(
+    conn: &mut AnyConnection,
+    customer_id: i64,
+) -> Result<Vec<CreditChange>> {
+    let mut q = Sql::new(
+        "SELECT customer_id, rating_before, rating_after, limit_before_minor, limit_after_minor, \
+         changed_by, reason, at_ms FROM customer_credit_history WHERE customer_id = ",
+    );
+    q.bind(customer_id).push(" ORDER BY id DESC");
+    q.fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(CreditChange {
+                customer_id: col(r, "customer_id")?,
+                rating_before: col(r, "rating_before")?,
+                rating_after: col(r, "rating_after")?,
+                limit_before_minor: col(r, "limit_before_minor")?,
+                limit_after_minor: col(r, "limit_after_minor")?,
+                changed_by: col(r, "changed_by")?,
+                reason: col(r, "reason")?,
+                at_ms: col(r, "at_ms")?,
+            })
+        })
+        .collect()
 }

@@ -71,10 +71,12 @@ pub async fn escalation_targets(conn: &mut AnyConnection, user_id: i64) -> Resul
         .collect()
 }
 
-/// Owned customers with neither an activity nor a change of owner since `quiet_before`.
-fn quiet_customers(quiet_before: i64, extra: &str) -> Sql {
-    let mut q = Sql::new("SELECT id, owner_id, name FROM customers WHERE owner_id IS NOT NULL");
-    q.push(extra)
+/// Owned customers of `tier` with neither an activity nor a change of owner since `quiet_before`.
+fn quiet_customers(tier: &str, quiet_before: i64, extra: &str) -> Sql {
+    let mut q =
+        Sql::new("SELECT id, owner_id, name FROM customers WHERE owner_id IS NOT NULL AND tier = ");
+    q.bind(tier.to_owned())
+        .push(extra)
         .push(" AND COALESCE(last_activity_at_ms, 0) < ")
         .bind(quiet_before);
     q.push(" AND COALESCE(owned_since_ms, created_at_ms) < ")
@@ -91,11 +93,12 @@ fn owner_rows(rows: Vec<sqlx::any::AnyRow>) -> Result<Vec<(i64, i64, String)>> {
 
 pub async fn claim_pool_warnings(
     conn: &mut AnyConnection,
+    tier: &str,
     quiet_before: i64,
     now: i64,
 ) -> Result<Vec<(i64, i64, String)>> {
     let candidates = owner_rows(
-        quiet_customers(quiet_before, " AND pool_warned_at_ms IS NULL")
+        quiet_customers(tier, quiet_before, " AND pool_warned_at_ms IS NULL")
             .fetch_all(conn)
             .await?,
     )?;
@@ -116,10 +119,15 @@ pub async fn claim_pool_warnings(
 
 pub async fn return_quiet_customers(
     conn: &mut AnyConnection,
+    tier: &str,
     quiet_before: i64,
     now: i64,
 ) -> Result<Vec<(i64, i64, String)>> {
-    let candidates = owner_rows(quiet_customers(quiet_before, "").fetch_all(conn).await?)?;
+    let candidates = owner_rows(
+        quiet_customers(tier, quiet_before, "")
+            .fetch_all(conn)
+            .await?,
+    )?;
     let mut returned = Vec::new();
     for (id, owner, name) in candidates {
         let mut q = Sql::new(
@@ -131,6 +139,8 @@ pub async fn return_quiet_customers(
             .bind(id)
             .push(" AND owner_id = ")
             .bind(owner);
+        // Re-checked here: a follow-up or a re-tiering since the read keeps the customer.
+        q.push(" AND tier = ").bind(tier.to_owned());
         q.push(" AND COALESCE(last_activity_at_ms, 0) < ")
             .bind(quiet_before);
         if q.execute(conn).await? == 1 {

@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(9, "sales_policy", "0009_sales_policy"),
     migration!(11, "approvals", "0011_approvals"),
     migration!(13, "attachments", "0013_attachments"),
+    migration!(14, "credit_history", "0014_credit_history"),
 ];
 
 /// The schema version this build expects: its last migration.

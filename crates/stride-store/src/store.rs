@@ -9,8 +9,8 @@ use stride_app::assignment::AssignmentRule;
 use stride_app::audit::{AuditEntry, AuditFilter, NewAuditEntry};
 use stride_app::auth::{ApiToken, Principal};
 use stride_app::customers::{
-    Contact, ContactData, Customer, CustomerData, CustomerFilter, DuplicateHit, MatchKeys,
-    SearchHit,
+    Contact, ContactData, CreditChange, Customer, CustomerData, CustomerFilter, DuplicateHit,
+    MatchKeys, SearchHit,
 };
 use stride_app::idempotency::{IdempotencyClaim, StoredResponse};
 use stride_app::jobs::{NewNotification, Notification};
@@ -250,6 +250,11 @@ impl Store for SqlStore {
     }
     async fn release_idempotency_key(&self, owner: &str, key: &str) -> StoreResult<()> {
         auth::release_idempotency_key(&mut *self.conn().await?, owner, key).await
+    }
+
+    // ---- credit history (CUST-5) ----
+    async fn credit_history(&self, customer_id: i64) -> StoreResult<Vec<CreditChange>> {
+        customers::credit_history(&mut *self.conn().await?, customer_id).await
     }
 }
 
@@ -520,17 +525,19 @@ impl Tx for SqlTx {
     }
     async fn claim_pool_warnings(
         &mut self,
+        tier: &str,
         quiet_before_ms: i64,
         now_ms: i64,
     ) -> StoreResult<Vec<(i64, i64, String)>> {
-        jobs::claim_pool_warnings(&mut self.0, quiet_before_ms, now_ms).await
+        jobs::claim_pool_warnings(&mut self.0, tier, quiet_before_ms, now_ms).await
     }
     async fn return_quiet_customers(
         &mut self,
+        tier: &str,
         quiet_before_ms: i64,
         now_ms: i64,
     ) -> StoreResult<Vec<(i64, i64, String)>> {
-        jobs::return_quiet_customers(&mut self.0, quiet_before_ms, now_ms).await
+        jobs::return_quiet_customers(&mut self.0, tier, quiet_before_ms, now_ms).await
     }
     async fn notify(&mut self, n: &NewNotification, now_ms: i64) -> StoreResult<()> {
         jobs::notify(&mut self.0, n, now_ms).await
@@ -598,5 +605,19 @@ impl Tx for SqlTx {
         now_ms: i64,
     ) -> StoreResult<i64> {
         settings::set_sales_policy(&mut self.0, version, json, now_ms).await
+    }
+
+    // ---- credit history (CUST-5) ----
+    async fn record_credit_change(&mut self, change: &CreditChange) -> StoreResult<()> {
+        customers::record_credit_change(&mut self.0, change).await
+    }
+    async fn set_customer_credit(
+        &mut self,
+        customer_id: i64,
+        rating: Option<&str>,
+        limit_minor: i64,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        customers::set_credit(&mut self.0, customer_id, rating, limit_minor, now_ms).await
     }
 }

@@ -398,7 +398,70 @@ async fn seed_sales(app: &App) -> Result<()> {
             .await?;
         demo_attachment(app, &actor, i, customer.id).await?;
     }
-    demo_queue_and_escalation(app).await
+    demo_queue_and_escalation(app).await?;
+    demo_credit_and_revisit(app).await
+}
+
+/// A customer whose credit was cut to a poor rating (so the warning shows, with its history),
+/// and a strategic customer left longer than its tier's revisit cadence.
+async fn demo_credit_and_revisit(app: &App) -> Result<()> {
+    use stride_app::customers::CustomerData;
+    use stride_app::leads::ActivityData;
+    use stride_app::tiers::TierChange;
+
+    let rep = app.actor_for("rep").await?;
+    let now = app.now_ms();
+    let data = CustomerData {
+        name: "宁波迟付五金制品有限公司 Ningbo Late-Pay Hardware".into(),
+        industry: Some("制造 Manufacturing".into()),
+        region: Some("华东 East".into()),
+        credit_rating: Some("AA".into()),
+        credit_limit_minor: 80_000_000,
+        ..Default::default()
+    };
+    let customer = app.create_customer(&rep, data, true).await?;
+    let mut cut = customer.data.clone();
+    cut.credit_rating = Some("C".into());
+    cut.credit_limit_minor = 10_000_000;
+    app.update_customer_with_reason(
+        &rep,
+        customer.id,
+        customer.version,
+        cut,
+        true,
+        Some("连续三期逾期付款 / three payments overdue in a row".into()),
+    )
+    .await?;
+
+    let data = CustomerData {
+        name: "中国商飞上海飞机制造有限公司 COMAC Shanghai".into(),
+        industry: Some("航空 Aviation".into()),
+        region: Some("华东 East".into()),
+        credit_rating: Some("AAA".into()),
+        credit_limit_minor: 500_000_000,
+        ..Default::default()
+    };
+    let strategic = app.create_customer(&rep, data, true).await?;
+    let mut tx = app.store().begin().await?;
+    tx.record_tier(&TierChange {
+        customer_id: strategic.id,
+        tier: "strategic".into(),
+        score: 90,
+        reason: "年度框架协议 / annual framework agreement".into(),
+        at_ms: now,
+    })
+    .await?;
+    tx.commit().await?;
+    // Three weeks since the last visit: past the strategic revisit cadence of 14 days.
+    let visit = ActivityData {
+        kind: "visit".into(),
+        summary: "季度业务回顾 / quarterly business review".into(),
+        occurred_at_ms: now - 21 * 86_400_000,
+        ..Default::default()
+    };
+    app.record_activity(&rep, None, Some(strategic.id), visit)
+        .await?;
+    Ok(())
 }
 
 /// A quote (CSV) on the first customer and a requirements summary (PDF) on the second.

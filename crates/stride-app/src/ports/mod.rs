@@ -20,8 +20,8 @@ use crate::assignment::AssignmentRule;
 use crate::audit::{AuditEntry, AuditFilter, NewAuditEntry};
 use crate::auth::{ApiToken, Principal};
 use crate::customers::{
-    Contact, ContactData, Customer, CustomerData, CustomerFilter, DuplicateHit, MatchKeys,
-    SearchHit,
+    Contact, ContactData, CreditChange, Customer, CustomerData, CustomerFilter, DuplicateHit,
+    MatchKeys, SearchHit,
 };
 use crate::idempotency::{IdempotencyClaim, StoredResponse};
 use crate::jobs::{NewNotification, Notification};
@@ -205,6 +205,10 @@ pub trait Store:
     async fn tier_history(&self, customer_id: i64) -> StoreResult<Vec<TierChange>>;
     /// The stored sales policy as JSON (None: defaults) and the settings version.
     async fn sales_policy(&self) -> StoreResult<(Option<String>, i64)>;
+
+    // ---- credit history (CUST-5) ----
+    /// A customer's credit changes, newest first.
+    async fn credit_history(&self, customer_id: i64) -> StoreResult<Vec<CreditChange>>;
 }
 
 /// One write transaction. Every state change writes its audit row through the same `Tx`,
@@ -398,15 +402,17 @@ pub trait Tx:
     async fn claim_overdue_leads(&mut self, now_ms: i64) -> StoreResult<Vec<Lead>>;
     /// Who hears about a user's overdue leads: their manager, else the supervisors and managers above them.
     async fn escalation_targets(&mut self, user_id: i64) -> StoreResult<Vec<i64>>;
-    /// Marks owned customers quiet since before `quiet_before_ms` as warned: (customer, owner, name).
+    /// Marks owned customers of `tier` quiet since before `quiet_before_ms` as warned: (customer, owner, name).
     async fn claim_pool_warnings(
         &mut self,
+        tier: &str,
         quiet_before_ms: i64,
         now_ms: i64,
     ) -> StoreResult<Vec<(i64, i64, String)>>;
-    /// Returns owned customers quiet since before `quiet_before_ms` to the pool: (customer, former owner, name).
+    /// Returns owned customers of `tier` quiet since before `quiet_before_ms` to the pool: (customer, former owner, name).
     async fn return_quiet_customers(
         &mut self,
+        tier: &str,
         quiet_before_ms: i64,
         now_ms: i64,
     ) -> StoreResult<Vec<(i64, i64, String)>>;
@@ -452,4 +458,15 @@ pub trait Tx:
     /// Stores the sales policy JSON; returns the new settings version.
     async fn set_sales_policy(&mut self, version: i64, json: &str, now_ms: i64)
         -> StoreResult<i64>;
+
+    // ---- credit history (CUST-5) ----
+    async fn record_credit_change(&mut self, change: &CreditChange) -> StoreResult<()>;
+    /// Sets a customer's credit rating and limit (a merge adopting the absorbed customer's).
+    async fn set_customer_credit(
+        &mut self,
+        customer_id: i64,
+        rating: Option<&str>,
+        limit_minor: i64,
+        now_ms: i64,
+    ) -> StoreResult<()>;
 }

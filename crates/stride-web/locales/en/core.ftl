@@ -524,3 +524,22 @@ policy.weight_payment = Weight of payment behaviour
 policy.strategic = Lowest score of a strategic customer
 policy.core = Lowest score of a core customer
 policy.not_numbers = Use whole numbers.
+
+# Per-tier service policy, revisit cadence and credit history (CUST-3, CUST-4, CUST-5)
+policy.tier_service = Service per tier
+policy.tier_service_intro = How each tier is served: when a quiet customer returns to the public pool (and how many days before its owner is warned), how fast requests are answered, how often the customer is revisited, and who serves it.
+policy.tier_return_days = Back to the pool after (days without follow-up)
+policy.tier_warning_days = Warn (days before)
+policy.tier_response_hours = Response time (hours)
+policy.tier_revisit_days = Revisit every (days)
+policy.tier_served_by = Served by
+customer.revisit_due = Revisit due
+customer.revisit_due_hint = The last follow-up is older than this tier's revisit cadence.
+credit.title = Credit history
+credit.at = When
+credit.rating = Rating
+credit.limit = Limit
+credit.by = By
+credit.reason = Reason
+credit.none = No change of credit yet.
+credit.reason_label = Reason for a credit change (optional)

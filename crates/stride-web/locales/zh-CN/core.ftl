@@ -524,3 +524,22 @@ policy.weight_payment = 回款表现权重
 policy.strategic = 战略客户最低分
 policy.core = 核心客户最低分
 policy.not_numbers = 请填写整数。
+
+# Per-tier service policy, revisit cadence and credit history (CUST-3, CUST-4, CUST-5)
+policy.tier_service = 分级服务策略
+policy.tier_service_intro = 各级客户如何服务：多久未跟进退回公海（提前几天提醒负责人）、响应时限、回访周期，以及由谁服务。
+policy.tier_return_days = 未跟进退回公海（天）
+policy.tier_warning_days = 提前提醒（天）
+policy.tier_response_hours = 响应时限（小时）
+policy.tier_revisit_days = 回访周期（天）
+policy.tier_served_by = 服务团队
+customer.revisit_due = 待回访
+customer.revisit_due_hint = 最近一次跟进已超过该级别的回访周期。
+credit.title = 信用记录
+credit.at = 时间
+credit.rating = 信用等级
+credit.limit = 信用额度
+credit.by = 操作人
+credit.reason = 原因
+credit.none = 暂无信用变更。
+credit.reason_label = 信用变更原因（可选）

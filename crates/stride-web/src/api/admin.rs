@@ -400,9 +400,11 @@ fn policy_response(policy: stride_app::settings::SalesPolicy, version: i64) -> R
 }
 
 /// How the sales process is tuned: `grading` (a_requires_budget, a_requires_decision_chain),
-/// `response` (a_hours, b_hours, c_nurture_days), `pool` (return_days, warning_days,
-/// ownership_cap), `tier_weights` (contribution, potential, payment), `tier_thresholds`
-/// (strategic, core). Every field has a default.
+/// `response` (a_hours, b_hours, c_nurture_days), `pool` (ownership_cap), `tier_weights`
+/// (contribution, potential, payment), `tier_thresholds` (strategic, core), and `tiers`: for
+/// each of `strategic`, `core`, `ordinary` its service (return_days to the public pool without a
+/// follow-up, warning_days before that, response_hours, revisit_days, served_by in words).
+/// Every field has a default; errors name the field, e.g. `tiers.core.return_days`.
 #[utoipa::path(get, path = "/api/v1/settings/sales-policy", tag = "settings",
     responses((status = 200, body = Object, headers(("ETag" = String)))))]
 async fn get_sales_policy(State(s): State<AppState>, ApiActor(_): ApiActor) -> ApiResult<Response> {

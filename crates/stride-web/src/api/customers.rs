@@ -9,6 +9,7 @@ use stride_app::customers::{
     Contact, ContactData, Customer, CustomerData, CustomerFilter, SearchHit,
 };
 use stride_app::page::PageRequest;
+use stride_app::tiers::RevisitRule;
 use stride_app::AppError;
 use stride_domain::access::{Action, RecordKind};
 use utoipa::{IntoParams, ToSchema};
@@ -32,6 +33,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(hand_over))
         .routes(routes!(merge_customer))
         .routes(routes!(tier_history))
+        .routes(routes!(credit_history))
         .routes(routes!(list_contacts, create_contact))
         .routes(routes!(export_contacts))
         .routes(routes!(get_contact, update_contact))
@@ -69,6 +71,8 @@ pub struct CustomerDto {
     /// AAA, AA, A, B or C; B and C are poor credit.
     pub credit_rating: Option<String>,
     pub poor_credit: bool,
+    /// Owned, and the last follow-up is older than the tier's revisit cadence.
+    pub revisit_due: bool,
     /// Credit limit in fen.
     pub credit_limit: i64,
     /// Absent while the customer is in the public pool.
@@ -82,7 +86,7 @@ pub struct CustomerDto {
     pub updated_at: String,
 }
 
-pub fn customer_dto(c: Customer) -> CustomerDto {
+pub fn customer_dto(c: Customer, revisit: &RevisitRule) -> CustomerDto {
     let poor_credit = c
         .data
         .credit_rating
@@ -90,6 +94,7 @@ pub fn customer_dto(c: Customer) -> CustomerDto {
         .and_then(|r| r.parse::<stride_domain::customers::CreditRating>().ok())
         .is_some_and(|r| r.is_poor());
     CustomerDto {
+        revisit_due: revisit.is_due(&c),
         id: c.id,
         in_pool: c.owner_id.is_none(),
         name: c.data.name,
@@ -117,8 +122,9 @@ pub fn customer_dto(c: Customer) -> CustomerDto {
     }
 }
 
-fn customer_response(status: StatusCode, c: Customer) -> Response {
-    (status, etag(c.version), Json(customer_dto(c))).into_response()
+async fn customer_response(s: &AppState, status: StatusCode, c: Customer) -> ApiResult<Response> {
+    let revisit = s.app.revisit_rule().await?;
+    Ok((status, etag(c.version), Json(customer_dto(c, &revisit))).into_response())
 }
 
 /// The registration form; on update every field is replaced (send what you read).
@@ -144,10 +150,12 @@ pub struct CustomerInput {
     /// Save although another customer looks the same (never for the same credit code).
     #[serde(default)]
     pub allow_duplicate: bool,
+    /// Why the credit rating or limit changes (on update; kept in the credit history).
+    pub credit_reason: Option<String>,
 }
 
 impl CustomerInput {
-    fn into_data(self) -> Result<(CustomerData, bool), AppError> {
+    fn into_data(self) -> Result<(CustomerData, bool, Option<String>), AppError> {
         let next = self
             .next_follow_up_at
             .as_deref()
@@ -175,7 +183,7 @@ impl CustomerInput {
             credit_limit_minor: self.credit_limit.unwrap_or(0),
             next_follow_up_at_ms: next,
         };
-        Ok((data, self.allow_duplicate))
+        Ok((data, self.allow_duplicate, self.credit_reason))
     }
 }
 
@@ -207,9 +215,10 @@ async fn list_customers(
         pool: q.pool.unwrap_or(false),
         q: q.q,
     };
+    let revisit = s.app.revisit_rule().await?;
     Ok(Json(PageDto::from_page(
         s.app.list_customers(&actor, &filter, page).await?,
-        customer_dto,
+        |c| customer_dto(c, &revisit),
     )))
 }
 
@@ -220,11 +229,9 @@ async fn create_customer(
     ApiActor(actor): ApiActor,
     ApiJson(input): ApiJson<CustomerInput>,
 ) -> ApiResult<Response> {
-    let (data, allow) = input.into_data()?;
-    Ok(customer_response(
-        StatusCode::CREATED,
-        s.app.create_customer(&actor, data, allow).await?,
-    ))
+    let (data, allow, _) = input.into_data()?;
+    let customer = s.app.create_customer(&actor, data, allow).await?;
+    customer_response(&s, StatusCode::CREATED, customer).await
 }
 
 #[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = i64, Path)),
@@ -234,10 +241,8 @@ async fn get_customer(
     ApiActor(actor): ApiActor,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Response> {
-    Ok(customer_response(
-        StatusCode::OK,
-        s.app.get_customer(&actor, id).await?,
-    ))
+    let customer = s.app.get_customer(&actor, id).await?;
+    customer_response(&s, StatusCode::OK, customer).await
 }
 
 #[utoipa::path(put, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = i64, Path), ("If-Match" = String, Header)),
@@ -250,13 +255,12 @@ async fn update_customer(
     IfMatch(version): IfMatch,
     ApiJson(input): ApiJson<CustomerInput>,
 ) -> ApiResult<Response> {
-    let (data, allow) = input.into_data()?;
-    Ok(customer_response(
-        StatusCode::OK,
-        s.app
-            .update_customer(&actor, id, version, data, allow)
-            .await?,
-    ))
+    let (data, allow, credit_reason) = input.into_data()?;
+    let customer = s
+        .app
+        .update_customer_with_reason(&actor, id, version, data, allow, credit_reason)
+        .await?;
+    customer_response(&s, StatusCode::OK, customer).await
 }
 
 /// Takes a customer from the public pool; exactly one of simultaneous claims wins.
@@ -267,10 +271,8 @@ async fn claim_customer(
     ApiActor(actor): ApiActor,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Response> {
-    Ok(customer_response(
-        StatusCode::OK,
-        s.app.claim_customer(&actor, id).await?,
-    ))
+    let customer = s.app.claim_customer(&actor, id).await?;
+    customer_response(&s, StatusCode::OK, customer).await
 }
 
 /// Returns a customer to the public pool.
@@ -281,10 +283,8 @@ async fn release_customer(
     ApiActor(actor): ApiActor,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Response> {
-    Ok(customer_response(
-        StatusCode::OK,
-        s.app.release_customer(&actor, id).await?,
-    ))
+    let customer = s.app.release_customer(&actor, id).await?;
+    customer_response(&s, StatusCode::OK, customer).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -303,10 +303,8 @@ async fn merge_customer(
     ApiPath(id): ApiPath<i64>,
     ApiJson(r): ApiJson<MergeInput>,
 ) -> ApiResult<Response> {
-    Ok(customer_response(
-        StatusCode::OK,
-        s.app.merge_customers(&actor, id, r.from_id).await?,
-    ))
+    let customer = s.app.merge_customers(&actor, id, r.from_id).await?;
+    customer_response(&s, StatusCode::OK, customer).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -642,6 +640,45 @@ async fn tier_history(
             .map(|c| TierChangeDto {
                 tier: c.tier,
                 score: c.score,
+                reason: c.reason,
+                at: rfc3339(c.at_ms),
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreditChangeDto {
+    /// AAA, AA, A, B or C; absent when there was none.
+    pub rating_before: Option<String>,
+    pub rating_after: Option<String>,
+    /// Credit limits in fen.
+    pub limit_before: i64,
+    pub limit_after: i64,
+    /// The user who made the change.
+    pub changed_by: Option<i64>,
+    pub reason: Option<String>,
+    pub at: String,
+}
+
+/// Every change of the customer's credit rating or limit (by registration, edit or merge), newest first.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/credit-history", tag = "customers", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<CreditChangeDto>), (status = 404, body = Problem)))]
+async fn credit_history(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Vec<CreditChangeDto>>> {
+    let history = s.app.credit_history(&actor, id).await?;
+    Ok(Json(
+        history
+            .into_iter()
+            .map(|c| CreditChangeDto {
+                rating_before: c.rating_before,
+                rating_after: c.rating_after,
+                limit_before: c.limit_before_minor,
+                limit_after: c.limit_after_minor,
+                changed_by: c.changed_by,
                 reason: c.reason,
                 at: rfc3339(c.at_ms),
             })

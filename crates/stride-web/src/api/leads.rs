@@ -460,7 +460,7 @@ async fn convert_lead(
     let (lead, customer) = s.app.convert_lead(&actor, id, version).await?;
     Ok(Json(ConvertResult {
         lead: lead_dto(lead, s.app.now_ms()),
-        customer: customer_dto(customer),
+        customer: customer_dto(customer, &s.app.revisit_rule().await?),
     }))
 }
 

@@ -1706,6 +1706,53 @@ struct PolicyPage {
     errors: FieldErrors,
 }
 
+/// One row of the tier service table: a tier and its numbers, each with its own error.
+struct TierServiceRow {
+    label: String,
+    cells: Vec<TierServiceCell>,
+    served_by: TierServiceCell,
+}
+
+/// One input of the table; `name` is the field as the use case names it, e.g. `tiers.core.return_days`.
+struct TierServiceCell {
+    name: String,
+    value: String,
+    min: i64,
+    max: i64,
+    error: Option<String>,
+}
+
+impl PolicyPage {
+    fn tier_rows(&self) -> Vec<TierServiceRow> {
+        stride_domain::customers::CustomerTier::ALL
+            .iter()
+            .map(|&tier| {
+                let s = self.p.tiers.of(tier);
+                let cell = |column: &str, value: String, min: i64, max: i64| {
+                    let name = format!("tiers.{tier}.{column}");
+                    TierServiceCell {
+                        error: self.errors.of(&name).map(str::to_owned),
+                        name,
+                        value,
+                        min,
+                        max,
+                    }
+                };
+                TierServiceRow {
+                    label: self.chrome.tr.t(&format!("customer_tier.{tier}")),
+                    cells: vec![
+                        cell("return_days", s.return_days.to_string(), 1, 3650),
+                        cell("warning_days", s.warning_days.to_string(), 0, 3649),
+                        cell("response_hours", s.response_hours.to_string(), 1, 720),
+                        cell("revisit_days", s.revisit_days.to_string(), 1, 365),
+                    ],
+                    served_by: cell("served_by", s.served_by.clone(), 0, 200),
+                }
+            })
+            .collect()
+    }
+}
+
 async fn policy_page(State(state): State<AppState>, page: PageActor) -> Response {
     if !page.actor.can(
         stride_domain::access::RecordKind::Settings,
@@ -1724,7 +1771,8 @@ async fn policy_page(State(state): State<AppState>, page: PageActor) -> Response
     }
 }
 
-/// The form posts every number as text and the checkboxes only when ticked.
+/// The form posts every number as text and the checkboxes only when ticked; each tier's
+/// service columns are posted as `tiers.<tier>.<column>`, the names its errors carry.
 #[derive(Deserialize)]
 struct PolicyForm {
     #[serde(rename = "_csrf")]
@@ -1735,34 +1783,97 @@ struct PolicyForm {
     a_hours: String,
     b_hours: String,
     c_nurture_days: String,
-    return_days: String,
-    warning_days: String,
     ownership_cap: String,
     weight_contribution: String,
     weight_potential: String,
     weight_payment: String,
     strategic: String,
     core: String,
+    #[serde(rename = "tiers.strategic.return_days")]
+    strategic_return_days: String,
+    #[serde(rename = "tiers.strategic.warning_days")]
+    strategic_warning_days: String,
+    #[serde(rename = "tiers.strategic.response_hours")]
+    strategic_response_hours: String,
+    #[serde(rename = "tiers.strategic.revisit_days")]
+    strategic_revisit_days: String,
+    #[serde(rename = "tiers.strategic.served_by")]
+    strategic_served_by: String,
+    #[serde(rename = "tiers.core.return_days")]
+    core_return_days: String,
+    #[serde(rename = "tiers.core.warning_days")]
+    core_warning_days: String,
+    #[serde(rename = "tiers.core.response_hours")]
+    core_response_hours: String,
+    #[serde(rename = "tiers.core.revisit_days")]
+    core_revisit_days: String,
+    #[serde(rename = "tiers.core.served_by")]
+    core_served_by: String,
+    #[serde(rename = "tiers.ordinary.return_days")]
+    ordinary_return_days: String,
+    #[serde(rename = "tiers.ordinary.warning_days")]
+    ordinary_warning_days: String,
+    #[serde(rename = "tiers.ordinary.response_hours")]
+    ordinary_response_hours: String,
+    #[serde(rename = "tiers.ordinary.revisit_days")]
+    ordinary_revisit_days: String,
+    #[serde(rename = "tiers.ordinary.served_by")]
+    ordinary_served_by: String,
 }
 
 impl PolicyForm {
     fn policy(&self) -> Option<stride_app::settings::SalesPolicy> {
+        use stride_app::settings::TierService;
         let n = |v: &str| v.trim().parse::<u32>().ok();
         let i = |v: &str| v.trim().parse::<i64>().ok();
+        let service = |days: [&str; 4], served_by: &str| {
+            Some(TierService {
+                return_days: i(days[0])?,
+                warning_days: i(days[1])?,
+                response_hours: i(days[2])?,
+                revisit_days: i(days[3])?,
+                served_by: served_by.to_owned(),
+            })
+        };
         let mut p = stride_app::settings::SalesPolicy::default();
         p.grading.a_requires_budget = self.a_requires_budget.is_some();
         p.grading.a_requires_decision_chain = self.a_requires_decision_chain.is_some();
         p.response.a_hours = n(&self.a_hours)?;
         p.response.b_hours = n(&self.b_hours)?;
         p.response.c_nurture_days = n(&self.c_nurture_days)?;
-        p.pool.return_days = i(&self.return_days)?;
-        p.pool.warning_days = i(&self.warning_days)?;
         p.pool.ownership_cap = i(&self.ownership_cap)?;
         p.tier_weights.contribution = n(&self.weight_contribution)?;
         p.tier_weights.potential = n(&self.weight_potential)?;
         p.tier_weights.payment = n(&self.weight_payment)?;
         p.tier_thresholds.strategic = n(&self.strategic)?;
         p.tier_thresholds.core = n(&self.core)?;
+        p.tiers.strategic = service(
+            [
+                &self.strategic_return_days,
+                &self.strategic_warning_days,
+                &self.strategic_response_hours,
+                &self.strategic_revisit_days,
+            ],
+            &self.strategic_served_by,
+        )?;
+        p.tiers.core = service(
+            [
+                &self.core_return_days,
+                &self.core_warning_days,
+                &self.core_response_hours,
+                &self.core_revisit_days,
+            ],
+            &self.core_served_by,
+        )?;
+        p.tiers.ordinary = service(
+            [
+                &self.ordinary_return_days,
+                &self.ordinary_warning_days,
+                &self.ordinary_response_hours,
+                &self.ordinary_revisit_days,
+            ],
+            &self.ordinary_served_by,
+        )?;
         Some(p)
     }
 }
@@ -1788,7 +1899,7 @@ async fn update_policy(
     };
     match state
         .app
-        .update_sales_policy(&page.actor, form.version, policy)
+        .update_sales_policy(&page.actor, form.version, policy.clone())
         .await
     {
         Ok(_) => see_other("/admin/sales-policy?notice=saved"),

@@ -113,6 +113,7 @@ struct CustomerRow {
     owner: String,
     poor_credit: bool,
     credit_rating: String,
+    revisit_due: bool,
 }
 
 #[derive(Template)]
@@ -160,6 +161,10 @@ async fn customers_page(
     };
     let owners: Vec<i64> = customers.items.iter().filter_map(|c| c.owner_id).collect();
     let names = user_names(app, actor, owners).await;
+    let revisit = match app.revisit_rule().await {
+        Ok(r) => r,
+        Err(e) => return app_error_page(&page.chrome, e),
+    };
     let rows = customers
         .items
         .iter()
@@ -175,6 +180,7 @@ async fn customers_page(
                 .unwrap_or_default(),
             poor_credit: is_poor_credit(c.data.credit_rating.as_deref()),
             credit_rating: c.data.credit_rating.clone().unwrap_or_default(),
+            revisit_due: revisit.is_due(c),
         })
         .collect();
     let tiers = CustomerTier::ALL
@@ -235,6 +241,8 @@ struct CustomerInput {
     credit_limit: String,
     /// `datetime-local` in the viewer's zone.
     next_follow_up: String,
+    /// Why the credit changes (the edit form only; kept in the credit history).
+    credit_reason: String,
     version: String,
     allow_duplicate: Option<String>,
     #[serde(rename = "_csrf")]
@@ -267,6 +275,7 @@ impl CustomerInput {
                 .next_follow_up_at_ms
                 .map(|ms| local_time_value(ms, tz))
                 .unwrap_or_default(),
+            credit_reason: String::new(),
             version: c.version.to_string(),
             allow_duplicate: None,
             csrf: String::new(),
@@ -534,6 +543,9 @@ struct CustomerPage {
     activity_errors: FieldErrors,
     /// The tier history, newest first; `None` when the viewer may not see it.
     tiers: Option<Vec<TierRow>>,
+    revisit_due: bool,
+    /// Changes of credit rating and limit, newest first.
+    credit_history: Vec<CreditRow>,
     /// The merge form: the customer number entered.
     merge_from: String,
     merge_errors: FieldErrors,
@@ -546,6 +558,53 @@ struct TierRow {
     score: i64,
     reason: String,
     at: String,
+}
+
+/// One change of a customer's credit rating or limit.
+struct CreditRow {
+    at: String,
+    rating: String,
+    limit: String,
+    by: String,
+    reason: String,
+}
+
+/// Credit changes as rows: "A → C", "¥500,000.00 → ¥100,000.00" (unchanged values once).
+async fn credit_rows(
+    app: &App,
+    actor: &Actor,
+    chrome: &Chrome,
+    changes: Vec<stride_app::customers::CreditChange>,
+) -> Vec<CreditRow> {
+    let tr = chrome.tr;
+    let people = changes.iter().filter_map(|c| c.changed_by).collect();
+    let names = user_names(app, actor, people).await;
+    let moved = |before: String, after: String| {
+        if before == after {
+            after
+        } else {
+            format!("{before} → {after}")
+        }
+    };
+    changes
+        .into_iter()
+        .map(|c| CreditRow {
+            at: chrome.time(&c.at_ms),
+            rating: moved(
+                c.rating_before.unwrap_or_else(|| "—".to_owned()),
+                c.rating_after.unwrap_or_else(|| "—".to_owned()),
+            ),
+            limit: moved(
+                money(c.limit_before_minor, &tr),
+                money(c.limit_after_minor, &tr),
+            ),
+            by: c
+                .changed_by
+                .map(|u| names.get(&u).cloned().unwrap_or_else(|| format!("#{u}")))
+                .unwrap_or_default(),
+            reason: c.reason.unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// Entered values and errors of the forms on the 360° view, put over the stored ones.
@@ -634,6 +693,14 @@ async fn customer_view(state: &AppState, page: PageActor, id: i64, forms: Entere
         Err(AppError::Forbidden) => None,
         Err(e) => return app_error_page(&page.chrome, e),
     };
+    let credit_history = match app.credit_history(actor, id).await {
+        Ok(changes) => credit_rows(app, actor, &page.chrome, changes).await,
+        Err(e) => return app_error_page(&page.chrome, e),
+    };
+    let revisit_due = match app.revisit_rule().await {
+        Ok(rule) => rule.is_due(&customer),
+        Err(e) => return app_error_page(&page.chrome, e),
+    };
     let (merge_from, merge_errors) = merge.unwrap_or_default();
     let contacts = match PageRequest::parse(Some(MAX_LIMIT), None) {
         Ok(req) => app.list_contacts(actor, Some(id), req).await,
@@ -696,6 +763,8 @@ async fn customer_view(state: &AppState, page: PageActor, id: i64, forms: Entere
         activity_kinds,
         activity_errors,
         tiers,
+        revisit_due,
+        credit_history,
         merge_from,
         merge_errors,
         attachments,
@@ -739,9 +808,10 @@ async fn update_customer(
     let (app, actor) = (&state.app, &page.actor);
     let tr = &page.chrome.tr;
     let (version, allow) = (input.version(), input.allow_duplicate());
+    let credit_reason = Some(input.credit_reason.clone());
     let e = match input.to_data(&zone(actor)) {
         Ok(d) => match app
-            .update_customer(actor, id, version, d.clone(), allow)
+            .update_customer_with_reason(actor, id, version, d.clone(), allow, credit_reason)
             .await
         {
             Ok(_) => return see_other(&format!("/customers/{id}?notice=saved")),

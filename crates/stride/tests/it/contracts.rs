@@ -47,7 +47,12 @@ pub(crate) struct Deal {
     pub opportunity: i64,
 }
 
-const AMOUNT: i64 = 100_000_00;
+/// Yuan in fen.
+const fn yuan(y: i64) -> i64 {
+    y * 100
+}
+
+const AMOUNT: i64 = yuan(100_000);
 
 pub(crate) async fn deal(app: &TestApp) -> Deal {
     let org = app.seed_org().await;
@@ -274,8 +279,8 @@ async fn money_must_add_up_before_review(app: TestApp) {
     let d = deal(&app).await;
     // Milestones 30,000 + 60,000 for a 100,000 contract.
     let short = json!([
-        {"name": "预付款", "due_on": "2026-12-15", "amount_fen": 30_000_00},
-        {"name": "验收款", "due_on": "2027-03-31", "amount_fen": 60_000_00},
+        {"name": "预付款", "due_on": "2026-12-15", "amount_fen": yuan(30_000)},
+        {"name": "验收款", "due_on": "2027-03-31", "amount_fen": yuan(60_000)},
     ]);
     let r = d
         .legal1
@@ -296,7 +301,7 @@ async fn money_must_add_up_before_review(app: TestApp) {
 
     // Lines must add up to the amount too.
     let mut body = contract_body(&d, AMOUNT, split_milestones(AMOUNT));
-    body["lines"] = json!([{"name": "服务器", "quantity": 3, "unit_price_fen": 33_333_33}]);
+    body["lines"] = json!([{"name": "服务器", "quantity": 3, "unit_price_fen": 3_333_333}]);
     let r = d.legal1.post("/api/v1/contracts", body).await;
     assert_eq!(r.status, 422);
     assert!(
@@ -306,7 +311,7 @@ async fn money_must_add_up_before_review(app: TestApp) {
     );
 
     // A contract for another amount than the one negotiated cannot go to review.
-    let other = 99_999_99;
+    let other = AMOUNT - 1;
     let r = d
         .legal1
         .post(

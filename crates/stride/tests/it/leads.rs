@@ -692,8 +692,14 @@ async fn the_sales_policy_page_saves_and_refuses(app: TestApp) {
     let csrf = admin.csrf.clone().unwrap();
     let form = |a_hours: &str| {
         format!(
-            "_csrf={csrf}&version=1&a_requires_budget=on&a_hours={a_hours}&b_hours=48&c_nurture_days=30&return_days=45&warning_days=5\
-             &ownership_cap=300&weight_contribution=50&weight_potential=30&weight_payment=20&strategic=80&core=60"
+            "_csrf={csrf}&version=1&a_requires_budget=on&a_hours={a_hours}&b_hours=48&c_nurture_days=30\
+             &ownership_cap=300&weight_contribution=50&weight_potential=30&weight_payment=20&strategic=80&core=60\
+             &tiers.strategic.return_days=90&tiers.strategic.warning_days=7&tiers.strategic.response_hours=4\
+             &tiers.strategic.revisit_days=14&tiers.strategic.served_by=VIP\
+             &tiers.core.return_days=60&tiers.core.warning_days=7&tiers.core.response_hours=24\
+             &tiers.core.revisit_days=30&tiers.core.served_by=\
+             &tiers.ordinary.return_days=45&tiers.ordinary.warning_days=5&tiers.ordinary.response_hours=48\
+             &tiers.ordinary.revisit_days=60&tiers.ordinary.served_by="
         )
     };
     let post = |body: String| {
@@ -721,7 +727,7 @@ async fn the_sales_policy_page_saves_and_refuses(app: TestApp) {
     assert_eq!(saved.status, 303, "{}", saved.body);
     let policy = admin.get("/api/v1/settings/sales-policy").await;
     assert_eq!(policy.json["response"]["a_hours"], 6);
-    assert_eq!(policy.json["pool"]["return_days"], 45);
+    assert_eq!(policy.json["tiers"]["ordinary"]["return_days"], 45);
     assert_eq!(
         policy.json["grading"]["a_requires_decision_chain"], false,
         "unticked box"

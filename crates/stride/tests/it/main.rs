@@ -7,6 +7,7 @@ mod api;
 mod attachments;
 mod cli;
 mod contracts;
+mod customer_policy;
 mod customers;
 mod import;
 mod jobs;
