@@ -8,4 +8,5 @@ pub mod clock;
 pub mod customers;
 pub mod leads;
 pub mod money;
+pub mod opportunities;
 pub mod validate;

@@ -518,7 +518,13 @@ fn push_match_on(q: &mut Sql, name_column: &str, text: &str) {
 }
 
 pub async fn merge(conn: &mut AnyConnection, from: i64, into: i64, now: i64) -> Result<()> {
-    for table in ["contacts", "activities", "leads", "customer_tiers"] {
+    for table in [
+        "contacts",
+        "activities",
+        "leads",
+        "customer_tiers",
+        "opportunities",
+    ] {
         let mut q = Sql::new("UPDATE ");
         q.push(table)
             .push(" SET customer_id = ")

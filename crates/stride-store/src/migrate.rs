@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(7, "assignment_rules", "0007_assignment_rules"),
     migration!(8, "tiers", "0008_tiers"),
     migration!(9, "sales_policy", "0009_sales_policy"),
+    migration!(10, "opportunities", "0010_opportunities"),
 ];
 
 /// The schema version this build expects: its last migration.

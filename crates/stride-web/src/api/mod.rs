@@ -5,7 +5,9 @@ mod auth;
 mod customers;
 mod inbox;
 mod leads;
+mod opportunities;
 mod org;
+mod products;
 mod public;
 
 use axum::extract::State;
@@ -35,6 +37,7 @@ pub(crate) use org::user_dto;
         (name = "audit", description = "The read-only audit log"),
         (name = "customers", description = "Customers, contacts, the public pool and search"),
         (name = "leads", description = "Leads, grading, first contact, conversion, follow-ups and the agenda"),
+        (name = "opportunities", description = "Opportunities with product lines, stage moves through gates, won and lost, the kanban board, the stages and the product catalogue"),
     )
 )]
 struct ApiDoc;
@@ -65,6 +68,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(admin::routes())
         .merge(customers::routes())
         .merge(leads::routes())
+        .merge(opportunities::routes())
+        .merge(products::routes())
         .merge(inbox::routes())
         .merge(public::routes())
 }

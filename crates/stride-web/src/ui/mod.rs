@@ -4,6 +4,7 @@
 mod admin;
 mod customers;
 mod leads;
+mod opportunities;
 mod profile;
 
 use askama::Template;
@@ -53,6 +54,14 @@ pub const TEMPLATE_SOURCES: &[&str] = &[
     include_str!("../../templates/inbox.html"),
     include_str!("../../templates/calendar_month.html"),
     include_str!("../../templates/admin_rules.html"),
+    include_str!("../../templates/opportunity_board.html"),
+    include_str!("../../templates/opportunities.html"),
+    include_str!("../../templates/opportunity.html"),
+    include_str!("../../templates/opportunity_form.html"),
+    include_str!("../../templates/products.html"),
+    include_str!("../../templates/product_fields.html"),
+    include_str!("../../templates/product_form.html"),
+    include_str!("../../templates/pipeline_settings.html"),
 ];
 
 const LANG_COOKIE: &str = "stride_lang";
@@ -89,6 +98,7 @@ pub fn routes() -> Router<AppState> {
         .merge(profile::routes())
         .merge(customers::routes())
         .merge(leads::routes())
+        .merge(opportunities::routes())
 }
 
 /// What every signed-in page shows around its content: navigation, user menu, language.

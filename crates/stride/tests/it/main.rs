@@ -9,6 +9,8 @@ mod customers;
 mod import;
 mod jobs;
 mod leads;
+mod opportunities;
 mod ui;
 mod ui_more;
+mod ui_opportunities;
 mod ui_sales;
