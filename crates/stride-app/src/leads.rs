@@ -14,6 +14,7 @@ use crate::actor::Actor;
 use crate::audit::NewAuditEntry;
 use crate::customers::{ContactData, Customer, CustomerData};
 use crate::error::{AppError, AppResult, Problems};
+use crate::opportunities::Opportunity;
 use crate::page::{Page, PageRequest};
 use crate::App;
 
@@ -576,16 +577,18 @@ impl App {
         Ok((after, activity))
     }
 
-    /// Converts a lead into a customer owned by the lead's owner, with its contact, in one step.
+    /// Converts a lead into a customer owned by the lead's owner, with its contact and an
+    /// opportunity at first contact owned by the converting rep, in one step (LEAD-8).
     pub async fn convert_lead(
         &self,
         actor: &Actor,
         id: i64,
         version: i64,
-    ) -> AppResult<(Lead, Customer)> {
+    ) -> AppResult<(Lead, Customer, Opportunity)> {
         let before = self.get_lead(actor, id).await?;
         actor.require(RecordKind::Lead, Action::Edit)?;
         actor.require(RecordKind::Customer, Action::Create)?;
+        actor.require(RecordKind::Opportunity, Action::Create)?;
         let mut state = LeadState::of(&before)?;
         if !state.status.can_become(LeadStatus::Converted) {
             return Err(AppError::Conflict(format!(
@@ -626,6 +629,17 @@ impl App {
             .await?;
         }
         tx.move_lead_activities(id, customer.id).await?;
+        let opportunity = self
+            .insert_converted_opportunity(
+                &mut *tx,
+                actor,
+                owner,
+                id,
+                customer.id,
+                &before.data.company,
+                now,
+            )
+            .await?;
         state.status = LeadStatus::Converted;
         state.customer_id = Some(customer.id);
         let after = tx
@@ -643,7 +657,7 @@ impl App {
         entry.action = "convert";
         tx.audit(&entry).await?;
         tx.commit().await?;
-        Ok((after, customer))
+        Ok((after, customer, opportunity))
     }
 
     // ---- activities -----------------------------------------------------------------------

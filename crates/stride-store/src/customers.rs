@@ -524,6 +524,7 @@ pub async fn merge(conn: &mut AnyConnection, from: i64, into: i64, now: i64) -> 
         "leads",
         "customer_tiers",
         "customer_credit_history",
+        "opportunities",
     ] {
         let mut q = Sql::new("UPDATE ");
         q.push(table)

@@ -36,7 +36,9 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(7, "assignment_rules", "0007_assignment_rules"),
     migration!(8, "tiers", "0008_tiers"),
     migration!(9, "sales_policy", "0009_sales_policy"),
+    migration!(10, "opportunities", "0010_opportunities"),
     migration!(11, "approvals", "0011_approvals"),
+    migration!(12, "contracts", "0012_contracts"),
     migration!(13, "attachments", "0013_attachments"),
     migration!(14, "credit_history", "0014_credit_history"),
 ];

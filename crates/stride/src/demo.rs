@@ -303,6 +303,7 @@ async fn seed_sales(app: &App) -> Result<()> {
     use stride_app::leads::{ActivityData, LeadData};
 
     let now = app.now_ms();
+    seed_products(app).await?;
     for (i, (owner, company, contact, phone, source, [need, budget, chain])) in
         LEADS.iter().enumerate()
     {
@@ -336,6 +337,7 @@ async fn seed_sales(app: &App) -> Result<()> {
             }
         }
     }
+    let mut customer_ids = Vec::new();
     for (i, (owner, name, industry, phone, rating)) in CUSTOMERS.iter().enumerate() {
         let actor = if owner.is_empty() {
             app.actor_for("admin").await?
@@ -359,6 +361,7 @@ async fn seed_sales(app: &App) -> Result<()> {
             ..Default::default()
         };
         let customer = app.create_customer(&actor, data, true).await?;
+        customer_ids.push((*name, customer.id));
         if owner.is_empty() {
             app.release_customer(&actor, customer.id).await?;
             continue;
@@ -398,8 +401,284 @@ async fn seed_sales(app: &App) -> Result<()> {
             .await?;
         demo_attachment(app, &actor, i, customer.id).await?;
     }
+    seed_opportunities(app, &customer_ids).await?;
     demo_queue_and_escalation(app).await?;
     demo_credit_and_revisit(app).await
+}
+
+/// (code, name, unit, list price, cost) in fen; the last one is no longer sold.
+const PRODUCTS: &[(&str, &str, &str, i64, i64)] = &[
+    ("CRM-STD", "星河 CRM 标准版", "用户/年", 120_000, 30_000),
+    ("CRM-ENT", "星河 CRM 企业版", "用户/年", 240_000, 60_000),
+    (
+        "BI-PRO",
+        "Galaxy BI Professional",
+        "licence",
+        5_000_000,
+        1_500_000,
+    ),
+    (
+        "IMPL-DAY",
+        "实施服务(人天) Implementation day",
+        "人天",
+        250_000,
+        120_000,
+    ),
+    (
+        "TRAIN",
+        "Sales training workshop 销售培训",
+        "session",
+        800_000,
+        300_000,
+    ),
+    ("KIOSK", "智能终端 Smart kiosk", "台", 1_800_000, 1_100_000),
+    (
+        "CRM-2019",
+        "星河 CRM 2019 (停售 discontinued)",
+        "套",
+        9_900_000,
+        4_000_000,
+    ),
+];
+
+/// The product catalogue, with one discontinued product.
+async fn seed_products(app: &App) -> Result<()> {
+    use stride_app::products::{ProductData, ProductPatch};
+    let admin = app.actor_for("admin").await?;
+    for (code, name, unit, list, cost) in PRODUCTS {
+        let product = app
+            .create_product(
+                &admin,
+                ProductData {
+                    code: (*code).into(),
+                    name: (*name).into(),
+                    unit: (*unit).into(),
+                    list_price_fen: *list,
+                    cost_fen: *cost,
+                    active: true,
+                },
+            )
+            .await?;
+        if *code == "CRM-2019" {
+            let patch = ProductPatch {
+                active: Some(false),
+                ..Default::default()
+            };
+            app.update_product(&admin, product.id, product.version, patch)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// A demo opportunity: owner login, customer, name, stage it reached, days to the expected close,
+/// lines (product code, quantity, discount bp), and how it ended (outcome, reason, competitor).
+type DemoOpportunity = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    &'static [(&'static str, i64, i64)],
+    Option<(&'static str, &'static str, Option<&'static str>)>,
+);
+
+const OPPORTUNITIES: &[DemoOpportunity] = &[
+    (
+        "rep",
+        "Acme Trading Co., Ltd.",
+        "Acme CRM pilot",
+        "first_contact",
+        90,
+        &[("CRM-STD", 20, 0)],
+        None,
+    ),
+    (
+        "rep3",
+        "比亚迪股份有限公司",
+        "比亚迪 经销商 CRM",
+        "needs_analysis",
+        75,
+        &[("CRM-ENT", 300, 1500), ("IMPL-DAY", 40, 0)],
+        None,
+    ),
+    (
+        "rep",
+        "招商银行股份有限公司",
+        "招行 BI 分析平台",
+        "proposal",
+        60,
+        &[("BI-PRO", 2, 500), ("IMPL-DAY", 15, 0)],
+        None,
+    ),
+    (
+        "rep2",
+        "阿里巴巴(中国)有限公司",
+        "阿里 销售云 企业版",
+        "negotiation",
+        45,
+        &[("CRM-ENT", 500, 2000), ("TRAIN", 4, 0)],
+        None,
+    ),
+    (
+        "rep2",
+        "Contoso Manufacturing Inc.",
+        "Contoso kiosk rollout",
+        "letter_of_intent",
+        30,
+        &[("KIOSK", 12, 800), ("IMPL-DAY", 6, 0)],
+        None,
+    ),
+    (
+        "rep",
+        "华为技术有限公司",
+        "华为 销售云 200 用户",
+        "contract",
+        14,
+        &[("CRM-ENT", 200, 1000), ("IMPL-DAY", 20, 500)],
+        None,
+    ),
+    (
+        "rep",
+        "华为技术有限公司",
+        "华为 销售培训",
+        "proposal",
+        -10,
+        &[("TRAIN", 3, 0)],
+        Some(("won", "relationship", None)),
+    ),
+    (
+        "rep3",
+        "比亚迪股份有限公司",
+        "比亚迪 门店终端",
+        "negotiation",
+        -20,
+        &[("KIOSK", 30, 1200)],
+        Some(("lost", "price", None)),
+    ),
+    (
+        "rep2",
+        "阿里巴巴(中国)有限公司",
+        "阿里 BI 看板",
+        "proposal",
+        -5,
+        &[("BI-PRO", 1, 0)],
+        Some(("lost", "competitor", Some("帆软 FineBI"))),
+    ),
+    (
+        "rep2",
+        "Contoso Manufacturing Inc.",
+        "Contoso CRM renewal",
+        "contract",
+        -2,
+        &[("CRM-STD", 80, 500)],
+        Some(("won", "product_fit", None)),
+    ),
+];
+
+/// Opportunities in every stage for the demo reps, some won and some lost with their reasons.
+/// The stage gates ask for documents that do not exist yet in the demo, so they are switched off
+/// while the opportunities move and switched back on afterwards.
+async fn seed_opportunities(app: &App, customers: &[(&str, i64)]) -> Result<()> {
+    use stride_app::opportunities::{CloseInput, LineInput, NewOpportunityInput};
+    use stride_app::page::{PageRequest, MAX_LIMIT};
+    use stride_app::products::ProductFilter;
+    use stride_domain::opportunities::Stage;
+
+    let admin = app.actor_for("admin").await?;
+    let products = app
+        .list_products(
+            &admin,
+            &ProductFilter::default(),
+            PageRequest {
+                limit: MAX_LIMIT,
+                after: None,
+            },
+        )
+        .await?
+        .items;
+    let gated = app.opportunity_stages().await?;
+    let open_gates = gated
+        .stages
+        .iter()
+        .cloned()
+        .map(|mut c| {
+            c.requires.clear();
+            c
+        })
+        .collect();
+    let opened = app
+        .update_opportunity_stages(&admin, gated.version, open_gates)
+        .await?;
+    let today = jiff::Timestamp::from_millisecond(app.now_ms())?
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai")?)
+        .date();
+    for (owner, customer, name, reached, days, lines, end) in OPPORTUNITIES {
+        let actor = app.actor_for(owner).await?;
+        let customer_id = customers
+            .iter()
+            .find(|(n, _)| n == customer)
+            .map(|(_, id)| *id)
+            .ok_or_else(|| anyhow::anyhow!("demo customer {customer} missing"))?;
+        let lines = lines
+            .iter()
+            .map(|(code, quantity, discount_bp)| {
+                let product = products
+                    .iter()
+                    .find(|p| p.data.code == *code)
+                    .ok_or_else(|| anyhow::anyhow!("demo product {code} missing"))?;
+                Ok(LineInput {
+                    product_id: product.id,
+                    quantity: *quantity,
+                    unit_price_fen: None,
+                    discount_bp: Some(*discount_bp),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut o = app
+            .create_opportunity(
+                &actor,
+                NewOpportunityInput {
+                    customer_id,
+                    name: (*name).into(),
+                    expected_close_date: Some(
+                        today
+                            .checked_add(jiff::Span::new().days(*days))?
+                            .to_string(),
+                    ),
+                    competitors: vec!["纷享销客".into(), "Salesforce".into()],
+                    lines,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let target: Stage = reached.parse()?;
+        for stage in Stage::open().skip(1) {
+            if Stage::open().position(|s| s == stage) > Stage::open().position(|s| s == target) {
+                break;
+            }
+            o = app
+                .move_opportunity(&actor, o.id, o.version, stage.as_str())
+                .await?;
+        }
+        if let Some((outcome, reason, competitor)) = end {
+            app.close_opportunity(
+                &actor,
+                o.id,
+                o.version,
+                CloseInput {
+                    outcome: (*outcome).into(),
+                    reason: (*reason).into(),
+                    note: Some("演示数据 / demo".into()),
+                    winning_competitor: competitor.map(str::to_owned),
+                },
+            )
+            .await?;
+        }
+    }
+    app.update_opportunity_stages(&admin, opened.version, gated.stages)
+        .await?;
+    Ok(())
 }
 
 /// A customer whose credit was cut to a poor rating (so the warning shows, with its history),

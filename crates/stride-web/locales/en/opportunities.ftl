@@ -1,1 +1,130 @@
 # opportunities
+nav.opportunities = Opportunities
+nav.products = Products
+nav.pipeline = Pipeline stages
+
+opportunities.title = Opportunities
+opportunities.board = Board
+opportunities.list = List
+opportunities.all_in_scope = Everyone I can see
+opportunities.only_mine = Only mine
+opportunities.new = New opportunity
+opportunities.open_pipeline = Open pipeline
+opportunities.total = Total
+opportunities.weighted = Weighted
+opportunities.more = More in the list
+opportunities.search = Name contains
+opportunities.back = ← Opportunities
+
+opportunity.name = Opportunity
+opportunity.customer = Customer
+opportunity.stage = Stage
+opportunity.status = Status
+opportunity.amount = Amount
+opportunity.amount_hint = the sum of the product lines when there are lines
+opportunity.probability = Probability
+opportunity.probability_hint = %, empty follows the stage
+opportunity.probability_set = set by hand
+opportunity.weighted = Weighted amount
+opportunity.list_total = List price total
+opportunity.deal_discount = Discount off the list
+opportunity.cost = Cost
+opportunity.gross_profit = Gross profit
+opportunity.expected_close_date = Expected close
+opportunity.owner = Owner
+opportunity.created = Created
+opportunity.lead = From lead
+opportunity.facts = Deal
+opportunity.competitors = Competitors
+opportunity.competitors_hint = one per line
+opportunity.no_competitors = None named.
+opportunity.lines = Products
+opportunity.lines_hint = Pick a product; an empty price takes the list price. Leave a row's product empty to drop it.
+opportunity.no_lines = No product lines: the amount is entered by hand.
+opportunity.edit = Edit opportunity
+opportunity.back = ← Back to the opportunity
+opportunity.move_to = Move to
+opportunity.move = Move
+opportunity.blocked = This stage cannot be entered yet. Missing:
+opportunity.move_failed = The move did not go through; reload the page and try again.
+opportunity.close = Win or lose
+opportunity.outcome = Outcome
+opportunity.close_reason = Reason
+opportunity.winning_competitor = Winning competitor
+opportunity.close_note = Note
+opportunity.closed_at = Closed
+opportunity.close_refused = The opportunity was not closed; see the fields above.
+opportunity.close_submit = Close the opportunity
+opportunity.history = Stage history
+opportunity.customer_activities = The customer's follow-ups
+
+opportunity_status.open = Open
+opportunity_status.won = Won
+opportunity_status.lost = Lost
+opportunity_status.closed = Won or lost
+
+close_reason.price = Price
+close_reason.product_fit = Product fit
+close_reason.relationship = Relationship
+close_reason.timing = Timing
+close_reason.competitor = Competitor
+close_reason.budget = Budget
+close_reason.no_decision = No decision
+close_reason.other = Other
+
+requirement.needs_analysis_confirmed = a needs analysis report confirmed by the customer
+requirement.proposal_approved = a proposal approved in internal review
+requirement.letter_of_intent_signed = a signed letter of intent
+
+history.at = When
+history.from = From
+history.to = To
+history.by = By
+
+line.product = Product
+line.quantity = Quantity
+line.unit_price = Unit price
+line.discount = Discount
+line.discount_percent = Discount %
+line.total = Line total
+line.list_price_default = list price
+
+products.title = Products
+products.search = Code or name contains
+products.new = New product
+products.back = ← Products
+product.code = Code
+product.name = Product
+product.unit = Unit
+product.list_price = List price
+product.cost = Cost
+product.active = Active
+product.inactive = Inactive
+product.delete_hint = A product nobody has sold yet is deleted; one already on opportunities is deactivated instead.
+
+pipeline.title = Pipeline stages
+pipeline.intro = Rename the stages, order the open ones, set their probabilities, and choose what each stage requires before an opportunity may enter it. Won and lost always come last.
+pipeline.position = Order
+pipeline.name_zh = Chinese name
+pipeline.name_en = English name
+pipeline.probability = Probability %
+pipeline.gate = Required before entering
+pipeline.terminal = Last
+
+notice.moved = Moved.
+notice.closed = Closed.
+notice.deactivated = The product is on opportunities, so it was deactivated instead of deleted.
+
+field_error.computed = With product lines the amount is their sum.
+field_error.terminal = An opportunity starts open; close it to win or lose it.
+field_error.use_close = Won and lost are reached by closing the opportunity.
+field_error.same_stage = The opportunity is already in this stage.
+field_error.needs_analysis_confirmed = Missing: a needs analysis report confirmed by the customer.
+field_error.proposal_approved = Missing: a proposal approved in internal review.
+field_error.letter_of_intent_signed = Missing: a signed letter of intent.
+field_error.not_gated = First contact and lost cannot require anything.
+field_error.terminal_last = Won and lost come last.
+field_error.fixed = Won is always 100 % and lost 0 %.
+field_error.too_many = Too many.
+field_error.only_for_lost = Only a lost deal has a winning competitor.
+field_error.invalid_for_won = Not a reason a deal is won.

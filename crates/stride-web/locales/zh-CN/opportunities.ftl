@@ -1,1 +1,130 @@
 # opportunities
+nav.opportunities = 商机
+nav.products = 产品
+nav.pipeline = 销售阶段
+
+opportunities.title = 商机
+opportunities.board = 看板
+opportunities.list = 列表
+opportunities.all_in_scope = 我可见的全部
+opportunities.only_mine = 只看我的
+opportunities.new = 新建商机
+opportunities.open_pipeline = 进行中的商机
+opportunities.total = 金额合计
+opportunities.weighted = 加权金额
+opportunities.more = 在列表中查看更多
+opportunities.search = 名称包含
+opportunities.back = ← 商机
+
+opportunity.name = 商机名称
+opportunity.customer = 客户
+opportunity.stage = 阶段
+opportunity.status = 状态
+opportunity.amount = 金额
+opportunity.amount_hint = 有产品明细时为明细合计
+opportunity.probability = 赢率
+opportunity.probability_hint = 百分比,留空则按阶段
+opportunity.probability_set = 手工设置
+opportunity.weighted = 加权金额
+opportunity.list_total = 目录价合计
+opportunity.deal_discount = 整单折扣
+opportunity.cost = 成本
+opportunity.gross_profit = 毛利
+opportunity.expected_close_date = 预计成交日期
+opportunity.owner = 负责人
+opportunity.created = 创建时间
+opportunity.lead = 来源线索
+opportunity.facts = 商机信息
+opportunity.competitors = 竞争对手
+opportunity.competitors_hint = 每行一个
+opportunity.no_competitors = 暂无。
+opportunity.lines = 产品明细
+opportunity.lines_hint = 选择产品;单价留空则取目录价。产品留空的行不保存。
+opportunity.no_lines = 没有产品明细:金额为手工填写。
+opportunity.edit = 编辑商机
+opportunity.back = ← 返回商机
+opportunity.move_to = 推进到
+opportunity.move = 推进
+opportunity.blocked = 暂不能进入该阶段,缺少:
+opportunity.move_failed = 推进未成功,请刷新页面后重试。
+opportunity.close = 赢单或输单
+opportunity.outcome = 结果
+opportunity.close_reason = 原因
+opportunity.winning_competitor = 赢单的竞争对手
+opportunity.close_note = 说明
+opportunity.closed_at = 关闭时间
+opportunity.close_refused = 商机未关闭,请查看上面的字段。
+opportunity.close_submit = 关闭商机
+opportunity.history = 阶段变更记录
+opportunity.customer_activities = 该客户的跟进记录
+
+opportunity_status.open = 进行中
+opportunity_status.won = 赢单
+opportunity_status.lost = 输单
+opportunity_status.closed = 已关闭(赢单或输单)
+
+close_reason.price = 价格
+close_reason.product_fit = 产品匹配度
+close_reason.relationship = 客户关系
+close_reason.timing = 时机
+close_reason.competitor = 竞争对手
+close_reason.budget = 预算
+close_reason.no_decision = 客户未决策
+close_reason.other = 其他
+
+requirement.needs_analysis_confirmed = 经客户确认的需求分析报告
+requirement.proposal_approved = 通过内部评审的方案
+requirement.letter_of_intent_signed = 已签署的合作意向书
+
+history.at = 时间
+history.from = 原阶段
+history.to = 新阶段
+history.by = 操作人
+
+line.product = 产品
+line.quantity = 数量
+line.unit_price = 单价
+line.discount = 折扣
+line.discount_percent = 折扣 %
+line.total = 小计
+line.list_price_default = 目录价
+
+products.title = 产品
+products.search = 编码或名称包含
+products.new = 新建产品
+products.back = ← 产品
+product.code = 编码
+product.name = 产品名称
+product.unit = 单位
+product.list_price = 目录价
+product.cost = 成本
+product.active = 在售
+product.inactive = 已停用
+product.delete_hint = 尚未售出的产品会被删除;已在商机中使用的产品改为停用。
+
+pipeline.title = 销售阶段
+pipeline.intro = 可重命名阶段、调整进行中阶段的顺序和赢率,并设定进入各阶段前必须具备的条件。赢单和输单始终排在最后。
+pipeline.position = 顺序
+pipeline.name_zh = 中文名称
+pipeline.name_en = 英文名称
+pipeline.probability = 赢率 %
+pipeline.gate = 进入前须具备
+pipeline.terminal = 最后
+
+notice.moved = 已推进。
+notice.closed = 已关闭。
+notice.deactivated = 该产品已在商机中使用,已改为停用而未删除。
+
+field_error.computed = 有产品明细时,金额为明细合计。
+field_error.terminal = 新商机须处于进行中阶段;赢单或输单请关闭商机。
+field_error.use_close = 赢单和输单需通过关闭商机完成。
+field_error.same_stage = 商机已处于该阶段。
+field_error.needs_analysis_confirmed = 缺少:经客户确认的需求分析报告。
+field_error.proposal_approved = 缺少:通过内部评审的方案。
+field_error.letter_of_intent_signed = 缺少:已签署的合作意向书。
+field_error.not_gated = 初步接触和输单阶段不能设置条件。
+field_error.terminal_last = 赢单和输单必须排在最后。
+field_error.fixed = 赢单固定为 100%,输单固定为 0%。
+field_error.too_many = 数量过多。
+field_error.only_for_lost = 只有输单才有赢单的竞争对手。
+field_error.invalid_for_won = 这不是赢单的原因。

@@ -446,9 +446,12 @@ async fn first_contact(
 pub struct ConvertResult {
     pub lead: LeadDto,
     pub customer: CustomerDto,
+    /// The opportunity opened at first contact, owned by the converting rep.
+    pub opportunity_id: i64,
 }
 
-/// Converts a contacted or qualified lead into a customer with its contact, in one step.
+/// Converts a contacted or qualified lead into a customer with its contact and an opportunity,
+/// in one step.
 #[utoipa::path(post, path = "/api/v1/leads/{id}/convert", tag = "leads", params(("id" = i64, Path), ("If-Match" = String, Header)),
     responses((status = 200, body = ConvertResult), (status = 409, body = Problem), (status = 412, body = Problem)))]
 async fn convert_lead(
@@ -457,10 +460,11 @@ async fn convert_lead(
     ApiPath(id): ApiPath<i64>,
     IfMatch(version): IfMatch,
 ) -> ApiResult<Json<ConvertResult>> {
-    let (lead, customer) = s.app.convert_lead(&actor, id, version).await?;
+    let (lead, customer, opportunity) = s.app.convert_lead(&actor, id, version).await?;
     Ok(Json(ConvertResult {
         lead: lead_dto(lead, s.app.now_ms()),
         customer: customer_dto(customer, &s.app.revisit_rule().await?),
+        opportunity_id: opportunity.id,
     }))
 }
 

@@ -8,7 +8,9 @@ mod contracts;
 mod customers;
 mod inbox;
 mod leads;
+mod opportunities;
 mod org;
+mod products;
 mod public;
 
 use axum::extract::State;
@@ -42,6 +44,7 @@ pub(crate) use org::user_dto;
         (name = "contracts", description = "Contracts: drafts, review, signing, archiving, amendments"),
         (name = "approvals", description = "The approval engine: my approvals, decisions, flows and delegation"),
         (name = "attachments", description = "Files on customers and leads: upload, list, download, remove"),
+        (name = "opportunities", description = "Opportunities with product lines, stage moves through gates, won and lost, the kanban board, the stages and the product catalogue"),
     )
 )]
 struct ApiDoc;
@@ -72,6 +75,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(admin::routes())
         .merge(customers::routes())
         .merge(leads::routes())
+        .merge(opportunities::routes())
+        .merge(products::routes())
         .merge(inbox::routes())
         .merge(public::routes())
         .merge(approvals::routes())

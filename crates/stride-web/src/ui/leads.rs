@@ -880,7 +880,7 @@ async fn convert_lead(
         .convert_lead(&page.actor, id, form.version())
         .await
     {
-        Ok((_, customer)) => see_other(&format!("/customers/{}?notice=converted", customer.id)),
+        Ok((_, customer, _)) => see_other(&format!("/customers/{}?notice=converted", customer.id)),
         Err(e) => after_action(&state, page, id, Err(e), "converted", String::new()).await,
     }
 }

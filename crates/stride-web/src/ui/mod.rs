@@ -7,6 +7,7 @@ mod attachments;
 mod contracts;
 mod customers;
 mod leads;
+mod opportunities;
 mod profile;
 
 use askama::Template;
@@ -64,6 +65,14 @@ pub const TEMPLATE_SOURCES: &[&str] = &[
     include_str!("../../templates/contract.html"),
     include_str!("../../templates/admin_contract_settings.html"),
     include_str!("../../templates/attachments_section.html"),
+    include_str!("../../templates/opportunity_board.html"),
+    include_str!("../../templates/opportunities.html"),
+    include_str!("../../templates/opportunity.html"),
+    include_str!("../../templates/opportunity_form.html"),
+    include_str!("../../templates/products.html"),
+    include_str!("../../templates/product_fields.html"),
+    include_str!("../../templates/product_form.html"),
+    include_str!("../../templates/pipeline_settings.html"),
 ];
 
 const LANG_COOKIE: &str = "stride_lang";
@@ -103,6 +112,7 @@ pub fn routes() -> Router<AppState> {
         .merge(approvals::routes())
         .merge(contracts::routes())
         .merge(attachments::routes())
+        .merge(opportunities::routes())
 }
 
 /// What every signed-in page shows around its content: navigation, user menu, language.

@@ -151,6 +151,21 @@ async fn a_lead_becomes_a_customer_with_its_history(app: TestApp) {
         converted.json["lead"]["customer_id"].as_i64(),
         Some(customer)
     );
+    // The same step opens an opportunity at first contact on the new customer (LEAD-8).
+    let opportunity = rep
+        .get(&format!(
+            "/api/v1/opportunities/{}",
+            converted.json["opportunity_id"]
+        ))
+        .await;
+    assert_eq!(
+        (
+            opportunity.json["stage"].as_str(),
+            opportunity.json["customer_id"].as_i64(),
+            opportunity.json["owner_id"].as_i64()
+        ),
+        (Some("first_contact"), Some(customer), Some(org.rep1))
+    );
     let contacts = rep
         .get(&format!("/api/v1/contacts?customer_id={customer}"))
         .await;
