@@ -27,7 +27,7 @@ use stride_domain::validate::{LOCALES, LOCALE_AUTO};
 
 use super::{
     app_error_page, field_errors, given, percent_encode, render, see_other, Chrome, CsrfForm,
-    PageActor,
+    Fields, PageActor,
 };
 use crate::i18n::Tr;
 use crate::AppState;
@@ -124,35 +124,6 @@ pub(super) fn locale_options(tr: &Tr, selected: &str) -> Vec<Opt> {
             Opt::new(l, tr.t(&key), l == selected)
         })
         .collect()
-}
-
-/// A urlencoded form kept as pairs, so repeated fields (checkbox groups) survive.
-struct Fields(Vec<(String, String)>);
-
-impl Fields {
-    fn one(&self, name: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    }
-    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> {
-        self.0
-            .iter()
-            .filter(move |(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-    fn id(&self, name: &str) -> Option<i64> {
-        self.one(name).trim().parse().ok()
-    }
-    fn checked(&self, name: &str) -> bool {
-        self.0.iter().any(|(k, _)| k == name)
-    }
-    /// A missing or garbled version is never current, so it ends as a stale-record error.
-    fn version(&self) -> i64 {
-        self.id("version").unwrap_or(-1)
-    }
 }
 
 /// The link to the next page of a list, keeping its filters.

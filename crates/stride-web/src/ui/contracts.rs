@@ -20,7 +20,7 @@ use stride_domain::money::{Currency, Money};
 use super::leads::user_names;
 use super::{
     app_error_page, field_errors, given, percent_encode, render, see_other, Chrome, CsrfForm,
-    PageActor,
+    Fields, PageActor,
 };
 use crate::i18n::Tr;
 use crate::AppState;
@@ -150,47 +150,28 @@ async fn list_page(
 
 // ---- drafting and editing -------------------------------------------------------------------
 
-#[derive(Debug, Default, Deserialize)]
+/// The drafting form. Product lines and milestones are rows of repeated fields.
+#[derive(Debug, Default)]
 struct ContractForm {
-    #[serde(rename = "_csrf", default)]
     csrf: String,
-    #[serde(default)]
     customer_id: String,
-    #[serde(default)]
     opportunity_id: String,
-    #[serde(default)]
     title: String,
-    #[serde(default)]
     our_party: String,
-    #[serde(default)]
     customer_party: String,
-    #[serde(default)]
     amount: String,
-    #[serde(default)]
     payment_terms: String,
-    #[serde(default)]
     delivery_period: String,
-    #[serde(default)]
     acceptance_criteria: String,
-    #[serde(default)]
     liability: String,
-    #[serde(default)]
     confidentiality: String,
-    #[serde(default)]
     ip_clause: String,
-    #[serde(default)]
     line_name: Vec<String>,
-    #[serde(default)]
     line_quantity: Vec<String>,
-    #[serde(default)]
     line_price: Vec<String>,
-    #[serde(default)]
     milestone_name: Vec<String>,
-    #[serde(default)]
     milestone_due: Vec<String>,
-    #[serde(default)]
     milestone_amount: Vec<String>,
-    #[serde(default)]
     version: i64,
 }
 
@@ -209,6 +190,32 @@ fn fen(field: &str, text: &str, problems: &mut Vec<FieldError>) -> i64 {
 }
 
 impl ContractForm {
+    fn from_fields(f: &Fields) -> Self {
+        let all = |name: &str| f.all(name).map(str::to_owned).collect::<Vec<_>>();
+        Self {
+            csrf: f.one("_csrf").to_owned(),
+            customer_id: f.one("customer_id").to_owned(),
+            opportunity_id: f.one("opportunity_id").to_owned(),
+            title: f.one("title").to_owned(),
+            our_party: f.one("our_party").to_owned(),
+            customer_party: f.one("customer_party").to_owned(),
+            amount: f.one("amount").to_owned(),
+            payment_terms: f.one("payment_terms").to_owned(),
+            delivery_period: f.one("delivery_period").to_owned(),
+            acceptance_criteria: f.one("acceptance_criteria").to_owned(),
+            liability: f.one("liability").to_owned(),
+            confidentiality: f.one("confidentiality").to_owned(),
+            ip_clause: f.one("ip_clause").to_owned(),
+            line_name: all("line_name"),
+            line_quantity: all("line_quantity"),
+            line_price: all("line_price"),
+            milestone_name: all("milestone_name"),
+            milestone_due: all("milestone_due"),
+            milestone_amount: all("milestone_amount"),
+            version: f.version(),
+        }
+    }
+
     fn from_contract(c: &Contract) -> Self {
         let d = &c.data;
         Self {
@@ -452,8 +459,9 @@ async fn new_page(
 async fn create(
     State(state): State<AppState>,
     page: PageActor,
-    Form(form): Form<ContractForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
+    let form = ContractForm::from_fields(&Fields(pairs));
     if let Err(r) = page.check_csrf(&form.csrf) {
         return r;
     }
@@ -504,8 +512,9 @@ async fn update(
     State(state): State<AppState>,
     page: PageActor,
     Path(id): Path<i64>,
-    Form(form): Form<ContractForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
+    let form = ContractForm::from_fields(&Fields(pairs));
     if let Err(r) = page.check_csrf(&form.csrf) {
         return r;
     }

@@ -307,6 +307,35 @@ pub(super) fn percent_encode(s: &str) -> String {
         .collect()
 }
 
+/// A urlencoded form kept as pairs, so repeated fields (checkbox groups) survive.
+pub(super) struct Fields(pub(super) Vec<(String, String)>);
+
+impl Fields {
+    pub(super) fn one(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+    pub(super) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    pub(super) fn id(&self, name: &str) -> Option<i64> {
+        self.one(name).trim().parse().ok()
+    }
+    pub(super) fn checked(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+    /// A missing or garbled version is never current, so it ends as a stale-record error.
+    pub(super) fn version(&self) -> i64 {
+        self.id("version").unwrap_or(-1)
+    }
+}
+
 /// Field errors of a refused form, translated where a text exists for the code.
 pub fn field_errors(tr: &Tr, e: &AppError) -> Vec<(String, String)> {
     match e {

@@ -577,8 +577,8 @@ async fn signing_archiving_and_amendment(app: TestApp) {
         200
     );
 
-    // A week later the scan is still missing: flagged once, to the owner and the drafter.
-    app.advance_hours(7 * 24);
+    // Four days later the scan is still missing: flagged once, to the owner and the drafter.
+    app.advance_hours(4 * 24);
     assert_eq!(app.app.run_due_jobs().await.unwrap().late_archives, 1);
     assert_eq!(app.app.run_due_jobs().await.unwrap().late_archives, 0);
     let r = d.rep1.get(&format!("/api/v1/contracts/{id}")).await;
@@ -703,7 +703,8 @@ async fn approval_flows_are_configurable_and_validated(app: TestApp) {
         "{}",
         r.body
     );
-    let r = put("\"0\"", json!({"steps": []})).await;
+    let finance_only = json!({"steps": [{"name": "财务", "mode": "any", "approvers": [{"type": "role", "role": "finance"}]}]});
+    let r = put("\"0\"", finance_only).await;
     assert_eq!(r.status, 412, "a stale version is refused");
 
     let (id, _) = draft(&d).await;
