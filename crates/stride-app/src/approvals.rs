@@ -226,7 +226,7 @@ impl App {
         Ok(flows)
     }
 
-    async fn approval_flow(&self, kind: FlowKind) -> AppResult<Flow> {
+    pub(crate) async fn approval_flow(&self, kind: FlowKind) -> AppResult<Flow> {
         Ok(match self.store.approval_flow(kind).await? {
             Some(stored) => Flow {
                 kind,

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod calendar;
 pub mod contracts;
 pub mod customers;
+pub mod discounts;
 pub mod error;
 pub mod feeds;
 pub mod idempotency;

@@ -919,6 +919,8 @@ impl App {
         let now = self.now_ms();
         let mut tx = self.store.begin().await?;
         let after = tx.update_opportunity(id, version, &data, now).await?;
+        self.discount_deal_changed(&mut *tx, actor, &before, &after)
+            .await?;
         tx.audit(&NewAuditEntry::updated(
             actor,
             RecordKind::Opportunity,
@@ -967,6 +969,7 @@ impl App {
         // The documents area fills these facts; see `OpportunityReads::gate_facts`.
         let facts = self.store.gate_facts(id).await?;
         self.enterable(&settings, to, &facts)?;
+        self.ensure_discount_cleared(&before, to).await?;
         let now = self.now_ms();
         let mut tx = self.store.begin().await?;
         let after = tx
@@ -1034,6 +1037,7 @@ impl App {
         if outcome == Outcome::Won {
             let facts = self.store.gate_facts(id).await?;
             self.enterable(&settings, Stage::Won, &facts)?;
+            self.ensure_discount_cleared(&before, Stage::Won).await?;
         }
         let now = self.now_ms();
         let mut tx = self.store.begin().await?;

@@ -33,6 +33,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(move_opportunity))
         .routes(routes!(close_opportunity))
         .routes(routes!(stage_history))
+        .routes(routes!(request_discount_approval))
         .routes(routes!(get_stages, update_stages))
 }
 
@@ -754,4 +755,24 @@ async fn update_stages(
             .update_opportunity_stages(&actor, version, configs)
             .await?,
     ))
+}
+
+/// Asks for approval of the deal's cumulative discount through the discount flow; within the
+/// rep's authority the request is approved at once. Deals with a discount above authority may not
+/// enter the letter of intent, the contract or "won" until it is approved.
+#[utoipa::path(post, path = "/api/v1/opportunities/{id}/discount-approval", tag = "opportunities",
+    params(("id" = i64, Path)),
+    responses((status = 201, body = super::approvals::RequestDto), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn request_discount_approval(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Response> {
+    let request = s.app.request_discount_approval(&actor, id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(super::approvals::request_dto(request)),
+    )
+        .into_response())
 }

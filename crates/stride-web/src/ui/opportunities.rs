@@ -37,6 +37,10 @@ pub fn routes() -> Router<AppState> {
         .route("/opportunities/new", get(new_page).post(create_opportunity))
         .route("/opportunities/{id}", get(detail_page))
         .route(
+            "/opportunities/{id}/discount-approval",
+            post(request_discount_approval),
+        )
+        .route(
             "/opportunities/{id}/edit",
             get(edit_page).post(update_opportunity),
         )
@@ -511,6 +515,44 @@ struct DetailPage {
     reasons: Vec<Opt>,
     close: CloseForm,
     close_errors: Errs,
+    discount: Option<DiscountView>,
+}
+
+/// The deal's cumulative discount and where its approval stands (OPP-5).
+struct DiscountView {
+    percent: String,
+    /// within, approved, pending or needed.
+    state: &'static str,
+    request_href: String,
+}
+
+async fn discount_view(
+    app: &stride_app::App,
+    o: &stride_app::opportunities::Opportunity,
+) -> Option<DiscountView> {
+    let bp = o.deal_discount_bp().filter(|bp| *bp > 0)?;
+    let cleared = app.discount_cleared(o).await.ok()?;
+    let latest = app
+        .approval_status(stride_app::discounts::RECORD_KIND, o.id)
+        .await
+        .ok()
+        .flatten();
+    let pending = latest.as_ref().filter(|r| r.status.is_open());
+    let state = match (pending, cleared, &latest) {
+        (Some(_), _, _) => "pending",
+        (None, true, Some(r)) if r.status == stride_domain::approvals::RequestStatus::Approved => {
+            "approved"
+        }
+        (None, true, _) => "within",
+        (None, false, _) => "needed",
+    };
+    Some(DiscountView {
+        percent: format!("{} %", bp_percent(bp)),
+        state,
+        request_href: latest
+            .map(|r| format!("/approvals/{}", r.id))
+            .unwrap_or_default(),
+    })
 }
 
 /// What a refused form on the detail page puts over the stored values.
@@ -672,6 +714,7 @@ async fn detail_view(state: &AppState, page: PageActor, id: i64, refused: Refuse
         })
         .collect();
     let has_errors = refused.move_error.is_some() || !close_errors.is_empty();
+    let discount = discount_view(app, &o).await;
     let view = DetailPage {
         id,
         version: o.version,
@@ -694,6 +737,7 @@ async fn detail_view(state: &AppState, page: PageActor, id: i64, refused: Refuse
         reasons,
         close,
         close_errors,
+        discount,
         chrome: page.chrome,
     };
     if has_errors {
@@ -709,6 +753,22 @@ async fn detail_page(
     Path(id): Path<i64>,
 ) -> Response {
     detail_view(&state, page, id, Refused::default()).await
+}
+
+/// Asks for approval of the deal's discount and shows the request.
+async fn request_discount_approval(
+    State(state): State<AppState>,
+    page: PageActor,
+    Path(id): Path<i64>,
+    Form(form): Form<super::CsrfForm>,
+) -> Response {
+    if let Err(r) = page.check_csrf(&form.csrf) {
+        return r;
+    }
+    match state.app.request_discount_approval(&page.actor, id).await {
+        Ok(r) => see_other(&format!("/approvals/{}?notice=submitted", r.id)),
+        Err(e) => app_error_page(&page.chrome, e),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -9,6 +9,7 @@ mod cli;
 mod contracts;
 mod customer_policy;
 mod customers;
+mod discounts;
 mod import;
 mod jobs;
 mod leads;
