@@ -299,6 +299,16 @@ async fn the_agenda_shows_due_and_overdue_follow_ups(app: TestApp) {
         .json["id"]
         .as_i64()
         .unwrap();
+    // The agenda holds today's follow-ups (Asia/Shanghai): start in the middle of a working day,
+    // so that "in 30 minutes" is still today.
+    let local_hour = |app: &TestApp| {
+        jiff::Timestamp::from_millisecond(app.app.now_ms())
+            .unwrap()
+            .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
+            .hour()
+    };
+    app.advance_hours(i64::from((24 + 10 - local_hour(&app)) % 24));
+    assert_eq!(local_hour(&app), 10);
     let now = jiff::Timestamp::from_millisecond(app.app.now_ms()).unwrap();
     let soon = now
         .checked_add(jiff::SignedDuration::from_mins(30))
