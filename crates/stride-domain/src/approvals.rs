@@ -233,24 +233,24 @@ impl FlowDefinition {
         };
         let steps = match kind {
             FlowKind::ProposalReview => vec![step(
-                "product, technical, legal, finance",
+                "产品·技术·法务·财务 product, technical, legal, finance",
                 StepMode::All,
                 vec![role("expert"), role("legal"), role("finance")],
                 None,
             )],
             FlowKind::Discount => vec![
-                // A rep grants up to 5 % alone; the manager approves up to 20 %, leadership above.
+                // A rep grants up to 5 % alone; the manager approves beyond, leadership from 20 %.
                 step(
-                    "manager",
+                    "销售经理 manager",
                     StepMode::Any,
                     vec![ApproverRule::ReportingLine { levels: 1 }],
                     Some(StepCondition {
                         min_amount_fen: None,
-                        min_discount_bp: Some(500),
+                        min_discount_bp: Some(501),
                     }),
                 ),
                 step(
-                    "leadership",
+                    "公司领导 leadership",
                     StepMode::Any,
                     vec![role("leadership")],
                     Some(StepCondition {
@@ -260,26 +260,26 @@ impl FlowDefinition {
                 ),
             ],
             FlowKind::Contract => vec![
-                step("legal", StepMode::Any, vec![role("legal")], None),
+                step("法务 legal", StepMode::Any, vec![role("legal")], None),
                 step(
-                    "sales",
+                    "销售负责人 sales",
                     StepMode::Any,
                     vec![ApproverRule::DepartmentHead],
                     None,
                 ),
-                step("finance", StepMode::Any, vec![role("finance")], None),
+                step("财务 finance", StepMode::Any, vec![role("finance")], None),
             ],
             FlowKind::Expense
             | FlowKind::Budget
             | FlowKind::OverBudget
             | FlowKind::ChangeConfirmation => vec![
                 step(
-                    "manager",
+                    "销售经理 manager",
                     StepMode::Any,
                     vec![ApproverRule::ReportingLine { levels: 1 }],
                     None,
                 ),
-                step("finance", StepMode::Any, vec![role("finance")], None),
+                step("财务 finance", StepMode::Any, vec![role("finance")], None),
             ],
         };
         Self { steps }
@@ -373,7 +373,7 @@ mod tests {
         };
         let within_authority = Facts {
             amount_fen: 100_000_00,
-            discount_bp: 499,
+            discount_bp: 500,
         };
         assert_eq!(flow.next_applicable(0, &within_authority), None);
         assert_eq!(flow.next_applicable(0, &small), Some(0));

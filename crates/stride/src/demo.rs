@@ -1,5 +1,7 @@
 //! `stride demo`: a lived-in company so a newcomer's first look has something to see.
 
+mod contracts;
+
 use anyhow::Result;
 use stride_app::org::{DepartmentData, NewUser, UserData};
 use stride_app::App;
@@ -403,7 +405,8 @@ async fn seed_sales(app: &App) -> Result<()> {
     }
     seed_opportunities(app, &customer_ids).await?;
     demo_queue_and_escalation(app).await?;
-    demo_credit_and_revisit(app).await
+    demo_credit_and_revisit(app).await?;
+    contracts::seed(app).await
 }
 
 /// (code, name, unit, list price, cost) in fen; the last one is no longer sold.
@@ -656,6 +659,9 @@ async fn seed_opportunities(app: &App, customers: &[(&str, i64)]) -> Result<()> 
         for stage in Stage::open().skip(1) {
             if Stage::open().position(|s| s == stage) > Stage::open().position(|s| s == target) {
                 break;
+            }
+            if stride_app::discounts::needs_cleared_discount(stage) {
+                o = contracts::clear_discount(app, &actor, o).await?;
             }
             o = app
                 .move_opportunity(&actor, o.id, o.version, stage.as_str())
