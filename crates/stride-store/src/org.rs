@@ -1,7 +1,5 @@
 //! Departments, users and roles.
 
-use std::collections::HashMap;
-
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 use stride_app::auth::Principal;
@@ -147,9 +145,31 @@ pub async fn versioned(conn: &mut AnyConnection, touched: u64, table: &str, id: 
 
 // ---- users ----------------------------------------------------------------------------------
 
+/// A user's columns plus their role ids as one text column (`"1,4"`), so a page of users is one
+/// query. `string_agg` reads the same on PostgreSQL and on the bundled SQLite (3.44+); the ids
+/// are sorted here rather than by an ordered aggregate, which would sort once per user.
 const USER_COLUMNS: &str =
     "SELECT id, username, display_name, email, department_id, manager_id, active, \
-    locale, time_zone, version, created_at_ms, updated_at_ms FROM users";
+    locale, time_zone, version, created_at_ms, updated_at_ms, \
+    (SELECT string_agg(CAST(ur.role_id AS TEXT), ',') FROM user_roles ur \
+    WHERE ur.user_id = users.id) AS role_ids FROM users";
+
+/// A row of [`USER_COLUMNS`].
+fn user_with_role_ids(row: &AnyRow) -> Result<User> {
+    let ids: Option<String> = col(row, "role_ids")?;
+    let mut role_ids = ids
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter(|id| !id.is_empty())
+        .map(|id| {
+            id.parse()
+                .map_err(|e| StoreError::Backend(format!("column role_ids: {e}")))
+        })
+        .collect::<Result<Vec<i64>>>()?;
+    role_ids.sort_unstable();
+    user(row, role_ids)
+}
 
 fn user(row: &AnyRow, role_ids: Vec<i64>) -> Result<User> {
     Ok(User {
@@ -167,25 +187,6 @@ fn user(row: &AnyRow, role_ids: Vec<i64>) -> Result<User> {
         created_at_ms: col(row, "created_at_ms")?,
         updated_at_ms: col(row, "updated_at_ms")?,
     })
-}
-
-/// Attaches role ids to user rows with one extra query for the whole page.
-async fn with_roles(conn: &mut AnyConnection, rows: Vec<AnyRow>) -> Result<Vec<User>> {
-    let ids: Vec<i64> = rows.iter().map(|r| col(r, "id")).collect::<Result<_>>()?;
-    let mut roles: HashMap<i64, Vec<i64>> = HashMap::new();
-    if !ids.is_empty() {
-        let mut q = Sql::new("SELECT user_id, role_id FROM user_roles WHERE ");
-        q.in_list("user_id", &ids).push(" ORDER BY role_id");
-        for r in q.fetch_all(conn).await? {
-            roles
-                .entry(col(&r, "user_id")?)
-                .or_default()
-                .push(col(&r, "role_id")?);
-        }
-    }
-    rows.iter()
-        .map(|r| user(r, roles.remove(&col::<i64>(r, "id")?).unwrap_or_default()))
-        .collect()
 }
 
 fn user_reach(q: &mut Sql, reach: &Reach) {
@@ -219,16 +220,22 @@ pub async fn users(
     }
     q.push(" ORDER BY id LIMIT ")
         .bind(i64::from(page.limit) + 1);
-    let rows = q.fetch_all(conn).await?;
-    with_roles(conn, rows).await
+    q.fetch_all(conn)
+        .await?
+        .iter()
+        .map(user_with_role_ids)
+        .collect()
 }
 
 pub async fn user_by_id(conn: &mut AnyConnection, reach: &Reach, id: i64) -> Result<Option<User>> {
     let mut q = Sql::new(USER_COLUMNS);
     q.push(" WHERE id = ").bind(id).push(" AND ");
     user_reach(&mut q, reach);
-    let rows: Vec<AnyRow> = q.fetch_optional(conn).await?.into_iter().collect();
-    Ok(with_roles(conn, rows).await?.pop())
+    q.fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(user_with_role_ids)
+        .transpose()
 }
 
 pub async fn credentials(
