@@ -1,5 +1,8 @@
 //! Departments, users and roles.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, RwLock};
+
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 use stride_app::auth::Principal;
@@ -367,8 +370,6 @@ fn role_with(row: &AnyRow, prefix: &str) -> Result<Role> {
     let c = |name: &str| format!("{prefix}{name}");
     let scope: String = col(row, &c("data_scope"))?;
     let permissions: String = col(row, &c("permissions"))?;
-    let names: Vec<String> = serde_json::from_str(&permissions)
-        .map_err(|e| StoreError::Backend(format!("role permissions: {e}")))?;
     Ok(Role {
         id: col(row, &c("id"))?,
         code: col(row, &c("code"))?,
@@ -377,14 +378,35 @@ fn role_with(row: &AnyRow, prefix: &str) -> Result<Role> {
         scope: scope
             .parse()
             .map_err(|e| StoreError::Backend(format!("role scope: {e}")))?,
-        // Names no longer known (a kind removed in a later version) are dropped, not fatal.
-        permissions: names
-            .iter()
-            .filter_map(|n| n.parse().ok())
-            .collect::<PermissionSet>(),
+        permissions: parse_permissions(&permissions)?,
         builtin: flag(row, &c("builtin"))?,
         version: col(row, &c("version"))?,
     })
+}
+
+/// Role permissions are stored as a JSON list of names. Every authenticated request reads its
+/// roles, so parsed lists are memoised by their text: parsing is a pure function of the text, so
+/// the memo cannot go stale when a role changes (its new text is simply another key).
+fn parse_permissions(text: &str) -> Result<PermissionSet> {
+    /// Distinct permission lists are few (one per role version); the bound only stops a
+    /// pathological stream of role edits from growing the memo without end.
+    const MEMO_LIMIT: usize = 256;
+    static PARSED: LazyLock<RwLock<HashMap<String, PermissionSet>>> =
+        LazyLock::new(Default::default);
+    if let Some(set) = PARSED.read().ok().and_then(|memo| memo.get(text).cloned()) {
+        return Ok(set);
+    }
+    let names: Vec<String> = serde_json::from_str(text)
+        .map_err(|e| StoreError::Backend(format!("role permissions: {e}")))?;
+    // Names no longer known (a kind removed in a later version) are dropped, not fatal.
+    let set: PermissionSet = names.iter().filter_map(|n| n.parse().ok()).collect();
+    if let Ok(mut memo) = PARSED.write() {
+        if memo.len() >= MEMO_LIMIT {
+            memo.clear();
+        }
+        memo.insert(text.to_owned(), set.clone());
+    }
+    Ok(set)
 }
 
 fn permissions_json(p: &PermissionSet) -> String {
