@@ -20,6 +20,7 @@
 #   STRIDE_LOG         server log filter (default: the binary's default, info + per-request lines);
 #                      the server's output goes to $WORKDIR/<backend>-server.log
 #   NO_BUILD=1         skip `cargo build --release -p stride`
+#   BIN                the server binary (default: the release build), e.g. a saved older build
 set -euo pipefail
 
 BACKENDS=${1:-both}
@@ -51,7 +52,7 @@ done
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-BIN=$TARGET_DIR/release/stride
+BIN=${BIN:-$TARGET_DIR/release/stride}
 WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/stride-bench.XXXXXX")
 SERVER_PID=""
 

@@ -20,7 +20,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 use stride_app::StoreError;
 
 pub use migrate::{LATEST_VERSION, MIGRATIONS};
@@ -30,6 +30,9 @@ pub enum Dialect {
     Sqlite,
     Postgres,
 }
+
+/// A pooled connection idle for longer than this is pinged before it is used again.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(10);
 
 /// The store over one database. Cheap to clone; all state lives in the database.
 #[derive(Clone)]
@@ -77,6 +80,18 @@ impl SqlStore {
             }))
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(10))
+            // sqlx pings every connection it hands out by default: one more round trip (to the
+            // server, or to SQLite's worker thread) per query. Only a connection that sat idle
+            // long enough to have been dropped by a server restart or a firewall is checked.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PING_WHEN_IDLE_FOR {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {

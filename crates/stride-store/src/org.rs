@@ -1,6 +1,7 @@
 //! Departments, users and roles.
 
 use std::collections::HashMap;
+use std::sync::{LazyLock, RwLock};
 
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
@@ -147,9 +148,31 @@ pub async fn versioned(conn: &mut AnyConnection, touched: u64, table: &str, id: 
 
 // ---- users ----------------------------------------------------------------------------------
 
+/// A user's columns plus their role ids as one text column (`"1,4"`), so a page of users is one
+/// query. `string_agg` reads the same on PostgreSQL and on the bundled SQLite (3.44+); the ids
+/// are sorted here rather than by an ordered aggregate, which would sort once per user.
 const USER_COLUMNS: &str =
     "SELECT id, username, display_name, email, department_id, manager_id, active, \
-    locale, time_zone, version, created_at_ms, updated_at_ms FROM users";
+    locale, time_zone, version, created_at_ms, updated_at_ms, \
+    (SELECT string_agg(CAST(ur.role_id AS TEXT), ',') FROM user_roles ur \
+    WHERE ur.user_id = users.id) AS role_ids FROM users";
+
+/// A row of [`USER_COLUMNS`].
+fn user_with_role_ids(row: &AnyRow) -> Result<User> {
+    let ids: Option<String> = col(row, "role_ids")?;
+    let mut role_ids = ids
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter(|id| !id.is_empty())
+        .map(|id| {
+            id.parse()
+                .map_err(|e| StoreError::Backend(format!("column role_ids: {e}")))
+        })
+        .collect::<Result<Vec<i64>>>()?;
+    role_ids.sort_unstable();
+    user(row, role_ids)
+}
 
 fn user(row: &AnyRow, role_ids: Vec<i64>) -> Result<User> {
     Ok(User {
@@ -167,25 +190,6 @@ fn user(row: &AnyRow, role_ids: Vec<i64>) -> Result<User> {
         created_at_ms: col(row, "created_at_ms")?,
         updated_at_ms: col(row, "updated_at_ms")?,
     })
-}
-
-/// Attaches role ids to user rows with one extra query for the whole page.
-async fn with_roles(conn: &mut AnyConnection, rows: Vec<AnyRow>) -> Result<Vec<User>> {
-    let ids: Vec<i64> = rows.iter().map(|r| col(r, "id")).collect::<Result<_>>()?;
-    let mut roles: HashMap<i64, Vec<i64>> = HashMap::new();
-    if !ids.is_empty() {
-        let mut q = Sql::new("SELECT user_id, role_id FROM user_roles WHERE ");
-        q.in_list("user_id", &ids).push(" ORDER BY role_id");
-        for r in q.fetch_all(conn).await? {
-            roles
-                .entry(col(&r, "user_id")?)
-                .or_default()
-                .push(col(&r, "role_id")?);
-        }
-    }
-    rows.iter()
-        .map(|r| user(r, roles.remove(&col::<i64>(r, "id")?).unwrap_or_default()))
-        .collect()
 }
 
 fn user_reach(q: &mut Sql, reach: &Reach) {
@@ -219,16 +223,22 @@ pub async fn users(
     }
     q.push(" ORDER BY id LIMIT ")
         .bind(i64::from(page.limit) + 1);
-    let rows = q.fetch_all(conn).await?;
-    with_roles(conn, rows).await
+    q.fetch_all(conn)
+        .await?
+        .iter()
+        .map(user_with_role_ids)
+        .collect()
 }
 
 pub async fn user_by_id(conn: &mut AnyConnection, reach: &Reach, id: i64) -> Result<Option<User>> {
     let mut q = Sql::new(USER_COLUMNS);
     q.push(" WHERE id = ").bind(id).push(" AND ");
     user_reach(&mut q, reach);
-    let rows: Vec<AnyRow> = q.fetch_optional(conn).await?.into_iter().collect();
-    Ok(with_roles(conn, rows).await?.pop())
+    q.fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(user_with_role_ids)
+        .transpose()
 }
 
 pub async fn credentials(
@@ -360,8 +370,6 @@ fn role_with(row: &AnyRow, prefix: &str) -> Result<Role> {
     let c = |name: &str| format!("{prefix}{name}");
     let scope: String = col(row, &c("data_scope"))?;
     let permissions: String = col(row, &c("permissions"))?;
-    let names: Vec<String> = serde_json::from_str(&permissions)
-        .map_err(|e| StoreError::Backend(format!("role permissions: {e}")))?;
     Ok(Role {
         id: col(row, &c("id"))?,
         code: col(row, &c("code"))?,
@@ -370,14 +378,35 @@ fn role_with(row: &AnyRow, prefix: &str) -> Result<Role> {
         scope: scope
             .parse()
             .map_err(|e| StoreError::Backend(format!("role scope: {e}")))?,
-        // Names no longer known (a kind removed in a later version) are dropped, not fatal.
-        permissions: names
-            .iter()
-            .filter_map(|n| n.parse().ok())
-            .collect::<PermissionSet>(),
+        permissions: parse_permissions(&permissions)?,
         builtin: flag(row, &c("builtin"))?,
         version: col(row, &c("version"))?,
     })
+}
+
+/// Role permissions are stored as a JSON list of names. Every authenticated request reads its
+/// roles, so parsed lists are memoised by their text: parsing is a pure function of the text, so
+/// the memo cannot go stale when a role changes (its new text is simply another key).
+fn parse_permissions(text: &str) -> Result<PermissionSet> {
+    /// Distinct permission lists are few (one per role version); the bound only stops a
+    /// pathological stream of role edits from growing the memo without end.
+    const MEMO_LIMIT: usize = 256;
+    static PARSED: LazyLock<RwLock<HashMap<String, PermissionSet>>> =
+        LazyLock::new(Default::default);
+    if let Some(set) = PARSED.read().ok().and_then(|memo| memo.get(text).cloned()) {
+        return Ok(set);
+    }
+    let names: Vec<String> = serde_json::from_str(text)
+        .map_err(|e| StoreError::Backend(format!("role permissions: {e}")))?;
+    // Names no longer known (a kind removed in a later version) are dropped, not fatal.
+    let set: PermissionSet = names.iter().filter_map(|n| n.parse().ok()).collect();
+    if let Ok(mut memo) = PARSED.write() {
+        if memo.len() >= MEMO_LIMIT {
+            memo.clear();
+        }
+        memo.insert(text.to_owned(), set.clone());
+    }
+    Ok(set)
 }
 
 fn permissions_json(p: &PermissionSet) -> String {
