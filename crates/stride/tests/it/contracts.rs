@@ -18,6 +18,7 @@ backend_tests!(
     delegation_hands_waiting_tasks_over,
     signing_archiving_and_amendment,
     approval_flows_are_configurable_and_validated,
+    waiting_approvers_are_reminded_and_requesters_may_withdraw,
 );
 
 /// Runs `n` requests at once, each on its own task, and collects what they answered.
@@ -718,4 +719,43 @@ async fn approval_flows_are_configurable_and_validated(app: TestApp) {
         r.json["status"], "approved",
         "no step applies to 100,000 yuan"
     );
+}
+
+async fn waiting_approvers_are_reminded_and_requesters_may_withdraw(app: TestApp) {
+    let d = deal(&app).await;
+    let (id, request) = submitted(&d).await;
+    let reminders = |c: Client| async move {
+        c.get("/api/v1/inbox").await.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["kind"] == "approval_reminder")
+            .count()
+    };
+    assert_eq!(app.app.run_due_jobs().await.unwrap().approval_reminders, 0);
+    app.advance_hours(25);
+    // Both legal users hold the waiting step; each is reminded once a day, not on every run.
+    assert_eq!(app.app.run_due_jobs().await.unwrap().approval_reminders, 2);
+    assert_eq!(app.app.run_due_jobs().await.unwrap().approval_reminders, 0);
+    assert_eq!(reminders(d.legal1.clone()).await, 1);
+
+    // Only the requester may withdraw; the contract goes back to draft and nothing waits any more.
+    let r = d
+        .legal1
+        .post(&format!("/api/v1/approvals/{request}/withdraw"), json!({}))
+        .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = d
+        .rep1
+        .post(&format!("/api/v1/approvals/{request}/withdraw"), json!({}))
+        .await;
+    assert_eq!(
+        (r.status, r.json["status"].as_str()),
+        (200, Some("withdrawn")),
+        "{}",
+        r.body
+    );
+    assert!(waiting(&d.legal1).await.is_empty());
+    let r = d.rep1.get(&format!("/api/v1/contracts/{id}")).await;
+    assert_eq!(r.json["status"], "draft");
 }

@@ -2,11 +2,11 @@
 //! tides on a frozen clock with two servers, the revisit cadence, validation of the policy, an
 //! old stored policy, credit changes by create, edit and merge, and both in a real Chromium.
 
-use std::time::{Duration, Instant};
-
 use serde_json::{json, Value};
 use stride_testkit::browser::Browser;
 use stride_testkit::{backend_tests, Client, Reply, TestApp, PASSWORD};
+
+use crate::pages::{sign_in, wait_text};
 
 backend_tests!(
     each_tier_returns_to_the_pool_after_its_own_days,
@@ -370,45 +370,6 @@ async fn a_revisit_falls_due_after_the_tier_cadence(app: TestApp) {
 }
 
 // ---- in the browser -------------------------------------------------------------------------
-
-async fn sign_in(b: &Browser, app: &TestApp, user: &str) {
-    b.goto(&app.url("/login")).await.unwrap();
-    b.wait_for("#username")
-        .await
-        .unwrap()
-        .send_keys(user)
-        .await
-        .unwrap();
-    b.find("#password")
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    b.find("#login").await.unwrap().click().await.unwrap();
-    b.wait_for("#welcome").await.unwrap();
-}
-
-/// Waits until the element's text contains `want`, retrying stale elements of a page being left.
-async fn wait_text(b: &Browser, css: &str, want: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut last = String::new();
-    loop {
-        if let Ok(el) = b.find(css).await {
-            if let Ok(text) = el.text().await {
-                if text.contains(want) {
-                    return text;
-                }
-                last = text;
-            }
-        }
-        if Instant::now() > deadline {
-            let url = b.current_url().await.unwrap_or_default();
-            panic!("`{css}` on {url} says {last:?}, not {want:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 async fn browser_edits_a_tier_and_sees_credit_history(app: TestApp) {
     app.seed_org().await;

@@ -45,6 +45,18 @@ pub async fn wait_text(b: &Browser, css: &str, want: &str) -> String {
     }
 }
 
+/// Waits until an element matches `css` (e.g. a card inside a given column after a reload).
+pub async fn wait_present(b: &Browser, css: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while b.find_all(css).await.map(|v| v.is_empty()).unwrap_or(true) {
+        if Instant::now() > deadline {
+            let url = b.current_url().await.unwrap_or_default();
+            panic!("nothing matches `{css}` on {url}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 pub async fn text(b: &Browser, css: &str) -> String {
     b.find(css).await.unwrap().text().await.unwrap()
 }

@@ -3,88 +3,16 @@
 //! refused with what is missing; products, pipeline settings, the opportunity form with exact
 //! line money, and closing a lost deal.
 
-use std::time::{Duration, Instant};
-
 use serde_json::json;
 use stride_testkit::browser::Browser;
 use stride_testkit::{backend_tests, TestApp, PASSWORD};
+
+use crate::pages::{click, select, sign_in, text, type_into, wait_present, wait_text};
 
 backend_tests!(
     browser_board_moves_cards_and_names_what_a_gate_misses,
     browser_admin_tunes_products_and_stages_then_sells,
 );
-
-async fn sign_in(b: &Browser, app: &TestApp, user: &str) {
-    b.goto(&app.url("/login")).await.unwrap();
-    b.wait_for("#username")
-        .await
-        .unwrap()
-        .send_keys(user)
-        .await
-        .unwrap();
-    b.find("#password")
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    b.find("#login").await.unwrap().click().await.unwrap();
-    b.wait_for("#welcome").await.unwrap();
-}
-
-/// Waits until the element's text contains `want`, across page loads, and returns the text.
-async fn wait_text(b: &Browser, css: &str, want: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut last = String::new();
-    loop {
-        if let Ok(el) = b.find(css).await {
-            if let Ok(text) = el.text().await {
-                if text.contains(want) {
-                    return text;
-                }
-                last = text;
-            }
-        }
-        if Instant::now() > deadline {
-            let url = b.current_url().await.unwrap_or_default();
-            panic!("`{css}` on {url} says {last:?}, not {want:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Waits until an element matches `css` (e.g. a card inside a given column after a reload).
-async fn wait_present(b: &Browser, css: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while b.find_all(css).await.map(|v| v.is_empty()).unwrap_or(true) {
-        if Instant::now() > deadline {
-            let url = b.current_url().await.unwrap_or_default();
-            panic!("nothing matches `{css}` on {url}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn text(b: &Browser, css: &str) -> String {
-    b.find(css).await.unwrap().text().await.unwrap()
-}
-
-async fn click(b: &Browser, css: &str) {
-    b.find(css).await.unwrap().click().await.unwrap();
-}
-
-async fn type_into(b: &Browser, css: &str, value: &str) {
-    b.find(css).await.unwrap().send_keys(value).await.unwrap();
-}
-
-async fn select(b: &Browser, css: &str, value: &str) {
-    b.find(css)
-        .await
-        .unwrap()
-        .select_by_value(value)
-        .await
-        .unwrap();
-}
 
 async fn browser_board_moves_cards_and_names_what_a_gate_misses(app: TestApp) {
     app.seed_org().await;
