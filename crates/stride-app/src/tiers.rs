@@ -1,7 +1,7 @@
 //! Customer tiers (CUST-3): strategic / core / ordinary from a weighted score, re-evaluated each
-//! month. Until orders and payments exist, contribution is read from follow-up activity, potential
-//! from the credit limit, and payment behaviour from the credit rating; each change is recorded
-//! with its reason.
+//! month. Contribution is read from the contracts signed in the last year (or, where that says
+//! less, from follow-up activity), potential from the credit limit, and payment behaviour from the
+//! credit rating until payments exist; each change is recorded with its reason.
 
 use serde::Serialize;
 use stride_domain::access::{Action, RecordKind};
@@ -15,6 +15,9 @@ use crate::App;
 const FULL_POTENTIAL_MINOR: i64 = 100_000_000;
 /// Activities in the last 90 days that count as full contribution.
 const FULL_CONTRIBUTION_ACTIVITIES: i64 = 10;
+/// Contracts signed in the last year worth this much (in fen) count as full contribution: ¥1,000,000.
+const FULL_CONTRIBUTION_CONTRACTS_FEN: i64 = 100_000_000;
+const DAY_MS: i64 = 86_400_000;
 
 /// What the store knows about a customer for tiering.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +25,8 @@ pub struct TierFacts {
     pub customer_id: i64,
     pub tier: String,
     pub recent_activities: i64,
+    /// Contracts signed (and not superseded) in the last year, in fen.
+    pub signed_contracts_fen: i64,
     pub credit_limit_minor: i64,
     pub credit_rating: Option<String>,
 }
@@ -52,7 +57,10 @@ fn inputs(f: &TierFacts) -> TierInputs {
         None => 50,
     };
     TierInputs {
-        contribution: percent(f.recent_activities, FULL_CONTRIBUTION_ACTIVITIES),
+        contribution: percent(f.recent_activities, FULL_CONTRIBUTION_ACTIVITIES).max(percent(
+            f.signed_contracts_fen,
+            FULL_CONTRIBUTION_CONTRACTS_FEN,
+        )),
         potential: percent(f.credit_limit_minor, FULL_POTENTIAL_MINOR),
         payment,
     }
@@ -77,7 +85,7 @@ impl App {
         let (policy, _) = self.sales_policy().await?;
         let (weights, thresholds) = (policy.tier_weights, policy.tier_thresholds);
         let mut moved = 0;
-        for facts in tx.tier_facts(now - 90 * 86_400_000).await? {
+        for facts in tx.tier_facts(now - 90 * DAY_MS, now - 365 * DAY_MS).await? {
             let i = inputs(&facts);
             let s = score(&weights, &i);
             let tier = tier_for(s, &thresholds).as_str();
@@ -139,5 +147,29 @@ impl App {
             tiers: policy.tiers,
             now_ms: self.now_ms(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(recent_activities: i64, signed_contracts_fen: i64) -> TierFacts {
+        TierFacts {
+            customer_id: 1,
+            tier: "ordinary".into(),
+            recent_activities,
+            signed_contracts_fen,
+            credit_limit_minor: 0,
+            credit_rating: None,
+        }
+    }
+
+    #[test]
+    fn contribution_counts_signed_contracts_or_follow_ups_whichever_says_more() {
+        assert_eq!(inputs(&facts(0, 0)).contribution, 0);
+        assert_eq!(inputs(&facts(5, 0)).contribution, 50);
+        assert_eq!(inputs(&facts(5, 80_000_000)).contribution, 80);
+        assert_eq!(inputs(&facts(0, 300_000_000)).contribution, 100);
     }
 }

@@ -229,13 +229,21 @@ pub async fn claim_job_run(
     Ok(q.execute(conn).await? == 1)
 }
 
-pub async fn tier_facts(conn: &mut AnyConnection, since: i64) -> Result<Vec<TierFacts>> {
+pub async fn tier_facts(
+    conn: &mut AnyConnection,
+    activities_since: i64,
+    contracts_since: i64,
+) -> Result<Vec<TierFacts>> {
     let mut q = Sql::new(
         "SELECT c.id, c.tier, c.credit_limit_minor, c.credit_rating, \
          (SELECT COUNT(*) FROM activities a WHERE a.customer_id = c.id AND a.occurred_at_ms >= ",
     );
-    q.bind(since)
-        .push(") AS recent FROM customers c ORDER BY c.id");
+    q.bind(activities_since).push(
+        ") AS recent, (SELECT CAST(COALESCE(SUM(k.amount_fen), 0) AS BIGINT) FROM contracts k \
+         WHERE k.customer_id = c.id AND k.status IN ('signed', 'archived') AND k.signed_at_ms >= ",
+    );
+    q.bind(contracts_since)
+        .push(") AS signed FROM customers c ORDER BY c.id");
     q.fetch_all(conn)
         .await?
         .iter()
@@ -244,6 +252,7 @@ pub async fn tier_facts(conn: &mut AnyConnection, since: i64) -> Result<Vec<Tier
                 customer_id: col(r, "id")?,
                 tier: col(r, "tier")?,
                 recent_activities: col(r, "recent")?,
+                signed_contracts_fen: col(r, "signed")?,
                 credit_limit_minor: col(r, "credit_limit_minor")?,
                 credit_rating: col(r, "credit_rating")?,
             })

@@ -585,8 +585,12 @@ impl Tx for SqlTx {
     async fn claim_job_run(&mut self, job: &str, period: &str, now_ms: i64) -> StoreResult<bool> {
         jobs::claim_job_run(&mut self.0, job, period, now_ms).await
     }
-    async fn tier_facts(&mut self, since_ms: i64) -> StoreResult<Vec<TierFacts>> {
-        jobs::tier_facts(&mut self.0, since_ms).await
+    async fn tier_facts(
+        &mut self,
+        activities_since_ms: i64,
+        contracts_since_ms: i64,
+    ) -> StoreResult<Vec<TierFacts>> {
+        jobs::tier_facts(&mut self.0, activities_since_ms, contracts_since_ms).await
     }
     async fn record_tier(&mut self, change: &TierChange) -> StoreResult<()> {
         jobs::record_tier(&mut self.0, change).await

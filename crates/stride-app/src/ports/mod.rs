@@ -444,8 +444,13 @@ pub trait Tx:
     async fn delete_assignment_rule(&mut self, id: i64) -> StoreResult<Option<AssignmentRule>>;
     /// Records that a periodic job ran for `period`; false when it already had.
     async fn claim_job_run(&mut self, job: &str, period: &str, now_ms: i64) -> StoreResult<bool>;
-    /// Tiering facts of every customer; activities count from `since_ms`.
-    async fn tier_facts(&mut self, since_ms: i64) -> StoreResult<Vec<TierFacts>>;
+    /// Tiering facts of every customer: activities count from `activities_since_ms`, signed
+    /// contracts from `contracts_since_ms`.
+    async fn tier_facts(
+        &mut self,
+        activities_since_ms: i64,
+        contracts_since_ms: i64,
+    ) -> StoreResult<Vec<TierFacts>>;
     /// Sets a customer's tier and writes the history row.
     async fn record_tier(&mut self, change: &TierChange) -> StoreResult<()>;
     /// Moves the nurture date of owned, open leads whose date has come to `next_ms`:
