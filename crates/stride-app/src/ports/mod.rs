@@ -5,11 +5,13 @@ mod approvals;
 mod attachments;
 mod contracts;
 mod opportunities;
+mod stage_documents;
 
 pub use approvals::{ApprovalReads, ApprovalWrites};
 pub use attachments::{AttachmentReads, AttachmentWrites};
 pub use contracts::{ContractReads, ContractWrites};
 pub use opportunities::{OpportunityReads, OpportunityWrites};
+pub use stage_documents::{StageDocumentReads, StageDocumentWrites};
 
 use async_trait::async_trait;
 use jiff::civil::Date;
@@ -55,6 +57,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[async_trait]
 pub trait Store:
     Send + Sync + OpportunityReads + ApprovalReads + ContractReads + AttachmentReads
+    + StageDocumentReads
 {
     /// Ok when the database answers and the schema is current.
     async fn readiness(&self) -> Result<(), String>;
@@ -216,6 +219,7 @@ pub trait Store:
 #[async_trait]
 pub trait Tx:
     Send + OpportunityWrites + ApprovalWrites + ContractWrites + AttachmentWrites
+    + StageDocumentWrites
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
     async fn audit(&mut self, entry: &NewAuditEntry) -> StoreResult<()>;
