@@ -24,8 +24,8 @@ use crate::error::{AppError, AppResult, Problems};
 use crate::jobs::NewNotification;
 use crate::opportunities::Opportunity;
 use crate::ports::Tx;
-use crate::StoreError;
 use crate::App;
+use crate::StoreError;
 
 /// Record kinds of the documents in the audit log, approvals and attachments.
 pub const NEEDS_ANALYSIS_KIND: &str = "needs_analysis";
@@ -323,7 +323,11 @@ impl ObjectionInput {
         if kind.is_none() {
             p.add(
                 "kind",
-                if self.kind.trim().is_empty() { "required" } else { "invalid" },
+                if self.kind.trim().is_empty() {
+                    "required"
+                } else {
+                    "invalid"
+                },
                 "one of price, delivery_time, payment_terms, quality, competitor, other",
             );
         }
@@ -434,7 +438,11 @@ fn review_subject(p: &Proposal, o: &Opportunity) -> ApprovalSubject {
 
 impl App {
     /// An open opportunity the actor may see and edit: the door to every document write.
-    async fn documents_editable(&self, actor: &Actor, opportunity_id: i64) -> AppResult<Opportunity> {
+    async fn documents_editable(
+        &self,
+        actor: &Actor,
+        opportunity_id: i64,
+    ) -> AppResult<Opportunity> {
         let o = self.get_opportunity(actor, opportunity_id).await?;
         actor.require(RecordKind::Opportunity, Action::Edit)?;
         if o.is_closed() {
@@ -484,7 +492,13 @@ impl App {
         if let Ok(t) = text.parse::<Timestamp>() {
             return Ok(t);
         }
-        let bad = || AppError::field("meeting_at", "invalid", "a date and time such as 2026-11-20T10:00");
+        let bad = || {
+            AppError::field(
+                "meeting_at",
+                "invalid",
+                "a date and time such as 2026-11-20T10:00",
+            )
+        };
         let local = text.parse::<jiff::civil::DateTime>().map_err(|_| bad())?;
         let settings = self.store.org_settings().await?;
         let tz = jiff::tz::TimeZone::get(&settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
@@ -506,18 +520,28 @@ impl App {
         let meeting = match self.meeting_time(&input.meeting_at).await {
             Ok(t) => Some(t),
             Err(_) => {
-                p.add("meeting_at", "invalid", "a date and time such as 2026-11-20T10:00");
+                p.add(
+                    "meeting_at",
+                    "invalid",
+                    "a date and time such as 2026-11-20T10:00",
+                );
                 None
             }
         };
         p.into_result()?;
         let meeting = meeting.ok_or_else(|| AppError::Internal("meeting checked".into()))?;
-        let latest = self.store.needs_analyses(opportunity_id).await?.into_iter().next();
+        let latest = self
+            .store
+            .needs_analyses(opportunity_id)
+            .await?
+            .into_iter()
+            .next();
         let revision = match (expected_revision, &latest) {
             (None, None) => 1,
             (None, Some(_)) => {
                 return Err(AppError::Conflict(
-                    "the opportunity has a needs analysis; revise it with PATCH and If-Match".into(),
+                    "the opportunity has a needs analysis; revise it with PATCH and If-Match"
+                        .into(),
                 ))
             }
             (Some(_), None) => return Err(AppError::NotFound),
@@ -542,8 +566,15 @@ impl App {
             .await
             .map_err(stale_on_duplicate)?;
         let action = if revision == 1 { "create" } else { "revise" };
-        tx.audit(&audit_entry(actor, action, NEEDS_ANALYSIS_KIND, report.id, &report, now))
-            .await?;
+        tx.audit(&audit_entry(
+            actor,
+            action,
+            NEEDS_ANALYSIS_KIND,
+            report.id,
+            &report,
+            now,
+        ))
+        .await?;
         tx.commit().await?;
         Ok(report)
     }
@@ -568,9 +599,19 @@ impl App {
         tx.set_needs_analysis_sent(report.id, &secret_hash(&token), now)
             .await?;
         let sent_at_ms = report.sent_at_ms.or(Some(now));
-        let report = NeedsAnalysis { sent_at_ms, ..report };
-        tx.audit(&audit_entry(actor, "send", NEEDS_ANALYSIS_KIND, report.id, &report, now))
-            .await?;
+        let report = NeedsAnalysis {
+            sent_at_ms,
+            ..report
+        };
+        tx.audit(&audit_entry(
+            actor,
+            "send",
+            NEEDS_ANALYSIS_KIND,
+            report.id,
+            &report,
+            now,
+        ))
+        .await?;
         tx.commit().await?;
         Ok(SentReport { report, token })
     }
@@ -656,7 +697,8 @@ impl App {
             at_ms: self.now_ms(),
         };
         let system = self.system_actor().await?;
-        self.store_confirmation(&system, shown.report, confirmation).await
+        self.store_confirmation(&system, shown.report, confirmation)
+            .await
     }
 
     async fn store_confirmation(
@@ -676,8 +718,15 @@ impl App {
             confirmation: Some(confirmation),
             ..report
         };
-        tx.audit(&audit_entry(actor, "confirm", NEEDS_ANALYSIS_KIND, report.id, &report, now))
-            .await?;
+        tx.audit(&audit_entry(
+            actor,
+            "confirm",
+            NEEDS_ANALYSIS_KIND,
+            report.id,
+            &report,
+            now,
+        ))
+        .await?;
         tx.commit().await?;
         Ok(report)
     }
@@ -723,8 +772,16 @@ impl App {
     ) -> AppResult<Proposal> {
         self.documents_editable(actor, opportunity_id).await?;
         data.validate()?;
-        let latest = self.store.proposals(opportunity_id).await?.into_iter().next();
-        if latest.as_ref().is_some_and(|l| l.status == ProposalStatus::InReview) {
+        let latest = self
+            .store
+            .proposals(opportunity_id)
+            .await?
+            .into_iter()
+            .next();
+        if latest
+            .as_ref()
+            .is_some_and(|l| l.status == ProposalStatus::InReview)
+        {
             return Err(AppError::Conflict(
                 "the newest proposal version is under review; wait for its decision".into(),
             ));
@@ -747,8 +804,15 @@ impl App {
                 }
                 other => other.into(),
             })?;
-        tx.audit(&audit_entry(actor, "create", PROPOSAL_KIND, created.id, &created, now))
-            .await?;
+        tx.audit(&audit_entry(
+            actor,
+            "create",
+            PROPOSAL_KIND,
+            created.id,
+            &created,
+            now,
+        ))
+        .await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -767,7 +831,10 @@ impl App {
         data.validate()?;
         let now = self.now_ms();
         let mut tx = self.store.begin().await?;
-        let before = tx.proposal_for_update(id).await?.ok_or(AppError::NotFound)?;
+        let before = tx
+            .proposal_for_update(id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         if before.version != version {
             return Err(AppError::Stale);
         }
@@ -775,7 +842,8 @@ impl App {
         match edit {
             ProposalEdit::InPlace => {}
             ProposalEdit::RestartsReview => {
-                self.ensure_not_locked(&mut *tx, actor, PROPOSAL_KIND, id).await?;
+                self.ensure_not_locked(&mut *tx, actor, PROPOSAL_KIND, id)
+                    .await?;
             }
             ProposalEdit::NewVersionOnly => {
                 return Err(AppError::Conflict(
@@ -803,7 +871,10 @@ impl App {
         self.documents_editable(actor, o.id).await?;
         let now = self.now_ms();
         let mut tx = self.store.begin().await?;
-        let before = tx.proposal_for_update(id).await?.ok_or(AppError::NotFound)?;
+        let before = tx
+            .proposal_for_update(id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         if before.status.edit() != ProposalEdit::InPlace {
             return Err(AppError::Conflict(format!(
                 "a proposal that is {} is not sent to review again",
@@ -872,17 +943,33 @@ impl App {
         let now = self.now_ms();
         let mut tx = self.store.begin().await?;
         let created = tx
-            .insert_presentation(proposal_id, &data, actor.is_person().then_some(actor.user_id), now)
+            .insert_presentation(
+                proposal_id,
+                &data,
+                actor.is_person().then_some(actor.user_id),
+                now,
+            )
             .await?;
-        tx.audit(&audit_entry(actor, "present", PROPOSAL_KIND, proposal_id, &created, now))
-            .await?;
+        tx.audit(&audit_entry(
+            actor,
+            "present",
+            PROPOSAL_KIND,
+            proposal_id,
+            &created,
+            now,
+        ))
+        .await?;
         tx.commit().await?;
         Ok(created)
     }
 
     // ---- objections -----------------------------------------------------------------------
 
-    pub async fn objections(&self, actor: &Actor, opportunity_id: i64) -> AppResult<Vec<Objection>> {
+    pub async fn objections(
+        &self,
+        actor: &Actor,
+        opportunity_id: i64,
+    ) -> AppResult<Vec<Objection>> {
         self.get_opportunity(actor, opportunity_id).await?;
         Ok(self.store.objections(opportunity_id).await?)
     }
@@ -898,10 +985,22 @@ impl App {
         let now = self.now_ms();
         let mut tx = self.store.begin().await?;
         let created = tx
-            .insert_objection(opportunity_id, &data, actor.is_person().then_some(actor.user_id), now)
+            .insert_objection(
+                opportunity_id,
+                &data,
+                actor.is_person().then_some(actor.user_id),
+                now,
+            )
             .await?;
-        tx.audit(&audit_entry(actor, "create", OBJECTION_KIND, created.id, &created, now))
-            .await?;
+        tx.audit(&audit_entry(
+            actor,
+            "create",
+            OBJECTION_KIND,
+            created.id,
+            &created,
+            now,
+        ))
+        .await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -914,7 +1013,8 @@ impl App {
         input: ObjectionInput,
     ) -> AppResult<Objection> {
         let before = self.store.objection(id).await?.ok_or(AppError::NotFound)?;
-        self.documents_editable(actor, before.opportunity_id).await?;
+        self.documents_editable(actor, before.opportunity_id)
+            .await?;
         let data = input.validate()?;
         let now = self.now_ms();
         let mut tx = self.store.begin().await?;
@@ -956,18 +1056,17 @@ impl App {
             .await?
             .into_iter()
             .next();
-        let revision = match (expected_revision, &latest) {
-            (None, None) => 1,
-            (None, Some(_)) => {
-                return Err(AppError::Conflict(
+        let revision =
+            match (expected_revision, &latest) {
+                (None, None) => 1,
+                (None, Some(_)) => return Err(AppError::Conflict(
                     "the opportunity has its letter of intent; revise it with PATCH and If-Match"
                         .into(),
-                ))
-            }
-            (Some(_), None) => return Err(AppError::NotFound),
-            (Some(seen), Some(l)) if seen != l.revision => return Err(AppError::Stale),
-            (Some(seen), Some(_)) => seen + 1,
-        };
+                )),
+                (Some(_), None) => return Err(AppError::NotFound),
+                (Some(seen), Some(l)) if seen != l.revision => return Err(AppError::Stale),
+                (Some(seen), Some(_)) => seen + 1,
+            };
         let now = self.now_ms();
         let mut tx = self.store.begin().await?;
         let letter = tx
@@ -981,8 +1080,15 @@ impl App {
             .await
             .map_err(stale_on_duplicate)?;
         let action = if revision == 1 { "create" } else { "revise" };
-        tx.audit(&audit_entry(actor, action, LETTER_OF_INTENT_KIND, letter.id, &letter, now))
-            .await?;
+        tx.audit(&audit_entry(
+            actor,
+            action,
+            LETTER_OF_INTENT_KIND,
+            letter.id,
+            &letter,
+            now,
+        ))
+        .await?;
         tx.commit().await?;
         Ok(letter)
     }

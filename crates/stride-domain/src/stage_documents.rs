@@ -84,8 +84,14 @@ mod tests {
     fn proposal_edits_follow_the_status() {
         assert_eq!(ProposalStatus::Draft.edit(), ProposalEdit::InPlace);
         assert_eq!(ProposalStatus::Rejected.edit(), ProposalEdit::InPlace);
-        assert_eq!(ProposalStatus::InReview.edit(), ProposalEdit::RestartsReview);
-        assert_eq!(ProposalStatus::Approved.edit(), ProposalEdit::NewVersionOnly);
+        assert_eq!(
+            ProposalStatus::InReview.edit(),
+            ProposalEdit::RestartsReview
+        );
+        assert_eq!(
+            ProposalStatus::Approved.edit(),
+            ProposalEdit::NewVersionOnly
+        );
     }
 
     #[test]

@@ -56,7 +56,12 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// reads in their own trait under `ports/`.
 #[async_trait]
 pub trait Store:
-    Send + Sync + OpportunityReads + ApprovalReads + ContractReads + AttachmentReads
+    Send
+    + Sync
+    + OpportunityReads
+    + ApprovalReads
+    + ContractReads
+    + AttachmentReads
     + StageDocumentReads
 {
     /// Ok when the database answers and the schema is current.
@@ -218,8 +223,7 @@ pub trait Store:
 /// so a change and its record of it commit or vanish together.
 #[async_trait]
 pub trait Tx:
-    Send + OpportunityWrites + ApprovalWrites + ContractWrites + AttachmentWrites
-    + StageDocumentWrites
+    Send + OpportunityWrites + ApprovalWrites + ContractWrites + AttachmentWrites + StageDocumentWrites
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
     async fn audit(&mut self, entry: &NewAuditEntry) -> StoreResult<()>;
