@@ -974,6 +974,13 @@ impl App {
         Ok(self.store.objections(opportunity_id).await?)
     }
 
+    /// One objection, when the actor sees its opportunity.
+    pub async fn get_objection(&self, actor: &Actor, id: i64) -> AppResult<Objection> {
+        let o = self.store.objection(id).await?.ok_or(AppError::NotFound)?;
+        self.get_opportunity(actor, o.opportunity_id).await?;
+        Ok(o)
+    }
+
     pub async fn add_objection(
         &self,
         actor: &Actor,

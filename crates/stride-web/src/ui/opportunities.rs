@@ -511,6 +511,8 @@ struct DetailPage {
     reasons: Vec<Opt>,
     close: CloseForm,
     close_errors: Errs,
+    /// The sales documents section, rendered by `opportunity_documents`.
+    documents: String,
 }
 
 /// What a refused form on the detail page puts over the stored values.
@@ -672,6 +674,8 @@ async fn detail_view(state: &AppState, page: PageActor, id: i64, refused: Refuse
         })
         .collect();
     let has_errors = refused.move_error.is_some() || !close_errors.is_empty();
+    let documents =
+        super::opportunity_documents::section_html(state, actor, &page.chrome, &o).await;
     let view = DetailPage {
         id,
         version: o.version,
@@ -694,6 +698,7 @@ async fn detail_view(state: &AppState, page: PageActor, id: i64, refused: Refuse
         reasons,
         close,
         close_errors,
+        documents,
         chrome: page.chrome,
     };
     if has_errors {
