@@ -14,6 +14,7 @@ mod jobs;
 mod leads;
 mod opportunities;
 mod pages;
+mod stage_documents;
 mod ui;
 mod ui_contracts;
 mod ui_more;
