@@ -20,3 +20,4 @@ mod ui_contracts;
 mod ui_more;
 mod ui_opportunities;
 mod ui_sales;
+mod ui_stage_documents;
