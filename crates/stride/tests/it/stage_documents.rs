@@ -307,9 +307,9 @@ async fn a_revision_needs_confirming_again(app: TestApp) {
     );
 }
 
-/// The next `weekday` strictly after today in Shanghai.
-fn next(weekday: Weekday) -> Date {
-    let today = Timestamp::now()
+/// The next `weekday` strictly after the day of `now` in Shanghai.
+fn next(now: Timestamp, weekday: Weekday) -> Date {
+    let today = now
         .to_zoned(TimeZone::get("Asia/Shanghai").unwrap())
         .date();
     let mut d = today.checked_add(1.day()).unwrap();
@@ -334,13 +334,14 @@ fn advance_to(app: &TestApp, clock: &mut Timestamp, t: Timestamp) {
 }
 
 async fn send_deadline_counts_working_days(app: TestApp) {
-    let mut clock = Timestamp::now();
+    // The servers' frozen clock.
+    let mut clock = Timestamp::from_millisecond(app.app.now_ms()).unwrap();
     app.seed_org().await;
     let admin = app.login("admin", PASSWORD).await;
     let mut rep = app.login("rep1", PASSWORD).await;
     let id = deal(&rep, "海尔智家").await;
     // The meeting is on a Friday; the Monday after is a holiday, so the report is due Tuesday.
-    let friday = next(Weekday::Friday);
+    let friday = next(clock, Weekday::Friday);
     let monday = friday.checked_add(3.days()).unwrap();
     let tuesday = friday.checked_add(4.days()).unwrap();
     let r = admin
