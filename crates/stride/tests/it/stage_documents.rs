@@ -309,9 +309,7 @@ async fn a_revision_needs_confirming_again(app: TestApp) {
 
 /// The next `weekday` strictly after the day of `now` in Shanghai.
 fn next(now: Timestamp, weekday: Weekday) -> Date {
-    let today = now
-        .to_zoned(TimeZone::get("Asia/Shanghai").unwrap())
-        .date();
+    let today = now.to_zoned(TimeZone::get("Asia/Shanghai").unwrap()).date();
     let mut d = today.checked_add(1.day()).unwrap();
     while d.weekday() != weekday {
         d = d.checked_add(1.day()).unwrap();
