@@ -109,6 +109,7 @@ pub struct NewNeedsAnalysis {
 #[derive(Debug, Clone)]
 pub struct LateReport {
     pub needs_analysis_id: i64,
+    pub opportunity_id: i64,
     pub owner_id: i64,
     pub opportunity_name: String,
 }
@@ -487,22 +488,17 @@ impl App {
     }
 
     /// A meeting time as RFC 3339, or a local `YYYY-MM-DDTHH:MM` in the organisation's zone.
-    async fn meeting_time(&self, text: &str) -> AppResult<Timestamp> {
+    async fn meeting_time(&self, text: &str) -> AppResult<Option<Timestamp>> {
         let text = text.trim();
         if let Ok(t) = text.parse::<Timestamp>() {
-            return Ok(t);
+            return Ok(Some(t));
         }
-        let bad = || {
-            AppError::field(
-                "meeting_at",
-                "invalid",
-                "a date and time such as 2026-11-20T10:00",
-            )
+        let Ok(local) = text.parse::<jiff::civil::DateTime>() else {
+            return Ok(None);
         };
-        let local = text.parse::<jiff::civil::DateTime>().map_err(|_| bad())?;
         let settings = self.store.org_settings().await?;
         let tz = jiff::tz::TimeZone::get(&settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-        Ok(local.to_zoned(tz).map_err(|_| bad())?.timestamp())
+        Ok(local.to_zoned(tz).ok().map(|z| z.timestamp()))
     }
 
     /// Writes the first report (`expected_revision` None) or a new revision over the one the
@@ -517,17 +513,14 @@ impl App {
         self.documents_editable(actor, opportunity_id).await?;
         let mut p = Problems::default();
         input.data.validate(&mut p);
-        let meeting = match self.meeting_time(&input.meeting_at).await {
-            Ok(t) => Some(t),
-            Err(_) => {
-                p.add(
-                    "meeting_at",
-                    "invalid",
-                    "a date and time such as 2026-11-20T10:00",
-                );
-                None
-            }
-        };
+        let meeting = self.meeting_time(&input.meeting_at).await?;
+        if meeting.is_none() {
+            p.add(
+                "meeting_at",
+                "invalid",
+                "a date and time such as 2026-11-20T10:00",
+            );
+        }
         p.into_result()?;
         let meeting = meeting.ok_or_else(|| AppError::Internal("meeting checked".into()))?;
         let latest = self
@@ -731,7 +724,8 @@ impl App {
         Ok(report)
     }
 
-    /// Tells owners, once, that a needs analysis is past its send deadline and unsent.
+    /// Tells owners, once, that a needs analysis is past its send deadline and unsent; the
+    /// notice points at the opportunity, where the report is sent from.
     pub(crate) async fn flag_late_needs_analyses(&self, tx: &mut dyn Tx) -> AppResult<usize> {
         let now = self.now_ms();
         let late = tx.claim_late_needs_analyses(now).await?;
@@ -739,8 +733,8 @@ impl App {
             let n = NewNotification {
                 user_id: r.owner_id,
                 kind: "needs_analysis_send_late",
-                record_kind: NEEDS_ANALYSIS_KIND,
-                record_id: r.needs_analysis_id,
+                record_kind: "opportunity",
+                record_id: r.opportunity_id,
                 subject: r.opportunity_name.clone(),
             };
             tx.notify(&n, now).await?;

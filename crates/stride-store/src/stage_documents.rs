@@ -376,7 +376,7 @@ impl StageDocumentWrites for SqlTx {
     }
     async fn claim_late_needs_analyses(&mut self, now_ms: i64) -> StoreResult<Vec<LateReport>> {
         let mut q = Sql::new(
-            "SELECT n.id, o.owner_id, o.name FROM needs_analyses n JOIN opportunities o ON o.id = n.opportunity_id \
+            "SELECT n.id, n.opportunity_id, o.owner_id, o.name FROM needs_analyses n JOIN opportunities o ON o.id = n.opportunity_id \
              WHERE n.late_notified = 0 AND n.sent_at_ms IS NULL AND n.send_due_at_ms < ",
         );
         q.bind(now_ms).push(
@@ -395,6 +395,7 @@ impl StageDocumentWrites for SqlTx {
             mark.execute(&mut self.0).await?;
             late.push(LateReport {
                 needs_analysis_id: id,
+                opportunity_id: col(row, "opportunity_id")?,
                 owner_id: col(row, "owner_id")?,
                 opportunity_name: col(row, "name")?,
             });

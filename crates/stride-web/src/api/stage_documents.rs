@@ -48,7 +48,7 @@ pub fn confirmation_path(token: &str) -> String {
 
 // ---- needs analysis -----------------------------------------------------------------------
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ConfirmationDto {
     pub signer_name: String,
     /// link (the customer on the public page) or by_hand (recorded by a user).
@@ -59,7 +59,7 @@ pub struct ConfirmationDto {
     pub confirmed_at: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct NeedsAnalysisDto {
     pub id: i64,
     pub opportunity_id: i64,
@@ -133,42 +133,12 @@ fn needs_history(s: &AppState, revisions: Vec<NeedsAnalysis>) -> ApiResult<impl 
     let latest = all.remove(0);
     let revision = latest.revision;
     // The newest is listed again at the head of the history.
-    let mut revisions = vec![NeedsAnalysisDto {
-        ..clone_dto(&latest)
-    }];
+    let mut revisions = vec![latest.clone()];
     revisions.extend(all);
     Ok((
         etag(revision),
         Json(NeedsAnalysisHistoryDto { latest, revisions }),
     ))
-}
-
-fn clone_dto(d: &NeedsAnalysisDto) -> NeedsAnalysisDto {
-    NeedsAnalysisDto {
-        id: d.id,
-        opportunity_id: d.opportunity_id,
-        revision: d.revision,
-        pain_points: d.pain_points.clone(),
-        goals: d.goals.clone(),
-        budget_min_fen: d.budget_min_fen,
-        budget_max_fen: d.budget_max_fen,
-        decision_process: d.decision_process.clone(),
-        decision_makers: d.decision_makers.clone(),
-        timeline: d.timeline.clone(),
-        meeting_at: d.meeting_at.clone(),
-        send_due_at: d.send_due_at.clone(),
-        sent_at: d.sent_at.clone(),
-        send_late: d.send_late,
-        confirmation: d.confirmation.as_ref().map(|c| ConfirmationDto {
-            signer_name: c.signer_name.clone(),
-            method: c.method.clone(),
-            comment: c.comment.clone(),
-            recorded_by: c.recorded_by,
-            confirmed_at: c.confirmed_at.clone(),
-        }),
-        created_by: d.created_by,
-        created_at: d.created_at.clone(),
-    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -376,14 +376,20 @@ async fn send_deadline_counts_working_days(app: TestApp) {
     assert_eq!(app.app.run_due_jobs().await.unwrap().late_needs_analyses, 1);
     assert_eq!(app.app.run_due_jobs().await.unwrap().late_needs_analyses, 0);
     let inbox = rep.get("/api/v1/inbox").await;
-    let kinds: Vec<&str> = inbox.json["items"]
+    let late: Vec<&Value> = inbox.json["items"]
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|i| i["kind"].as_str())
-        .filter(|k| *k == "needs_analysis_send_late")
+        .filter(|i| i["kind"] == "needs_analysis_send_late")
         .collect();
-    assert_eq!(kinds.len(), 1, "{}", inbox.body);
+    assert_eq!(late.len(), 1, "{}", inbox.body);
+    assert_eq!(
+        (
+            late[0]["record_kind"].as_str(),
+            late[0]["record_id"].as_i64()
+        ),
+        (Some("opportunity"), Some(id))
+    );
     // Sent late stays late; the page shows the badge.
     send(&rep, id).await;
     assert_eq!(late_flag(&rep.get(&path).await), Some(true));
