@@ -1504,7 +1504,7 @@ async fn calendar_month_page(
 }
 
 /// The host a page was asked for, when it looks like one (a name or address and a port).
-fn request_host(headers: &HeaderMap) -> Option<&str> {
+pub(super) fn request_host(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())

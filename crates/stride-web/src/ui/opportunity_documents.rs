@@ -475,14 +475,23 @@ async fn send_needs_analysis(
     }
     match state.app.send_needs_analysis(&page.actor, id).await {
         Ok(sent) => {
-            let host = headers
-                .get("host")
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost");
+            // The same absolute address rule as the calendar feed's link.
+            let path = confirmation_path(&sent.token);
+            let link = match super::leads::request_host(&headers) {
+                Some(host) => {
+                    let scheme = if state.config.secure_cookies {
+                        "https"
+                    } else {
+                        "http"
+                    };
+                    format!("{scheme}://{host}{path}")
+                }
+                None => path,
+            };
             render(&SentPage {
                 chrome: page.chrome,
                 id,
-                link: format!("http://{host}{}", confirmation_path(&sent.token)),
+                link,
             })
         }
         Err(e) => outcome::<()>(page, id, "", Err(e)),
