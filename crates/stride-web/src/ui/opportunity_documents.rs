@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
             post(confirm_by_hand),
         )
         .route("/opportunities/{id}/proposals", post(create_proposal))
+        .route("/proposals/{id}", post(update_proposal))
         .route("/proposals/{id}/submit", post(submit_proposal))
         .route("/proposals/{id}/presentations", post(add_presentation))
         .route("/opportunities/{id}/objections", post(add_objection))
@@ -130,9 +131,14 @@ struct PresentationView {
 struct ProposalView {
     id: i64,
     version_no: i64,
+    version: i64,
     title: String,
     summary: String,
     price: String,
+    /// The price as typed in the edit form.
+    price_plain: String,
+    /// Not approved: it may still change (under review, by its requester only).
+    changeable: bool,
     status: String,
     status_code: &'static str,
     submittable: bool,
@@ -274,9 +280,12 @@ pub(super) async fn section_html(
         .map(|(p, shown)| ProposalView {
             id: p.id,
             version_no: p.version_no,
+            version: p.version,
             title: p.data.title.clone(),
             summary: p.data.summary.clone().unwrap_or_default(),
             price: yuan.show(p.data.price_fen),
+            price_plain: yuan.plain(p.data.price_fen),
+            changeable: p.status != ProposalStatus::Approved,
             status: tr.t(&format!("proposal.status.{}", p.status)),
             status_code: p.status.as_str(),
             submittable: Some(p.id) == newest_proposal
@@ -553,6 +562,48 @@ async fn create_proposal(
     }
     .await;
     outcome(page, id, "proposal_saved", r)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ProposalEditForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    version: String,
+    title: String,
+    summary: String,
+    price: String,
+}
+
+/// Edits a version; under review this restarts the review (its requester only).
+async fn update_proposal(
+    State(state): State<AppState>,
+    page: PageActor,
+    Path(id): Path<i64>,
+    Form(f): Form<ProposalEditForm>,
+) -> Response {
+    if let Err(r) = page.check_csrf(&f.csrf) {
+        return r;
+    }
+    let opp = match proposal_opportunity(&state, &page.actor, id).await {
+        Ok(o) => o,
+        Err(e) => return app_error_page(&page.chrome, e),
+    };
+    let yuan = Yuan::of(&state, page.chrome.tr).await;
+    let r = async {
+        let data = ProposalData {
+            title: f.title,
+            summary: opt(&f.summary),
+            price_fen: yuan.parse(&f.price, "price_fen")?.unwrap_or(0),
+        };
+        let version = f.version.trim().parse().unwrap_or(-1);
+        state
+            .app
+            .update_proposal(&page.actor, id, version, data)
+            .await
+    }
+    .await;
+    outcome(page, opp, "proposal_saved", r)
 }
 
 /// The opportunity a proposal belongs to, for the redirect after its forms.

@@ -535,6 +535,12 @@ async fn proposal_review_decides_the_letter_of_intent_gate(app: TestApp) {
         )
         .await;
     assert_eq!(frozen.status, 409);
+    // The page shows the approved version without an edit form.
+    let html = rep.get(&format!("/opportunities/{id}")).await;
+    assert!(html
+        .body
+        .contains(&format!("id=\"proposal-{pid}\" data-status=\"approved\"")));
+    assert!(!html.body.contains(&format!("action=\"/proposals/{pid}\"")));
 
     // The customer's feedback on the presentation.
     let shown = rep
