@@ -542,6 +542,10 @@ impl App {
                 self.contract_review_closed(tx, request.record_id, request.status, now)
                     .await
             }
+            crate::stage_documents::PROPOSAL_KIND => {
+                self.proposal_review_closed(tx, request.record_id, request.status, now)
+                    .await
+            }
             _ => Ok(()),
         }
     }

@@ -88,6 +88,10 @@ impl App {
                 self.get_contract(actor, record_id).await?;
                 may(actor, RecordKind::Contract, Action::Edit)
             }
+            crate::stage_documents::PROPOSAL_KIND => {
+                self.get_proposal(actor, record_id).await?;
+                may(actor, RecordKind::Opportunity, Action::Edit)
+            }
             _ => {
                 return Err(AppError::field(
                     "record_kind",
@@ -110,6 +114,10 @@ impl App {
         record_id: i64,
     ) -> AppResult<RecordKind> {
         match self.record_access(actor, record_kind, record_id).await? {
+            // A proposal is edited by whoever edits its opportunity.
+            RecordAccess::Edit if record_kind == crate::stage_documents::PROPOSAL_KIND => {
+                Ok(RecordKind::Opportunity)
+            }
             RecordAccess::Edit => record_kind
                 .parse::<RecordKind>()
                 .map_err(|e| AppError::Internal(e.to_string())),
@@ -188,8 +196,9 @@ impl App {
         tx.lock_attachment_content(&sha256).await?;
         self.contents().put(sha256, upload.bytes).await?;
         let created = tx.insert_attachment(&new).await?;
-        let entry = NewAuditEntry::new(actor, "attach", kind, Some(new.record_id), now)
+        let mut entry = NewAuditEntry::new(actor, "attach", kind, Some(new.record_id), now)
             .with_after(&created);
+        entry.record_kind = audit_kind(&new.record_kind, kind);
         tx.audit(&entry).await?;
         tx.commit().await?;
         Ok(created)
@@ -209,6 +218,7 @@ impl App {
             return Err(AppError::NotFound);
         }
         let mut entry = NewAuditEntry::new(actor, "detach", kind, Some(attachment.record_id), now);
+        entry.record_kind = audit_kind(&attachment.record_kind, kind);
         entry.before = serde_json::to_value(&attachment).ok();
         tx.audit(&entry).await?;
         if tx.attachment_content_references(&attachment.sha256).await? == 0 {
@@ -290,5 +300,14 @@ impl ContentStore<'_> {
         })
         .await
         .map_err(|e| AppError::Internal(format!("removing attachment content: {e}")))
+    }
+}
+
+/// The audit log's name for the record a file hangs on.
+fn audit_kind(record_kind: &str, kind: RecordKind) -> &'static str {
+    if record_kind == crate::stage_documents::PROPOSAL_KIND {
+        crate::stage_documents::PROPOSAL_KIND
+    } else {
+        kind.as_str()
     }
 }

@@ -56,6 +56,8 @@ pub struct JobReport {
     pub approval_reminders: usize,
     /// Signed contracts flagged because their scan was not archived in time.
     pub late_archives: usize,
+    /// Needs analysis reports past their send deadline and unsent, flagged to their owner.
+    pub late_needs_analyses: usize,
 }
 
 impl App {
@@ -101,6 +103,7 @@ impl App {
             .await?;
         report.approval_reminders = self.remind_waiting_approvals(&mut *tx).await?;
         report.late_archives = self.flag_late_archives(&mut *tx).await?;
+        report.late_needs_analyses = self.flag_late_needs_analyses(&mut *tx).await?;
         tx.commit().await?;
         report.customers_retiered = self.run_monthly_tiering().await?;
         Ok(report)

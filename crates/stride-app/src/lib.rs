@@ -24,6 +24,7 @@ pub mod ports;
 pub mod products;
 pub mod settings;
 pub mod setup;
+pub mod stage_documents;
 pub mod tiers;
 
 use std::path::PathBuf;

@@ -12,6 +12,7 @@ pub mod customers;
 pub mod leads;
 pub mod money;
 pub mod opportunities;
+pub mod stage_documents;
 pub mod validate;
 
 /// A closed set of names stored and sent as text (`snake_case`): the enum with `ALL`,

@@ -14,6 +14,7 @@ mod opportunities;
 mod org;
 mod settings;
 mod sql;
+mod stage_documents;
 mod store;
 
 use std::str::FromStr;

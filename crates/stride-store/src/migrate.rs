@@ -41,6 +41,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(12, "contracts", "0012_contracts"),
     migration!(13, "attachments", "0013_attachments"),
     migration!(14, "credit_history", "0014_credit_history"),
+    migration!(15, "stage_documents", "0015_stage_documents"),
 ];
 
 /// The schema version this build expects: its last migration.

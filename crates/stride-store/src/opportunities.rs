@@ -651,12 +651,8 @@ impl OpportunityReads for SqlStore {
     ) -> StoreResult<Vec<Opportunity>> {
         board_cards(&mut *self.conn().await?, reach, filter, per_stage).await
     }
-    /// Every gate fact is false for now: the needs analysis report, the proposal and the letter
-    /// of intent are built by the documents task, which fills this read from their tables
-    /// (customer-confirmed needs analysis, approved proposal, signed letter of intent). Until
-    /// then a gated stage is only entered when an admin switches its gate off.
-    async fn gate_facts(&self, _opportunity_id: i64) -> StoreResult<GateFacts> {
-        Ok(GateFacts::default())
+    async fn gate_facts(&self, opportunity_id: i64) -> StoreResult<GateFacts> {
+        crate::stage_documents::gate_facts(&mut *self.conn().await?, opportunity_id).await
     }
 }
 

@@ -22,7 +22,8 @@ const SOURCES: [(&str, &[&str]); 2] = area_texts!(
     "opportunities",
     "approvals",
     "contracts",
-    "attachments"
+    "attachments",
+    "stage_documents"
 );
 
 type Catalog = HashMap<&'static str, HashMap<String, String>>;

@@ -404,6 +404,7 @@ async fn seed_sales(app: &App) -> Result<()> {
         demo_attachment(app, &actor, i, customer.id).await?;
     }
     seed_opportunities(app, &customer_ids).await?;
+    crate::demo_documents::seed(app).await?;
     demo_queue_and_escalation(app).await?;
     demo_credit_and_revisit(app).await?;
     contracts::seed(app).await

@@ -3,6 +3,7 @@
 
 mod benchdata;
 mod demo;
+mod demo_documents;
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;

@@ -5,11 +5,13 @@ mod approvals;
 mod attachments;
 mod contracts;
 mod opportunities;
+mod stage_documents;
 
 pub use approvals::{ApprovalReads, ApprovalWrites};
 pub use attachments::{AttachmentReads, AttachmentWrites};
 pub use contracts::{ContractReads, ContractWrites};
 pub use opportunities::{OpportunityReads, OpportunityWrites};
+pub use stage_documents::{StageDocumentReads, StageDocumentWrites};
 
 use async_trait::async_trait;
 use jiff::civil::Date;
@@ -54,7 +56,13 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// reads in their own trait under `ports/`.
 #[async_trait]
 pub trait Store:
-    Send + Sync + OpportunityReads + ApprovalReads + ContractReads + AttachmentReads
+    Send
+    + Sync
+    + OpportunityReads
+    + ApprovalReads
+    + ContractReads
+    + AttachmentReads
+    + StageDocumentReads
 {
     /// Ok when the database answers and the schema is current.
     async fn readiness(&self) -> Result<(), String>;
@@ -215,7 +223,7 @@ pub trait Store:
 /// so a change and its record of it commit or vanish together.
 #[async_trait]
 pub trait Tx:
-    Send + OpportunityWrites + ApprovalWrites + ContractWrites + AttachmentWrites
+    Send + OpportunityWrites + ApprovalWrites + ContractWrites + AttachmentWrites + StageDocumentWrites
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
     async fn audit(&mut self, entry: &NewAuditEntry) -> StoreResult<()>;

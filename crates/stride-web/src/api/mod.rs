@@ -12,6 +12,7 @@ mod opportunities;
 mod org;
 mod products;
 mod public;
+pub(crate) mod stage_documents;
 
 use axum::extract::State;
 use axum::Json;
@@ -82,6 +83,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(approvals::routes())
         .merge(contracts::routes())
         .merge(attachments::routes())
+        .merge(stage_documents::routes())
 }
 
 pub async fn openapi_json(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {

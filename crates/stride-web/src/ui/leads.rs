@@ -1504,7 +1504,7 @@ async fn calendar_month_page(
 }
 
 /// The host a page was asked for, when it looks like one (a name or address and a port).
-fn request_host(headers: &HeaderMap) -> Option<&str> {
+pub(super) fn request_host(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -1608,6 +1608,7 @@ async fn inbox_page(
                 "customer" => format!("/customers/{}", n.record_id),
                 "approval" => format!("/approvals/{}", n.record_id),
                 "contract" => format!("/contracts/{}", n.record_id),
+                "opportunity" => format!("/opportunities/{}", n.record_id),
                 _ => String::new(),
             },
             time: page.chrome.time(&n.created_at_ms),

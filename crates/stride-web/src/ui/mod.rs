@@ -8,6 +8,7 @@ mod contracts;
 mod customers;
 mod leads;
 mod opportunities;
+mod opportunity_documents;
 mod profile;
 
 use askama::Template;
@@ -73,6 +74,10 @@ pub const TEMPLATE_SOURCES: &[&str] = &[
     include_str!("../../templates/product_fields.html"),
     include_str!("../../templates/product_form.html"),
     include_str!("../../templates/pipeline_settings.html"),
+    include_str!("../../templates/opportunity_documents.html"),
+    include_str!("../../templates/stage_document_refused.html"),
+    include_str!("../../templates/needs_analysis_sent.html"),
+    include_str!("../../templates/needs_confirm_public.html"),
 ];
 
 const LANG_COOKIE: &str = "stride_lang";
@@ -113,6 +118,7 @@ pub fn routes() -> Router<AppState> {
         .merge(contracts::routes())
         .merge(attachments::routes())
         .merge(opportunities::routes())
+        .merge(opportunity_documents::routes())
 }
 
 /// What every signed-in page shows around its content: navigation, user menu, language.

@@ -516,6 +516,8 @@ struct DetailPage {
     close: CloseForm,
     close_errors: Errs,
     discount: Option<DiscountView>,
+    /// The sales documents section, rendered by `opportunity_documents`.
+    documents: String,
 }
 
 /// The deal's cumulative discount and where its approval stands (OPP-5).
@@ -715,6 +717,8 @@ async fn detail_view(state: &AppState, page: PageActor, id: i64, refused: Refuse
         .collect();
     let has_errors = refused.move_error.is_some() || !close_errors.is_empty();
     let discount = discount_view(app, &o).await;
+    let documents =
+        super::opportunity_documents::section_html(state, actor, &page.chrome, &o).await;
     let view = DetailPage {
         id,
         version: o.version,
@@ -738,6 +742,7 @@ async fn detail_view(state: &AppState, page: PageActor, id: i64, refused: Refuse
         close,
         close_errors,
         discount,
+        documents,
         chrome: page.chrome,
     };
     if has_errors {
