@@ -364,15 +364,15 @@ mod tests {
     fn conditional_steps_apply_only_when_the_facts_reach_them() {
         let flow = FlowDefinition::default_for(FlowKind::Discount);
         let small = Facts {
-            amount_fen: 100_000_00,
+            amount_fen: 10_000_000,
             discount_bp: 1_000,
         };
         let large = Facts {
-            amount_fen: 100_000_00,
+            amount_fen: 10_000_000,
             discount_bp: 2_500,
         };
         let within_authority = Facts {
-            amount_fen: 100_000_00,
+            amount_fen: 10_000_000,
             discount_bp: 500,
         };
         assert_eq!(flow.next_applicable(0, &within_authority), None);
@@ -384,16 +384,16 @@ mod tests {
     #[test]
     fn a_condition_on_amount_or_discount_holds_when_either_is_reached() {
         let c = StepCondition {
-            min_amount_fen: Some(1_000_000_00),
+            min_amount_fen: Some(100_000_000),
             min_discount_bp: Some(1_500),
         };
         let facts = |amount_fen, discount_bp| Facts {
             amount_fen,
             discount_bp,
         };
-        assert!(c.holds(&facts(1_000_000_00, 0)));
+        assert!(c.holds(&facts(100_000_000, 0)));
         assert!(c.holds(&facts(0, 1_500)));
-        assert!(!c.holds(&facts(999_999_99, 1_499)));
+        assert!(!c.holds(&facts(99_999_999, 1_499)));
         assert!(StepCondition::default().holds(&facts(0, 0)));
     }
 

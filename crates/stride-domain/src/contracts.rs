@@ -243,16 +243,16 @@ mod tests {
     #[test]
     fn milestones_must_add_up_to_the_fen() {
         let ms = [
-            milestone("预付款 30%", day(2026, 12, 1), 30_000_00),
-            milestone("到货款 60%", day(2027, 1, 15), 60_000_00),
-            milestone("质保金 10%", day(2027, 12, 31), 10_000_00),
+            milestone("预付款 30%", day(2026, 12, 1), 3_000_000),
+            milestone("到货款 60%", day(2027, 1, 15), 6_000_000),
+            milestone("质保金 10%", day(2027, 12, 31), 1_000_000),
         ];
-        assert!(check_milestones(100_000_00, &ms).is_empty());
+        assert!(check_milestones(10_000_000, &ms).is_empty());
         assert_eq!(
-            check_milestones(100_000_01, &ms),
+            check_milestones(10_000_001, &ms),
             vec![MilestoneProblem::Sum {
-                sum: 100_000_00,
-                amount: 100_000_01
+                sum: 10_000_000,
+                amount: 10_000_001
             }]
         );
     }
