@@ -2,11 +2,13 @@
 //! PostgreSQL; nothing here names a database type.
 
 mod approvals;
+mod bulk;
 mod attachments;
 mod contracts;
 mod opportunities;
 
 pub use approvals::{ApprovalReads, ApprovalWrites};
+pub use bulk::{BulkWrites, Cell};
 pub use attachments::{AttachmentReads, AttachmentWrites};
 pub use contracts::{ContractReads, ContractWrites};
 pub use opportunities::{OpportunityReads, OpportunityWrites};
@@ -215,7 +217,7 @@ pub trait Store:
 /// so a change and its record of it commit or vanish together.
 #[async_trait]
 pub trait Tx:
-    Send + OpportunityWrites + ApprovalWrites + ContractWrites + AttachmentWrites
+    Send + OpportunityWrites + ApprovalWrites + ContractWrites + AttachmentWrites + BulkWrites
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
     async fn audit(&mut self, entry: &NewAuditEntry) -> StoreResult<()>;
