@@ -23,7 +23,10 @@ impl BulkWrites for SqlTx {
     ) -> Result<()> {
         let per_statement = (MAX_BINDS / columns.len().max(1)).max(1);
         for chunk in rows.chunks(per_statement) {
-            let mut q = Sql::new(&format!("INSERT INTO {table} ({}) VALUES ", columns.join(", ")));
+            let mut q = Sql::new(&format!(
+                "INSERT INTO {table} ({}) VALUES ",
+                columns.join(", ")
+            ));
             for (r, row) in chunk.iter().enumerate() {
                 debug_assert_eq!(row.len(), columns.len());
                 q.push(if r == 0 { "(" } else { ", (" });

@@ -2,14 +2,14 @@
 //! PostgreSQL; nothing here names a database type.
 
 mod approvals;
-mod bulk;
 mod attachments;
+mod bulk;
 mod contracts;
 mod opportunities;
 
 pub use approvals::{ApprovalReads, ApprovalWrites};
-pub use bulk::{BulkWrites, Cell};
 pub use attachments::{AttachmentReads, AttachmentWrites};
+pub use bulk::{BulkWrites, Cell};
 pub use contracts::{ContractReads, ContractWrites};
 pub use opportunities::{OpportunityReads, OpportunityWrites};
 

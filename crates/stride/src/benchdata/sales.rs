@@ -43,10 +43,23 @@ const CITIES: &[&str] = &[
     "上海", "北京", "深圳", "杭州", "苏州", "成都", "武汉", "南京", "Shanghai", "Suzhou",
 ];
 const TRADES: &[&str] = &[
-    "精密机械", "智能制造", "新材料", "云数据", "医疗器械", "物流", "Robotics", "Software",
+    "精密机械",
+    "智能制造",
+    "新材料",
+    "云数据",
+    "医疗器械",
+    "物流",
+    "Robotics",
+    "Software",
 ];
 const INDUSTRIES: &[&str] = &["manufacturing", "it", "healthcare", "logistics", "retail"];
-const PRODUCTS: &[&str] = &["MES 实施", "ERP 升级", "数据平台", "Annual support", "IoT rollout"];
+const PRODUCTS: &[&str] = &[
+    "MES 实施",
+    "ERP 升级",
+    "数据平台",
+    "Annual support",
+    "IoT rollout",
+];
 
 /// How much of the sales process to generate (nothing by default).
 #[derive(Args)]
@@ -141,10 +154,16 @@ pub async fn generate(app: &App, org: &BenchOrg, args: &SalesArgs) -> Result<()>
         return Ok(());
     }
     if org.reps.iter().any(Vec::is_empty) {
-        bail!("every bench team needs reps: pass --users {} or more", org.teams.len());
+        bail!(
+            "every bench team needs reps: pass --users {} or more",
+            org.teams.len()
+        );
     }
     if args.opportunities > 0 && args.customers < org.teams.len() {
-        bail!("opportunities need customers: pass --customers {} or more", org.teams.len());
+        bail!(
+            "opportunities need customers: pass --customers {} or more",
+            org.teams.len()
+        );
     }
     if args.approval_steps > 0 && (args.opportunities == 0 || args.approvers == 0) {
         bail!("approval steps need --opportunities and --approvers");
@@ -197,14 +216,27 @@ async fn people(app: &App, org: &BenchOrg, approvers: usize) -> Result<Vec<i64>>
     let hash = &org.password_hash;
     let mut tx = app.store().begin().await?;
     let board_team = org.teams[0];
-    tx.insert_user(&user("benchlead".into(), "周经理", board_team, manager), hash, now)
-        .await?;
-    tx.insert_user(&user("benchlegal".into(), "Legal Lin", board_team, legal), hash, now)
-        .await?;
+    tx.insert_user(
+        &user("benchlead".into(), "周经理", board_team, manager),
+        hash,
+        now,
+    )
+    .await?;
+    tx.insert_user(
+        &user("benchlegal".into(), "Legal Lin", board_team, legal),
+        hash,
+        now,
+    )
+    .await?;
     let mut ids = Vec::with_capacity(approvers);
     for a in 1..=approvers {
         let team = org.teams[a % org.teams.len()];
-        let data = user(format!("benchappr{a:02}"), &format!("审批人 {a:02}"), team, manager);
+        let data = user(
+            format!("benchappr{a:02}"),
+            &format!("审批人 {a:02}"),
+            team,
+            manager,
+        );
         ids.push(tx.insert_user(&data, hash, now).await?.id);
     }
     tx.commit().await?;
@@ -331,12 +363,7 @@ struct Request {
     rejected: bool,
 }
 
-async fn approvals(
-    app: &App,
-    plan: &Plan<'_>,
-    args: &SalesArgs,
-    approvers: &[i64],
-) -> Result<()> {
+async fn approvals(app: &App, plan: &Plan<'_>, args: &SalesArgs, approvers: &[i64]) -> Result<()> {
     let pending = (args.approvers * args.pending_per_approver).min(args.approval_steps);
     // Pending requests need distinct open opportunities (one running request per record); take
     // them outside the board team so the board stays as generated.
@@ -367,7 +394,7 @@ async fn approvals(
                 .map(|s| approvers[(h / 13 + s) % approvers.len()])
                 .collect(),
             pending: false,
-            rejected: h % 5 == 0,
+            rejected: h.is_multiple_of(5),
         });
         left -= steps;
     }
@@ -492,7 +519,9 @@ async fn approvals(
             Cell::Text(StepMode::Any.as_str().into()),
             Cell::Int(r.approvers[step]),
             Cell::Text(state.as_str().into()),
-            Cell::MaybeText((state == TaskState::Rejected).then(|| "折扣过高 discount too deep".into())),
+            Cell::MaybeText(
+                (state == TaskState::Rejected).then(|| "折扣过高 discount too deep".into()),
+            ),
             Cell::Int(at),
             Cell::MaybeInt((!r.pending).then_some(at + DAY_MS / 4)),
         ]
