@@ -22,6 +22,8 @@
 #   USERS=10000 CUSTOMERS=50000 OPPORTUNITIES=500000 APPROVAL_STEPS=1000000 APPROVERS=32
 #   PENDING_PER_APPROVER=1000
 #   PG_URL_BASE=postgres://postgres@127.0.0.1:5432   PG_DB=stride_bench_sales
+#   REUSE_PG=1  measure the PostgreSQL database a previous run (or `stride bench-data` with the
+#               same sizes) filled, instead of generating it again; it must not have been measured
 #   PORT=18180 (PostgreSQL: PORT+1)   NO_BUILD=1   BIN (default target/release/stride)
 set -euo pipefail
 
@@ -100,11 +102,13 @@ wrk_run() {
     local connections=$1 seconds=$2 out=$3
     shift 3
     wrk -t"$(( connections < THREADS ? connections : THREADS ))" -c"$connections" -d"${seconds}s" \
-        --latency "$@" >"$out" 2>&1 || {
+        --timeout 30s --latency "$@" >"$out" 2>&1 || {
         cat "$out" >&2
         return 1
     }
-    local rps p50 p99 bad
+    local rps p50 p99 bad timeouts
+    timeouts=$(awk '/Socket errors:/ { print $NF }' "$out")
+    [[ -z "$timeouts" || "$timeouts" == 0 ]] || log "$out: socket errors, $timeouts timeouts"
     rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
     p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
     p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
@@ -192,19 +196,25 @@ bench_backend() {
     postgres)
         local host=${PG_URL_BASE#*@}
         host=${host%%:*}
-        dropdb --if-exists -h "$host" -U postgres "$PG_DB"
-        createdb -h "$host" -U postgres "$PG_DB"
+        if [[ -z "${REUSE_PG:-}" ]]; then
+            dropdb --if-exists -h "$host" -U postgres "$PG_DB"
+            createdb -h "$host" -U postgres "$PG_DB"
+        fi
         db=(--database-url "$PG_URL_BASE/$PG_DB")
         DB_SQL=(postgres "$PG_URL_BASE/$PG_DB")
         ;;
     esac
 
-    log "$backend: generating the data set"
     local t0=$SECONDS
+    if [[ $backend == postgres && -n "${REUSE_PG:-}" ]]; then
+        log "postgres: reusing $PG_DB as generated before (REUSE_PG=1)"
+    else
+    log "$backend: generating the data set"
     # Quiet: sqlx would log every multi-row statement as slow, text and all.
     STRIDE_LOG=error "$BIN" "${db[@]}" bench-data --users "$USERS" --customers "$CUSTOMERS" \
         --opportunities "$OPPORTUNITIES" --approval-steps "$APPROVAL_STEPS" \
         --approvers "$APPROVERS" --pending-per-approver "$PENDING_PER_APPROVER" >&2
+    fi
     local generated=$((SECONDS - t0))
     log "$backend: generated in $generated s"
     [[ $backend == sqlite ]] || query "ANALYZE" >/dev/null
@@ -245,7 +255,7 @@ bench_backend() {
     for connections in 1 "$CONNECTIONS"; do
         bench_get "$backend" board '`GET /api/v1/opportunities/board` (10,000 open)' "$connections" \
             "$base/api/v1/opportunities/board" -H "Authorization: Bearer $lead"
-        NOTES+=("$backend board c$connections / healthz = $(awk -v a="$LAST_RPS" -v b="$healthz_rps" 'BEGIN { printf "%.3f", a / b }')")
+        NOTES+=("$backend board c$connections: 1 request per $(awk -v a="$LAST_RPS" -v b="$healthz_rps" 'BEGIN { printf "%.0f", b / a }') /healthz requests of the same run")
     done
 
     # Decisions: each run gets a fresh list of pending tasks; the Lua script reports the
