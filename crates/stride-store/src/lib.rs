@@ -5,6 +5,7 @@ mod approvals;
 mod attachments;
 mod audit;
 mod auth;
+mod bulk;
 mod contracts;
 mod customers;
 mod jobs;

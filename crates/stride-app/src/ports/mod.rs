@@ -3,12 +3,14 @@
 
 mod approvals;
 mod attachments;
+mod bulk;
 mod contracts;
 mod opportunities;
 mod stage_documents;
 
 pub use approvals::{ApprovalReads, ApprovalWrites};
 pub use attachments::{AttachmentReads, AttachmentWrites};
+pub use bulk::{BulkWrites, Cell};
 pub use contracts::{ContractReads, ContractWrites};
 pub use opportunities::{OpportunityReads, OpportunityWrites};
 pub use stage_documents::{StageDocumentReads, StageDocumentWrites};
@@ -223,7 +225,13 @@ pub trait Store:
 /// so a change and its record of it commit or vanish together.
 #[async_trait]
 pub trait Tx:
-    Send + OpportunityWrites + ApprovalWrites + ContractWrites + AttachmentWrites + StageDocumentWrites
+    Send
+    + OpportunityWrites
+    + ApprovalWrites
+    + ContractWrites
+    + AttachmentWrites
+    + StageDocumentWrites
+    + BulkWrites
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
     async fn audit(&mut self, entry: &NewAuditEntry) -> StoreResult<()>;

@@ -1,4 +1,6 @@
-//! `stride bench-data` (hidden): synthetic users for the load benchmarks in `bench/run.sh`.
+//! `stride bench-data` (hidden): synthetic users for the load benchmarks in `bench/run.sh`,
+//! and with `--customers/--opportunities/--approval-steps` the sales process behind
+//! `bench/sales.sh` (see [`sales`]).
 //!
 //! Users go straight through the store's transaction port in batches, with one password hash
 //! shared by all of them, so ten thousand users take seconds rather than the minutes that
@@ -10,6 +12,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use stride_app::org::{DepartmentData, UserData};
 use stride_app::App;
+
+mod sales;
 
 /// The password of every generated user.
 pub const PASSWORD: &str = "bench-password";
@@ -47,15 +51,29 @@ pub struct BenchDataArgs {
     /// How many users to create.
     #[arg(long, default_value_t = 10_000)]
     pub users: usize,
+    #[command(flatten)]
+    pub sales: sales::SalesArgs,
 }
 
 /// Entry point of `stride bench-data`.
 pub async fn run(app: &App, args: BenchDataArgs) -> Result<()> {
-    generate_users(app, args.users).await
+    let org = generate_users(app, args.users).await?;
+    sales::generate(app, &org, &args.sales).await
+}
+
+/// The generated organisation: the bench teams and the reps of each.
+pub struct BenchOrg {
+    /// `Bench Region 1/Team 1`, `…/Team 2`, … in order.
+    pub teams: Vec<i64>,
+    /// The rep user ids of each team, in `teams` order.
+    pub reps: Vec<Vec<i64>>,
+    pub time_zone: String,
+    /// The hash of [`PASSWORD`], shared by every generated user.
+    pub password_hash: String,
 }
 
 /// Creates `count` rep users `bench00001`… spread over `Bench Region N/Team M` departments.
-pub async fn generate_users(app: &App, count: usize) -> Result<()> {
+pub async fn generate_users(app: &App, count: usize) -> Result<BenchOrg> {
     if app.store().credentials(&username(1)).await?.is_some() {
         bail!("bench users already exist in this database; start from a fresh one");
     }
@@ -88,6 +106,7 @@ pub async fn generate_users(app: &App, count: usize) -> Result<()> {
             .progress_chars("=> "),
     );
     bar.set_message("bench-data");
+    let mut reps = vec![Vec::new(); teams.len()];
     let mut n = 0;
     while n < count {
         let end = (n + BATCH).min(count);
@@ -104,7 +123,8 @@ pub async fn generate_users(app: &App, count: usize) -> Result<()> {
                 locale: "auto".into(),
                 time_zone: time_zone.clone(),
             };
-            tx.insert_user(&data, &hash, app.now_ms()).await?;
+            let user = tx.insert_user(&data, &hash, app.now_ms()).await?;
+            reps[i % teams.len()].push(user.id);
         }
         tx.commit().await?;
         bar.inc((end - n) as u64);
@@ -115,7 +135,12 @@ pub async fn generate_users(app: &App, count: usize) -> Result<()> {
         "created {count} bench users (bench00001…, password {PASSWORD:?}) in {} teams",
         teams.len()
     );
-    Ok(())
+    Ok(BenchOrg {
+        teams,
+        reps,
+        time_zone,
+        password_hash: hash,
+    })
 }
 
 fn username(i: usize) -> String {
