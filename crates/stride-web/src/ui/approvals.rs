@@ -11,11 +11,11 @@ use stride_app::approvals::{ApprovalDetail, ApprovalRequest, Flow, InboxFilter};
 use stride_app::page::PageRequest;
 use stride_app::AppError;
 use stride_domain::approvals::{Decision, FlowDefinition, FlowKind};
-use stride_domain::money::{Currency, Money};
 
 use super::leads::user_names;
 use super::{
-    app_error_page, field_errors, given, percent_encode, render, see_other, Chrome, PageActor,
+    app_error_page, field_errors, given, money, percent_encode, render, see_other, Chrome,
+    PageActor,
 };
 use crate::i18n::Tr;
 use crate::AppState;
@@ -30,10 +30,6 @@ pub fn routes() -> Router<AppState> {
         .route("/approvals/delegations/{id}/end", post(end_delegation))
         .route("/admin/approval-flows", get(flows_page))
         .route("/admin/approval-flows/{kind}", post(save_flow))
-}
-
-fn money(fen: i64, tr: &Tr) -> String {
-    Money::new(fen, Currency::CNY).format(tr.locale)
 }
 
 /// A discount in basis points as a percentage, `12.5%`.

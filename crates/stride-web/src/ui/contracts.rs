@@ -19,8 +19,8 @@ use stride_domain::money::{Currency, Money};
 
 use super::leads::user_names;
 use super::{
-    app_error_page, field_errors, given, percent_encode, render, see_other, Chrome, CsrfForm,
-    Fields, PageActor,
+    app_error_page, field_errors, given, money, percent_encode, render, see_other, Chrome,
+    CsrfForm, Fields, PageActor,
 };
 use crate::i18n::Tr;
 use crate::AppState;
@@ -42,10 +42,6 @@ pub fn routes() -> Router<AppState> {
             "/admin/contract-settings",
             get(settings_page).post(save_settings),
         )
-}
-
-fn money(fen: i64, tr: &Tr) -> String {
-    Money::new(fen, Currency::CNY).format(tr.locale)
 }
 
 /// Fen as the plain decimal a form field holds, `1234.50`.

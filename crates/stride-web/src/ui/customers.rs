@@ -24,7 +24,8 @@ use super::admin::{form_page, validation_errors, FieldErrors, Opt};
 use super::attachments::{attachments_section, AttachmentsSection};
 use super::leads::{activity_list, kind_options, ActivityInput, ActivityRow};
 use super::{
-    app_error_page, given, opt, percent_encode, render, see_other, Chrome, CsrfForm, PageActor,
+    app_error_page, given, money, opt, percent_encode, render, see_other, Chrome, CsrfForm,
+    PageActor,
 };
 use crate::i18n::Tr;
 use crate::AppState;
@@ -55,10 +56,6 @@ fn is_poor_credit(rating: Option<&str>) -> bool {
     rating
         .and_then(|r| r.parse::<CreditRating>().ok())
         .is_some_and(CreditRating::is_poor)
-}
-
-fn money(minor: i64, tr: &Tr) -> String {
-    Money::new(minor, Currency::CNY).format(tr.locale)
 }
 
 fn zone(actor: &Actor) -> TimeZone {

@@ -342,6 +342,11 @@ impl Fields {
     }
 }
 
+/// An amount in fen as the viewer's language writes yuan.
+pub(super) fn money(fen: i64, tr: &crate::i18n::Tr) -> String {
+    stride_domain::money::Money::new(fen, stride_domain::money::Currency::CNY).format(tr.locale)
+}
+
 /// Field errors of a refused form, translated where a text exists for the code.
 pub fn field_errors(tr: &Tr, e: &AppError) -> Vec<(String, String)> {
     match e {
