@@ -179,6 +179,7 @@ pub struct NegotiatedDeal {
     pub opportunity_id: i64,
     pub name: String,
     pub customer_id: i64,
+    pub customer_name: String,
     pub amount_fen: i64,
     pub owner_id: i64,
     pub department_id: i64,
@@ -489,7 +490,7 @@ impl App {
         };
         let customer = self
             .store
-            .customer(&Reach::All, customer_id)
+            .customer(&reach, customer_id)
             .await?
             .ok_or_else(|| AppError::field("customer_id", "not_found", "no such customer"))?;
         let (pattern, _) = self.store.contract_number_pattern().await?;

@@ -249,10 +249,11 @@ impl ContractReads for SqlStore {
         opportunity_id: i64,
     ) -> StoreResult<Option<NegotiatedDeal>> {
         let mut q = Sql::new(
-            "SELECT id, name, customer_id, amount_fen, owner_id, department_id FROM opportunities WHERE id = ",
+            "SELECT o.id, o.name, o.customer_id, c.name AS customer_name, o.amount_fen, o.owner_id, \
+             o.department_id FROM opportunities o JOIN customers c ON c.id = o.customer_id WHERE o.id = ",
         );
         q.bind(opportunity_id).push(" AND ");
-        q.reach(reach, "owner_id", "department_id");
+        q.reach(reach, "o.owner_id", "o.department_id");
         q.fetch_optional(&mut *self.conn().await?)
             .await?
             .map(|r| {
@@ -260,6 +261,7 @@ impl ContractReads for SqlStore {
                     opportunity_id: col(&r, "id")?,
                     name: col(&r, "name")?,
                     customer_id: col(&r, "customer_id")?,
+                    customer_name: col(&r, "customer_name")?,
                     amount_fen: col(&r, "amount_fen")?,
                     owner_id: col(&r, "owner_id")?,
                     department_id: col(&r, "department_id")?,

@@ -437,14 +437,7 @@ async fn new_page(
                 form.customer_id = deal.customer_id.to_string();
                 form.title = deal.name.clone();
                 form.amount = yuan(deal.amount_fen);
-                if let Ok(c) = state
-                    .app
-                    .store()
-                    .customer(&stride_app::Reach::All, deal.customer_id)
-                    .await
-                {
-                    form.customer_party = c.map(|c| c.data.name).unwrap_or_default();
-                }
+                form.customer_party = deal.customer_name;
             }
             Err(e) => return app_error_page(&page.chrome, e),
         }
