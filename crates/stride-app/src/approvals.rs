@@ -609,7 +609,7 @@ impl App {
         }
         // Whether the actor may see the request at all decides between 403 and 404 below; read
         // it before the transaction so no use case waits for a second connection while holding one.
-        let visible = self.approval_detail(actor, request_id).await.is_ok();
+        let visible = self.visible_request(actor, request_id).await.is_ok();
         let now = self.now_ms();
         let mut tx = self.store.begin().await?;
         let request = tx
@@ -647,12 +647,18 @@ impl App {
             return Err(AppError::Conflict("this step was already decided".into()));
         }
         let step = task.step_index;
-        let states: Vec<TaskState> = tx
-            .approval_tasks_in(request_id)
-            .await?
+        // The step's tasks as they stand now: the ones read under the lock, with this decision.
+        let decided = task.id;
+        let states: Vec<TaskState> = tasks
             .iter()
             .filter(|t| t.step_index == step && t.status != TaskState::Superseded)
-            .map(|t| t.status)
+            .map(|t| {
+                if t.id == decided {
+                    decision.task_state()
+                } else {
+                    t.status
+                }
+            })
             .collect();
         self.log_event(
             &mut *tx,
@@ -755,27 +761,30 @@ impl App {
         self.approval_detail(actor, request_id).await
     }
 
-    /// A request with its steps, tasks and history, for the requester, its approvers, and those
-    /// whose data scope reaches the requester's records.
-    pub async fn approval_detail(&self, actor: &Actor, id: i64) -> AppResult<ApprovalDetail> {
+    /// A request the actor may see: they asked for it or hold (or held) a task in it; or their
+    /// data scope reaches it and they may view records of its kind.
+    async fn visible_request(&self, actor: &Actor, id: i64) -> AppResult<ApprovalRequest> {
+        if let Some(r) = self.store.approval_request(actor.user_id, None, id).await? {
+            return Ok(r);
+        }
         let reach = self.reach(actor).await?;
         let request = self
             .store
             .approval_request(actor.user_id, Some(&reach), id)
             .await?
             .ok_or(AppError::NotFound)?;
-        if request.requester_id != actor.user_id {
-            // Outside the flow, the viewer also needs to see records of that kind at all.
-            let involved = self
-                .store
-                .approval_request(actor.user_id, None, id)
-                .await?
-                .is_some();
-            let kind = request.record_kind.parse::<RecordKind>().ok();
-            if !involved && !kind.is_some_and(|k| actor.can(k, Action::View)) {
-                return Err(AppError::NotFound);
-            }
+        let kind = request.record_kind.parse::<RecordKind>().ok();
+        if kind.is_some_and(|k| actor.can(k, Action::View)) {
+            Ok(request)
+        } else {
+            Err(AppError::NotFound)
         }
+    }
+
+    /// A request with its steps, tasks and history, for the requester, its approvers, and those
+    /// whose data scope reaches the requester's records.
+    pub async fn approval_detail(&self, actor: &Actor, id: i64) -> AppResult<ApprovalDetail> {
+        let request = self.visible_request(actor, id).await?;
         let tasks = self.store.approval_tasks(id).await?;
         let events = self.store.approval_events(id).await?;
         let my_task_id = tasks
