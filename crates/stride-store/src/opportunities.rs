@@ -402,20 +402,38 @@ async fn stage_totals(
         .collect()
 }
 
+/// The newest `per_stage` opportunities of every stage. One `ORDER BY id DESC LIMIT n` per
+/// stage walks an index on (scope column, stage, id) backwards, so a column costs n index
+/// entries however many deals the stage holds; only the kept rows are joined.
 async fn board_cards(
     conn: &mut AnyConnection,
     reach: &Reach,
     f: &OpportunityFilter,
     per_stage: u32,
 ) -> Result<Vec<Opportunity>> {
-    let mut q = Sql::new("SELECT * FROM (SELECT ");
-    q.push(OPPORTUNITY_COLUMNS)
-        .push(", ROW_NUMBER() OVER (PARTITION BY o.stage ORDER BY o.id DESC) AS rn")
-        .push(OPPORTUNITY_FROM);
-    filtered(&mut q, reach, f);
-    q.push(") ranked WHERE rn <= ")
-        .bind(i64::from(per_stage))
-        .push(" ORDER BY stage, id DESC");
+    let mut q = Sql::new("SELECT ");
+    q.push(OPPORTUNITY_COLUMNS).push(" FROM (");
+    for (i, stage) in Stage::ALL.iter().enumerate() {
+        if i > 0 {
+            q.push(" UNION ALL ");
+        }
+        // Stage codes are the program's own constants, written as literals so each
+        // subquery is planned for its stage.
+        q.push("SELECT id FROM (SELECT o.id FROM opportunities o");
+        filtered(&mut q, reach, f);
+        q.push(" AND o.stage = '")
+            .push(stage.as_str())
+            .push("' ORDER BY o.id DESC LIMIT ")
+            .bind(i64::from(per_stage))
+            .push(") newest");
+    }
+    q.push(
+        ") kept JOIN opportunities o ON o.id = kept.id \
+         JOIN customers c ON c.id = o.customer_id \
+         JOIN users u ON u.id = o.owner_id \
+         JOIN opportunity_stages s ON s.code = o.stage \
+         ORDER BY o.stage, o.id DESC",
+    );
     q.fetch_all(conn).await?.iter().map(opportunity).collect()
 }
 
