@@ -339,6 +339,12 @@ impl ContractData {
 }
 
 /// What the contract flow's approvers look at: the contract as it stands now.
+/// A draft's number until its transaction numbers it, unique so that drafts inserted at the
+/// same time do not collide on the (number, revision) key; never committed.
+fn unnumbered_placeholder() -> String {
+    format!("~{:016x}", rand::random::<u64>())
+}
+
 fn review_subject(c: &Contract) -> ApprovalSubject {
     ApprovalSubject {
         kind: FlowKind::Contract,
@@ -499,9 +505,8 @@ impl App {
         let today = self.today().await?;
         let now = self.now_ms();
         let mut tx = self.store.begin().await?;
-        let seq = tx.next_contract_seq(&pattern.series(today)).await?;
         let new = NewContract {
-            number: pattern.number(today, seq),
+            number: unnumbered_placeholder(),
             revision: 1,
             root_id: None,
             customer_id: customer.id,
@@ -511,7 +516,12 @@ impl App {
             department_id,
             drafted_by: actor.user_id,
         };
-        let c = tx.insert_contract(&new, now).await?;
+        let mut c = tx.insert_contract(&new, now).await?;
+        // The number comes last: its series row stays locked until the commit, and every
+        // draft of the year waits for it, so the lock covers only numbering, audit and commit.
+        let seq = tx.next_contract_seq(&pattern.series(today)).await?;
+        c.number = pattern.number(today, seq);
+        tx.set_contract_number(c.id, &c.number).await?;
         tx.audit(&NewAuditEntry::created(
             actor,
             RecordKind::Contract,

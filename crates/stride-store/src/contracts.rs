@@ -318,6 +318,13 @@ impl ContractWrites for SqlTx {
             .ok_or(StoreError::NotFound)
     }
 
+    async fn set_contract_number(&mut self, id: i64, number: &str) -> StoreResult<()> {
+        let mut q = Sql::new("UPDATE contracts SET number = ");
+        q.bind(number.to_owned()).push(" WHERE id = ").bind(id);
+        q.execute(&mut self.0).await?;
+        Ok(())
+    }
+
     async fn contract_for_update(&mut self, id: i64) -> StoreResult<Option<Contract>> {
         by_id(&mut self.0, id, self.1 == Dialect::Postgres).await
     }

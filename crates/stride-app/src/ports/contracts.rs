@@ -38,6 +38,8 @@ pub trait ContractWrites: Send {
     /// The next sequence number of a series, unique however many drafts start at once.
     async fn next_contract_seq(&mut self, series: &str) -> StoreResult<i64>;
     async fn insert_contract(&mut self, c: &NewContract, now_ms: i64) -> StoreResult<Contract>;
+    /// Gives a contract inserted in this transaction its number.
+    async fn set_contract_number(&mut self, id: i64, number: &str) -> StoreResult<()>;
     async fn contract_for_update(&mut self, id: i64) -> StoreResult<Option<Contract>>;
     async fn update_contract(
         &mut self,
