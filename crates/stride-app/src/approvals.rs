@@ -502,8 +502,6 @@ impl App {
         by: Option<&Actor>,
         now: i64,
     ) -> AppResult<ApprovalRequest> {
-        tx.close_pending_tasks(request.id, TaskState::Skipped, now)
-            .await?;
         let state = RequestState {
             status,
             current_step: None,
@@ -607,9 +605,6 @@ impl App {
                 "say why when rejecting or returning",
             ));
         }
-        // Whether the actor may see the request at all decides between 403 and 404 below; read
-        // it before the transaction so no use case waits for a second connection while holding one.
-        let visible = self.visible_request(actor, request_id).await.is_ok();
         let now = self.now_ms();
         let mut tx = self.store.begin().await?;
         let request = tx
@@ -622,7 +617,10 @@ impl App {
             .filter(|t| t.approver_id == actor.user_id)
             .collect();
         if mine.is_empty() {
-            // Not part of this flow (the requester never is): refused, or unseen.
+            // Not part of this flow (the requester never is): refused, or unseen. The
+            // transaction ends first so no use case holds one connection waiting for another.
+            drop(tx);
+            let visible = self.visible_request(actor, request_id).await.is_ok();
             return Err(if visible {
                 AppError::Forbidden
             } else {
@@ -670,11 +668,15 @@ impl App {
             now,
         )
         .await?;
-        let after = match step_outcome(task.mode, &states) {
+        let outcome = step_outcome(task.mode, &states);
+        if outcome != StepOutcome::Waiting {
+            // The step is over either way: whoever has not decided yet no longer needs to.
+            tx.close_pending_tasks(request_id, TaskState::Skipped, now)
+                .await?;
+        }
+        let after = match outcome {
             StepOutcome::Waiting => request.clone(),
             StepOutcome::Passed => {
-                tx.close_pending_tasks(request_id, TaskState::Skipped, now)
-                    .await?;
                 self.enter_step(&mut *tx, request.clone(), step as usize + 1, now)
                     .await?
             }
@@ -711,7 +713,9 @@ impl App {
         entry.action = decision.as_str();
         tx.audit(&entry).await?;
         tx.commit().await?;
-        self.approval_detail(actor, request_id).await
+        // The approver holds a task in the request, so it is theirs to see; and the
+        // transaction returned the request as it now stands.
+        self.detail_of(actor, after).await
     }
 
     /// The requester takes a running request back.
@@ -737,6 +741,8 @@ impl App {
         }
         self.log_event(&mut *tx, &request, actor, "withdrawn", None, None, now)
             .await?;
+        tx.close_pending_tasks(request_id, TaskState::Skipped, now)
+            .await?;
         let after = self
             .finish(
                 &mut *tx,
@@ -758,7 +764,7 @@ impl App {
         entry.action = "withdraw";
         tx.audit(&entry).await?;
         tx.commit().await?;
-        self.approval_detail(actor, request_id).await
+        self.detail_of(actor, after).await
     }
 
     /// A request the actor may see: they asked for it or hold (or held) a task in it; or their
@@ -785,8 +791,17 @@ impl App {
     /// whose data scope reaches the requester's records.
     pub async fn approval_detail(&self, actor: &Actor, id: i64) -> AppResult<ApprovalDetail> {
         let request = self.visible_request(actor, id).await?;
-        let tasks = self.store.approval_tasks(id).await?;
-        let events = self.store.approval_events(id).await?;
+        self.detail_of(actor, request).await
+    }
+
+    /// The detail of a request the actor is known to see.
+    async fn detail_of(
+        &self,
+        actor: &Actor,
+        request: ApprovalRequest,
+    ) -> AppResult<ApprovalDetail> {
+        let tasks = self.store.approval_tasks(request.id).await?;
+        let events = self.store.approval_events(request.id).await?;
         let my_task_id = tasks
             .iter()
             .find(|t| {

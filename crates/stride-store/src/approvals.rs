@@ -415,10 +415,15 @@ impl ApprovalWrites for SqlTx {
             .push(", updated_at_ms = ")
             .bind(now_ms)
             .push(", version = version + 1 WHERE id = ")
-            .bind(id);
-        q.execute(&mut self.0).await?;
-        request_by_id(&mut self.0, id, false)
+            .bind(id)
+            // The row as it now stands, in the same round trip (unqualified: SQLite's
+            // RETURNING takes no table alias); `request` picks its columns by name.
+            .push(" RETURNING *");
+        q.fetch_optional(&mut self.0)
             .await?
+            .as_ref()
+            .map(request)
+            .transpose()?
             .ok_or(StoreError::NotFound)
     }
 
