@@ -47,6 +47,8 @@ pub struct Shape {
     pub now: i64,
     /// The end of today in the organisation's time zone, for follow-ups due later today.
     pub end_of_today: i64,
+    /// This month (`2026-12`) in the organisation's time zone: the tiering period already run.
+    pub month: String,
 }
 
 const ZH_CITIES: &[&str] = &[
@@ -306,6 +308,7 @@ pub fn customer_row(shape: &Shape, c: usize, owner: (i64, i64), created_at: i64)
     } else {
         format!("sales{c}@example.com")
     };
+    // `tiers` writes the history of the same split.
     let tier = match h % 20 {
         0 => "strategic",
         1..=4 => "core",
@@ -373,6 +376,7 @@ pub async fn generate(app: &App, shape: &Shape, owner: impl Fn(usize) -> (i64, i
     );
     contacts(app, shape).await?;
     activities(app, shape, &owner).await?;
+    tiers(app, shape).await?;
     println!(
         "created {} contacts and {} activities over {} customers{}",
         args.contacts,
@@ -487,6 +491,44 @@ async fn activities(app: &App, shape: &Shape, owner: &impl Fn(usize) -> (i64, i6
     .await
 }
 
+/// The tier history of the strategic and core customers (each moved up once, a month ago), and
+/// this month's tiering marked as run: a live system has tiered its customers already, and the
+/// server re-tiering a million customers on start would both rewrite the generated tiers and
+/// hold the write lock for the whole run.
+async fn tiers(app: &App, shape: &Shape) -> Result<()> {
+    let moved: Vec<(usize, &str)> = (1..=shape.customers)
+        .filter_map(|c| match mix(c) % 20 {
+            0 => Some((c, "strategic")),
+            1..=4 => Some((c, "core")),
+            _ => None,
+        })
+        .collect();
+    let columns = ["customer_id", "tier", "score", "reason", "at_ms"];
+    let at = shape.now - 30 * DAY_MS;
+    insert_all(app, "customer_tiers", &columns, moved.len(), |n| {
+        let (c, tier) = moved[n - 1];
+        let score = if tier == "strategic" { 85 } else { 65 };
+        vec![
+            Cell::Int(c as i64),
+            Cell::Text(tier.into()),
+            Cell::Int(score),
+            Cell::Text(format!("score {score}; ordinary → {tier}")),
+            Cell::Int(at),
+        ]
+    })
+    .await?;
+    let mut tx = app.store().begin().await?;
+    let row = vec![
+        Cell::Text("tiering".into()),
+        Cell::Text(shape.month.clone()),
+        Cell::Int(shape.now),
+    ];
+    tx.bulk_insert("job_runs", &["job", "period", "at_ms"], &[row])
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -501,6 +543,7 @@ mod tests {
             },
             now: 1_000 * DAY_MS,
             end_of_today: 1_000 * DAY_MS + 5 * HOUR_MS,
+            month: "2026-12".into(),
         }
     }
 

@@ -67,9 +67,20 @@ pub async fn run(app: &App, args: BenchDataArgs) -> Result<()> {
         args: args.crm,
         now: app.now_ms(),
         end_of_today: end_of_today(app.now_ms(), &org.time_zone),
+        month: this_month(app.now_ms(), &org.time_zone),
     };
     sales::generate(app, &org, &args.sales).await?;
     crm::generate(app, &org.crm, |c| org.customer_owner(c)).await
+}
+
+/// `2026-12` in `time_zone` (UTC when unknown), as the monthly tiering names its periods.
+fn this_month(now_ms: i64, time_zone: &str) -> String {
+    let tz = jiff::tz::TimeZone::get(time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    jiff::Timestamp::from_millisecond(now_ms)
+        .unwrap_or_default()
+        .to_zoned(tz)
+        .strftime("%Y-%m")
+        .to_string()
 }
 
 /// The first instant of tomorrow in `time_zone` (UTC when unknown), as the agenda counts days.
