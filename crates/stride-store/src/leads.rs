@@ -310,9 +310,13 @@ pub async fn agenda(conn: &mut AnyConnection, user_id: i64, until: i64) -> Resul
         .push(" AND next_follow_up_at_ms IS NOT NULL AND next_follow_up_at_ms < ")
         .bind(until);
     // Only the latest activity of each lead or customer counts: a later follow-up supersedes it.
+    // Two probes rather than one with OR, so each is a single step down (customer_id, id) or
+    // (lead_id, id) instead of a merge of both indexes per candidate.
     q.push(
-        " AND NOT EXISTS (SELECT 1 FROM activities later WHERE later.id > activities.id \
-         AND ((later.customer_id = activities.customer_id) OR (later.lead_id = activities.lead_id AND activities.customer_id IS NULL)))",
+        " AND NOT EXISTS (SELECT 1 FROM activities later \
+         WHERE later.customer_id = activities.customer_id AND later.id > activities.id) \
+         AND NOT (activities.customer_id IS NULL AND EXISTS (SELECT 1 FROM activities later \
+         WHERE later.lead_id = activities.lead_id AND later.id > activities.id))",
     );
     q.push(" ORDER BY next_follow_up_at_ms LIMIT 200");
     q.fetch_all(conn).await?.iter().map(activity).collect()

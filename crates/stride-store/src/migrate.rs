@@ -43,6 +43,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(14, "credit_history", "0014_credit_history"),
     migration!(15, "stage_documents", "0015_stage_documents"),
     migration!(16, "sales_indexes", "0016_sales_indexes"),
+    migration!(17, "crm_indexes", "0017_crm_indexes"),
 ];
 
 /// The schema version this build expects: its last migration.

@@ -1,6 +1,7 @@
 //! `stride bench-data` (hidden): synthetic users for the load benchmarks in `bench/run.sh`,
-//! and with `--customers/--opportunities/--approval-steps` the sales process behind
-//! `bench/sales.sh` (see [`sales`]).
+//! with `--customers/--opportunities/--approval-steps` the sales process behind
+//! `bench/sales.sh` (see [`sales`]), and with `--contacts/--activities/--pool-every` the
+//! customer relationship data behind `bench/crm.sh` (see [`crm`]).
 //!
 //! Users go straight through the store's transaction port in batches, with one password hash
 //! shared by all of them, so ten thousand users take seconds rather than the minutes that
@@ -13,6 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use stride_app::org::{DepartmentData, UserData};
 use stride_app::App;
 
+mod crm;
 mod sales;
 
 /// The password of every generated user.
@@ -53,12 +55,44 @@ pub struct BenchDataArgs {
     pub users: usize,
     #[command(flatten)]
     pub sales: sales::SalesArgs,
+    #[command(flatten)]
+    pub crm: crm::CrmArgs,
 }
 
 /// Entry point of `stride bench-data`.
 pub async fn run(app: &App, args: BenchDataArgs) -> Result<()> {
-    let org = generate_users(app, args.users).await?;
-    sales::generate(app, &org, &args.sales).await
+    let mut org = generate_users(app, args.users).await?;
+    org.crm = crm::Shape {
+        customers: args.sales.customers,
+        args: args.crm,
+        now: app.now_ms(),
+        end_of_today: end_of_today(app.now_ms(), &org.time_zone),
+        month: this_month(app.now_ms(), &org.time_zone),
+    };
+    sales::generate(app, &org, &args.sales).await?;
+    crm::generate(app, &org.crm, |c| org.customer_owner(c)).await
+}
+
+/// `2026-12` in `time_zone` (UTC when unknown), as the monthly tiering names its periods.
+fn this_month(now_ms: i64, time_zone: &str) -> String {
+    let tz = jiff::tz::TimeZone::get(time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    jiff::Timestamp::from_millisecond(now_ms)
+        .unwrap_or_default()
+        .to_zoned(tz)
+        .strftime("%Y-%m")
+        .to_string()
+}
+
+/// The first instant of tomorrow in `time_zone` (UTC when unknown), as the agenda counts days.
+fn end_of_today(now_ms: i64, time_zone: &str) -> i64 {
+    let tz = jiff::tz::TimeZone::get(time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    jiff::Timestamp::from_millisecond(now_ms)
+        .ok()
+        .map(|t| t.to_zoned(tz))
+        .and_then(|now| now.date().tomorrow().ok().map(|d| (d, now)))
+        .and_then(|(d, now)| d.to_zoned(now.time_zone().clone()).ok())
+        .map(|z| z.timestamp().as_millisecond())
+        .unwrap_or(now_ms)
 }
 
 /// The generated organisation: the bench teams and the reps of each.
@@ -70,6 +104,21 @@ pub struct BenchOrg {
     pub time_zone: String,
     /// The hash of [`PASSWORD`], shared by every generated user.
     pub password_hash: String,
+    /// What the customer rows need to know of the contacts and activities to come.
+    pub crm: crm::Shape,
+}
+
+impl BenchOrg {
+    /// Customer `c` (1-based) belongs to team `(c - 1) % teams` and goes round its reps:
+    /// (owner, department).
+    pub fn customer_owner(&self, c: usize) -> (i64, i64) {
+        let team = (c - 1) % self.teams.len();
+        let reps = &self.reps[team];
+        (
+            reps[((c - 1) / self.teams.len()) % reps.len()],
+            self.teams[team],
+        )
+    }
 }
 
 /// Creates `count` rep users `bench00001`… spread over `Bench Region N/Team M` departments.
@@ -140,6 +189,7 @@ pub async fn generate_users(app: &App, count: usize) -> Result<BenchOrg> {
         reps,
         time_zone,
         password_hash: hash,
+        crm: crm::Shape::default(),
     })
 }
 

@@ -21,15 +21,15 @@ use stride_app::App;
 use stride_domain::approvals::{
     ApproverRule, FlowDefinition, FlowKind, FlowStep, RequestStatus, StepMode, TaskState,
 };
-use stride_domain::customers::normalize_company_name;
 
 use super::BenchOrg;
 
 /// The open opportunities of the first bench team, the board under load.
 pub const BOARD_TEAM_OPEN: usize = 10_000;
-/// Rows per transaction.
-const BATCH: usize = 10_000;
-const DAY_MS: i64 = 86_400_000;
+/// Rows per transaction: SQLite writes every index page a transaction dirtied at its commit,
+/// so fewer, bigger transactions write each page of a randomly filled index fewer times.
+const BATCH: usize = 100_000;
+pub(super) const DAY_MS: i64 = 86_400_000;
 
 const OPEN_STAGES: [&str; 6] = [
     "first_contact",
@@ -39,20 +39,6 @@ const OPEN_STAGES: [&str; 6] = [
     "letter_of_intent",
     "contract",
 ];
-const CITIES: &[&str] = &[
-    "上海", "北京", "深圳", "杭州", "苏州", "成都", "武汉", "南京", "Shanghai", "Suzhou",
-];
-const TRADES: &[&str] = &[
-    "精密机械",
-    "智能制造",
-    "新材料",
-    "云数据",
-    "医疗器械",
-    "物流",
-    "Robotics",
-    "Software",
-];
-const INDUSTRIES: &[&str] = &["manufacturing", "it", "healthcare", "logistics", "retail"];
 const PRODUCTS: &[&str] = &[
     "MES 实施",
     "ERP 升级",
@@ -91,7 +77,7 @@ struct Deal {
 }
 
 /// Spreads neighbouring row numbers apart (Knuth's multiplicative hash).
-fn mix(i: usize) -> usize {
+pub(super) fn mix(i: usize) -> usize {
     (i.wrapping_mul(2_654_435_761) >> 7) ^ i
 }
 
@@ -104,16 +90,6 @@ struct Plan<'a> {
 impl Plan<'_> {
     fn teams(&self) -> usize {
         self.org.teams.len()
-    }
-
-    /// Customer `c` (1-based) belongs to team `(c - 1) % teams`.
-    fn customer_team(&self, c: usize) -> usize {
-        (c - 1) % self.teams()
-    }
-
-    fn customer_owner(&self, c: usize) -> i64 {
-        let reps = &self.org.reps[self.customer_team(c)];
-        reps[((c - 1) / self.teams()) % reps.len()]
     }
 
     fn deal(&self, id: usize) -> Deal {
@@ -255,7 +231,7 @@ fn bar(len: usize, what: &str) -> Result<ProgressBar> {
 }
 
 /// Inserts rows `1..=count` of `table`, `BATCH` per transaction, made by `row`.
-async fn insert_all(
+pub(super) async fn insert_all(
     app: &App,
     table: &'static str,
     columns: &[&'static str],
@@ -278,39 +254,10 @@ async fn insert_all(
 }
 
 async fn customers(app: &App, plan: &Plan<'_>) -> Result<()> {
-    let columns = [
-        "id",
-        "name",
-        "name_key",
-        "industry",
-        "region",
-        "owner_id",
-        "department_id",
-        "owned_since_ms",
-        "created_at_ms",
-        "updated_at_ms",
-    ];
+    let columns = super::crm::CUSTOMER_COLUMNS;
     insert_all(app, "customers", &columns, plan.customers, |c| {
-        let h = mix(c);
-        let city = CITIES[h % CITIES.len()];
-        let name = if city.is_ascii() {
-            format!("{city} {} Co., Ltd. #{c}", TRADES[(h / 7) % TRADES.len()])
-        } else {
-            format!("{city}{}有限公司 {c} 号", TRADES[(h / 7) % TRADES.len()])
-        };
         let at = plan.created_at(c, plan.customers);
-        vec![
-            Cell::Int(c as i64),
-            Cell::Text(normalize_company_name(&name)),
-            Cell::Text(name),
-            Cell::Text(INDUSTRIES[(h / 5) % INDUSTRIES.len()].into()),
-            Cell::Text(city.into()),
-            Cell::Int(plan.customer_owner(c)),
-            Cell::Int(plan.org.teams[plan.customer_team(c)]),
-            Cell::Int(at),
-            Cell::Int(at),
-            Cell::Int(at),
-        ]
+        super::crm::customer_row(&plan.org.crm, c, plan.org.customer_owner(c), at)
     })
     .await
 }

@@ -1,0 +1,280 @@
+#!/usr/bin/env bash
+# Loopback load benchmark of leads and customers at a million customers. See docs/benchmarks.md.
+#
+#   bench/crm.sh [sqlite|postgres|both] [seconds]
+#
+# For each backend: a fresh database filled by `stride bench-data` (10,000 reps, 1,000,000
+# customers — every 50th in the public pool —, 2,000,000 contacts and 5,000,000 follow-up
+# activities), an API token and a browser session for the rep bench00012 and a token for
+# benchlead (sales manager of the rep's team, Bench Region 1/Team 1), `stride serve`, then wrk:
+#   healthz   GET /healthz, the ceiling of the same run
+#   list      GET /api/v1/customers?owner_id=<rep>&tier=core&limit=50 as benchlead
+#   search    GET /api/v1/search?q=上海 as the rep (and as benchlead, a team's 83,000 customers)
+#   360       GET /customers/{id} (the page, with the session cookie) and GET /api/v1/customers/{id},
+#             going round the rep's customers
+#   agenda    GET /api/v1/agenda and the page GET /agenda as the rep
+# each at 1 and CONNECTIONS connections, measured RUNS times (median reported, after WARMUP
+# seconds of untimed load).
+#
+# Environment:
+#   RUNS=3  WARMUP=2  CONNECTIONS=32  THREADS=2  QUERY=上海
+#   USERS=10000 CUSTOMERS=1000000 CONTACTS=2000000 ACTIVITIES=5000000 POOL_EVERY=50
+#   PG_URL_BASE=postgres://postgres@127.0.0.1:5432   PG_DB=stride_bench_crm
+#   REUSE_PG=1         measure the PostgreSQL database a previous run (or `stride bench-data`
+#                      with the same sizes) filled, instead of generating it again
+#   SQLITE_DIR=<dir>   measure (or, when empty, fill and keep) this SQLite data directory
+#   PORT=18190 (PostgreSQL: PORT+1)   NO_BUILD=1   BIN (default target/release/stride)
+set -euo pipefail
+
+BACKENDS=${1:-both}
+SECONDS_PER_RUN=${2:-10}
+RUNS=${RUNS:-3}
+WARMUP=${WARMUP:-2}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-2}
+QUERY=${QUERY:-上海}
+USERS=${USERS:-10000}
+CUSTOMERS=${CUSTOMERS:-1000000}
+CONTACTS=${CONTACTS:-2000000}
+ACTIVITIES=${ACTIVITIES:-5000000}
+POOL_EVERY=${POOL_EVERY:-50}
+PG_URL_BASE=${PG_URL_BASE:-postgres://postgres@127.0.0.1:5432}
+PG_DB=${PG_DB:-stride_bench_crm}
+PORT=${PORT:-18190}
+REP=bench00012
+
+case "$BACKENDS" in
+sqlite) BACKENDS=(sqlite) ;;
+postgres) BACKENDS=(postgres) ;;
+both) BACKENDS=(sqlite postgres) ;;
+*)
+    echo "usage: $0 [sqlite|postgres|both] [seconds]" >&2
+    exit 2
+    ;;
+esac
+for tool in wrk curl jq awk sqlite3 psql; do
+    command -v "$tool" >/dev/null || {
+        echo "$0: $tool is required" >&2
+        exit 2
+    }
+done
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/stride}
+WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/stride-crm.XXXXXX")
+SERVER_PID=""
+
+cleanup() {
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    SERVER_PID=""
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "[crm] $*" >&2; }
+
+if [[ -z "${NO_BUILD:-}" ]]; then
+    log "building release binary"
+    (cd "$ROOT" && cargo build --release -p stride >&2)
+fi
+[[ -x "$BIN" ]] || {
+    echo "$0: $BIN not found" >&2
+    exit 2
+}
+
+# wrk prints latencies as 812.00us, 1.23ms or 1.05s; normalise to milliseconds.
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v / 1000 }
+        else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
+        else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.2f", v * 60000 }
+        else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v * 1000 }
+        else printf "%s", v
+    }'
+}
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+# One wrk run; prints "rps p50_ms p99_ms non2xx".
+wrk_run() {
+    local connections=$1 seconds=$2 out=$3
+    shift 3
+    wrk -t"$(( connections < THREADS ? connections : THREADS ))" -c"$connections" -d"${seconds}s" \
+        --timeout 30s --latency "$@" >"$out" 2>&1 || {
+        cat "$out" >&2
+        return 1
+    }
+    local rps p50 p99 bad timeouts
+    timeouts=$(awk '/Socket errors:/ { print $NF }' "$out")
+    [[ -z "$timeouts" || "$timeouts" == 0 ]] || log "$out: socket errors, $timeouts timeouts"
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+    p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
+    p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+    bad=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
+    echo "$rps $p50 $p99 ${bad:-0}"
+}
+
+wait_ready() {
+    local base=$1
+    for _ in $(seq 1 300); do
+        curl -fsS "$base/healthz" >/dev/null 2>&1 && return 0
+        kill -0 "$SERVER_PID" 2>/dev/null || {
+            echo "$0: server exited; see $WORKDIR" >&2
+            return 1
+        }
+        sleep 0.1
+    done
+    echo "$0: server did not answer /healthz" >&2
+    return 1
+}
+
+DB_SQL=()
+query() {
+    case "${DB_SQL[0]}" in
+    sqlite) sqlite3 -batch -noheader "${DB_SQL[1]}" "$1" ;;
+    postgres) psql -qAtX -F '|' "${DB_SQL[1]}" -c "$1" ;;
+    esac
+}
+
+ROWS=()
+NOTES=()
+
+# Measures GET `url` RUNS times with wrk at `connections` (raw output in files named by `key`);
+# adds a table row with the medians. Any non-2xx response fails the script.
+bench_get() {
+    local backend=$1 key=$2 label=$3 connections=$4 url=$5
+    shift 5
+    local -a rps=() p50=() p99=()
+    local r line a b c d
+    if ((WARMUP > 0)); then
+        wrk_run "$connections" "$WARMUP" "$WORKDIR/$backend-$key-c$connections-warmup.txt" "$@" "$url" >/dev/null
+    fi
+    for r in $(seq 1 "$RUNS"); do
+        line=$(wrk_run "$connections" "$SECONDS_PER_RUN" "$WORKDIR/$backend-$key-c$connections-$r.txt" "$@" "$url")
+        read -r a b c d <<<"$line"
+        [[ "$d" == 0 ]] || {
+            echo "$0: $backend $key run $r: $d non-2xx responses" >&2
+            return 1
+        }
+        rps+=("$a") p50+=("$b") p99+=("$c")
+        log "$backend $key c$connections run $r: $a req/s, p50 $b ms, p99 $c ms"
+    done
+    ROWS+=("| $backend | $label | $connections | $(printf '%s\n' "${rps[@]}" | median | xargs printf %.0f) | $(printf '%s\n' "${p50[@]}" | median) | $(printf '%s\n' "${p99[@]}" | median) |")
+}
+
+bench_backend() {
+    local backend=$1 port=$2
+    local -a db
+    local reuse=""
+    case "$backend" in
+    sqlite)
+        local dir=${SQLITE_DIR:-$WORKDIR/sqlite-data}
+        [[ -f "$dir/stride.db" ]] && reuse=1
+        db=(--data-dir "$dir")
+        DB_SQL=(sqlite "$dir/stride.db")
+        ;;
+    postgres)
+        local host=${PG_URL_BASE#*@}
+        host=${host%%:*}
+        if [[ -n "${REUSE_PG:-}" ]]; then
+            reuse=1
+        else
+            dropdb --if-exists -h "$host" -U postgres "$PG_DB"
+            createdb -h "$host" -U postgres "$PG_DB"
+        fi
+        db=(--database-url "$PG_URL_BASE/$PG_DB")
+        DB_SQL=(postgres "$PG_URL_BASE/$PG_DB")
+        ;;
+    esac
+
+    local t0=$SECONDS
+    if [[ -n "$reuse" ]]; then
+        log "$backend: reusing the data set generated before"
+        "$BIN" "${db[@]}" migrate >&2
+    else
+        log "$backend: generating the data set"
+        # Quiet: sqlx would log every multi-row statement as slow, text and all.
+        STRIDE_LOG=error "$BIN" "${db[@]}" bench-data --users "$USERS" --customers "$CUSTOMERS" \
+            --contacts "$CONTACTS" --activities "$ACTIVITIES" --pool-every "$POOL_EVERY" >&2
+        NOTES+=("$backend: data set generated in $((SECONDS - t0)) s")
+    fi
+    # A live database has been vacuumed and analysed by autovacuum since its rows arrived.
+    [[ $backend == sqlite ]] || query "VACUUM ANALYZE" >/dev/null
+    NOTES+=("$backend: $(query "SELECT (SELECT COUNT(*) FROM customers) || ' customers (' || (SELECT COUNT(*) FROM customers WHERE owner_id IS NULL) || ' in the pool), ' || (SELECT COUNT(*) FROM contacts) || ' contacts, ' || (SELECT COUNT(*) FROM activities) || ' activities'")")
+
+    local rep_id lead rep
+    rep_id=$(query "SELECT id FROM users WHERE username = '$REP'")
+    lead=$("$BIN" "${db[@]}" token create benchlead --label bench | tail -n 1)
+    rep=$("$BIN" "${db[@]}" token create "$REP" --label bench | tail -n 1)
+    local ids
+    ids=$(query "SELECT id FROM customers WHERE owner_id = $rep_id ORDER BY id" | paste -sd, -)
+    NOTES+=("$backend: $REP (id $rep_id) owns $(tr ',' '\n' <<<"$ids" | wc -l) customers, $(query "SELECT COUNT(*) FROM customers WHERE owner_id = $rep_id AND tier = 'core'") of them core")
+
+    local base=http://127.0.0.1:$port
+    "$BIN" "${db[@]}" serve --addr "127.0.0.1:$port" >"$WORKDIR/$backend-server.log" 2>&1 &
+    SERVER_PID=$!
+    wait_ready "$base"
+
+    local session
+    curl -fsS -o /dev/null -c "$WORKDIR/$backend-cookies.txt" \
+        --data-urlencode "username=$REP" --data-urlencode "password=bench-password" "$base/login"
+    session=$(awk '$6 == "stride_session" { print $7 }' "$WORKDIR/$backend-cookies.txt")
+    [[ -n "$session" ]] || {
+        echo "$0: logging in as $REP set no session cookie" >&2
+        return 1
+    }
+    local q
+    q=$(jq -rn --arg q "$QUERY" '$q | @uri')
+
+    # What the measured requests return must be the generated data.
+    local listed hits agenda
+    listed=$(curl -fsS -H "Authorization: Bearer $lead" "$base/api/v1/customers?owner_id=$rep_id&tier=core&limit=50" | jq '.items | length')
+    hits=$(curl -fsS -H "Authorization: Bearer $rep" "$base/api/v1/search?q=$q" | jq 'length')
+    agenda=$(curl -fsS -H "Authorization: Bearer $rep" "$base/api/v1/agenda" | tee "$WORKDIR/$backend-agenda.json" | jq 'length')
+    ((listed > 0 && hits > 0 && agenda > 0)) || {
+        echo "$0: nothing to measure: list $listed, search $hits, agenda $agenda" >&2
+        return 1
+    }
+    local now_ms overdue
+    now_ms=$(($(date +%s) * 1000))
+    overdue=$(jq --argjson now "$now_ms" '[.[] | select(.next_follow_up_at_ms < $now)] | length' "$WORKDIR/$backend-agenda.json")
+    NOTES+=("$backend: list shows $listed core customers of $REP to benchlead; \"$QUERY\" finds $hits for $REP and $(curl -fsS -H "Authorization: Bearer $lead" "$base/api/v1/search?q=$q" | jq 'length') for benchlead; $REP's agenda has $agenda items, $overdue overdue")
+
+    local page_lua=$WORKDIR/$backend-page.lua api_lua=$WORKDIR/$backend-api.lua
+    sed -e "s/@IDS@/$ids/" -e "s|@PATH@|/customers|" "$ROOT/bench/crm-ids.lua" >"$page_lua"
+    sed -e "s/@IDS@/$ids/" -e "s|@PATH@|/api/v1/customers|" "$ROOT/bench/crm-ids.lua" >"$api_lua"
+
+    local cookie="Cookie: stride_session=$session" rep_auth="Authorization: Bearer $rep"
+    bench_get "$backend" healthz '`GET /healthz`' "$CONNECTIONS" "$base/healthz"
+    local c
+    for c in 1 "$CONNECTIONS"; do
+        bench_get "$backend" list "\`GET /api/v1/customers?owner_id&tier&limit=50\` (manager)" "$c" \
+            "$base/api/v1/customers?owner_id=$rep_id&tier=core&limit=50" -H "Authorization: Bearer $lead"
+        bench_get "$backend" search "\`GET /api/v1/search?q=$QUERY\` (rep)" "$c" \
+            "$base/api/v1/search?q=$q" -H "$rep_auth"
+        bench_get "$backend" search-lead "\`GET /api/v1/search?q=$QUERY\` (manager)" "$c" \
+            "$base/api/v1/search?q=$q" -H "Authorization: Bearer $lead"
+        bench_get "$backend" page360 '`GET /customers/{id}` page (rep)' "$c" "$base" -s "$page_lua" -H "$cookie"
+        bench_get "$backend" api360 '`GET /api/v1/customers/{id}` (rep)' "$c" "$base" -s "$api_lua" -H "$rep_auth"
+        bench_get "$backend" agenda '`GET /api/v1/agenda` (rep)' "$c" "$base/api/v1/agenda" -H "$rep_auth"
+        bench_get "$backend" agenda-page '`GET /agenda` page (rep)' "$c" "$base/agenda" -H "$cookie"
+    done
+    cleanup
+}
+
+for i in "${!BACKENDS[@]}"; do
+    bench_backend "${BACKENDS[$i]}" $((PORT + i))
+done
+
+echo
+echo "wrk --latency, ${SECONDS_PER_RUN}s per run, median of $RUNS run(s); $(nproc) CPU(s): $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| backend | endpoint | connections | req/s | p50 ms | p99 ms |"
+echo "|---|---|---:|---:|---:|---:|"
+printf '%s\n' "${ROWS[@]}"
+echo
+printf -- '- %s\n' "${NOTES[@]}"
+echo
+echo "raw wrk output: $WORKDIR"
