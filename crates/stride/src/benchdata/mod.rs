@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use stride_app::org::{DepartmentData, UserData};
 use stride_app::App;
 
+mod leads_csv;
 mod sales;
 
 /// The password of every generated user.
@@ -53,10 +54,15 @@ pub struct BenchDataArgs {
     pub users: usize,
     #[command(flatten)]
     pub sales: sales::SalesArgs,
+    #[command(flatten)]
+    pub leads_csv: leads_csv::LeadsCsvArgs,
 }
 
 /// Entry point of `stride bench-data`.
 pub async fn run(app: &App, args: BenchDataArgs) -> Result<()> {
+    if let Some(path) = &args.leads_csv.leads_csv {
+        return leads_csv::write(app, &args.leads_csv, path).await.map(drop);
+    }
     let org = generate_users(app, args.users).await?;
     sales::generate(app, &org, &args.sales).await
 }
