@@ -42,7 +42,15 @@ const BRAND: &[&str] = &[
     "宇", "正", "智", "卓", "卫", "海", "凯", "力",
 ];
 const ZH_TRADES: &[&str] = &[
-    "精密机械", "智能制造", "新材料", "云数据", "医疗器械", "物流", "电子", "食品", "环保科技",
+    "精密机械",
+    "智能制造",
+    "新材料",
+    "云数据",
+    "医疗器械",
+    "物流",
+    "电子",
+    "食品",
+    "环保科技",
     "软件",
 ];
 const ZH_SUFFIXES: &[&str] = &["有限公司", "股份有限公司", "科技有限公司", "集团有限公司"];
@@ -52,11 +60,22 @@ const SYLLABLES: &[&str] = &[
     "ru", "sy", "tor", "ul", "vi", "wen", "xan", "yor",
 ];
 const EN_TRADES: &[&str] = &[
-    "Robotics", "Software", "Logistics", "Foods", "Devices", "Materials", "Systems", "Analytics",
+    "Robotics",
+    "Software",
+    "Logistics",
+    "Foods",
+    "Devices",
+    "Materials",
+    "Systems",
+    "Analytics",
 ];
 const EN_SUFFIXES: &[&str] = &["Co., Ltd.", "Inc.", "Ltd", "Limited", "GmbH", "Corp."];
-const ZH_SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "欧阳"];
-const ZH_GIVEN: &[&str] = &["伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "晓东", "雪梅"];
+const ZH_SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "欧阳",
+];
+const ZH_GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "晓东", "雪梅",
+];
 const EN_NAMES: &[&str] = &[
     "Emily Smith",
     "James Brown",
@@ -66,7 +85,14 @@ const EN_NAMES: &[&str] = &[
     "David Tan",
     "Grace Lim",
 ];
-const TITLES: &[&str] = &["采购经理", "总经理", "IT 主管", "Procurement Lead", "CTO", ""];
+const TITLES: &[&str] = &[
+    "采购经理",
+    "总经理",
+    "IT 主管",
+    "Procurement Lead",
+    "CTO",
+    "",
+];
 const SOURCES: &[&str] = &[
     "展会",
     "官网",
@@ -82,7 +108,13 @@ const SOURCES: &[&str] = &[
 ];
 const INDUSTRIES: &[&str] = &["制造业", "IT", "医疗", "物流", "零售", "manufacturing"];
 const REGIONS: &[&str] = &["华东", "华北", "华南", "西南", "East China"];
-const NEEDS: &[&str] = &["MES 实施", "ERP 升级", "数据平台", "IoT rollout", "Annual support"];
+const NEEDS: &[&str] = &[
+    "MES 实施",
+    "ERP 升级",
+    "数据平台",
+    "IoT rollout",
+    "Annual support",
+];
 
 /// Spreads neighbouring row numbers apart (Knuth's multiplicative hash).
 fn mix(i: usize) -> usize {
@@ -237,7 +269,7 @@ fn row(i: usize, first: usize, stored: &Stored) -> [String; 10] {
         0 => format!("{} 万元", 10 + (h / 7) % 500),
         _ => String::new(),
     };
-    let need = if (h / 17) % 2 == 0 {
+    let need = if (h / 17).is_multiple_of(2) {
         pick(NEEDS, 19)
     } else {
         String::new()
@@ -263,7 +295,10 @@ pub async fn write(app: &App, args: &LeadsCsvArgs, path: &std::path::Path) -> Re
     let file =
         std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let mut out = std::io::BufWriter::new(file);
-    writeln!(out, "\u{feff}公司名称,联系人,职位,电话,邮箱,来源,行业,地区,需求,预算")?;
+    writeln!(
+        out,
+        "\u{feff}公司名称,联系人,职位,电话,邮箱,来源,行业,地区,需求,预算"
+    )?;
     for i in first..first + rows {
         let line: Vec<String> = row(i, first, &stored).iter().map(|v| field(v)).collect();
         writeln!(out, "{}", line.join(","))?;
