@@ -8,7 +8,7 @@
 # USERS reps and CUSTOMERS customers, then EXISTING_LEADS leads imported from a file of their
 # own, so duplicate detection has stored customers and leads to hit. The measured file
 # (`stride bench-data --leads-csv`, ROWS rows) repeats about 5% of its own companies or phones
-# and about 1% of the stored customers' names and leads' e-mails. Two measurements per run:
+# and about 2% of the stored customers' names and leads' e-mails. Two measurements per run:
 #   check   `stride import leads FILE --as bench00001`: every row checked, the duplicates
 #           refuse the file, nothing is written (the lead count is verified unchanged)
 #   import  `… --allow-duplicates`: every row checked and written in one transaction, the

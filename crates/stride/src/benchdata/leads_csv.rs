@@ -3,7 +3,7 @@
 //! Every row is a pure function of its number: Chinese and English companies, contacts, phones
 //! written several ways, e-mails, sources in both languages, some needs and budgets. About one
 //! row in twenty repeats an earlier row's company (written differently: another legal suffix,
-//! full-width letters, spaces, case) or phone, and about one in a hundred names a customer or
+//! full-width letters, spaces, case) or phone, and about one in fifty names a customer or
 //! shares the e-mail of a lead already in the database, so duplicate detection has work to do.
 
 use std::io::Write;
