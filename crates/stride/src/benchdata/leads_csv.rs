@@ -172,10 +172,12 @@ fn rewritten(name: &str, variant: usize) -> String {
         1 => name.to_uppercase(),
         // Another legal suffix.
         2 => {
+            // The longest suffix: 股份有限公司 rather than 有限公司.
             let base = ZH_SUFFIXES
                 .iter()
                 .chain(EN_SUFFIXES)
-                .find_map(|s| name.strip_suffix(s))
+                .filter_map(|s| name.strip_suffix(s))
+                .min_by_key(|base| base.len())
                 .unwrap_or(name)
                 .trim_end();
             if base.is_ascii() {
