@@ -2,15 +2,18 @@
 //! through an explicit mapping; every row is checked first and the file is imported whole or not
 //! at all, with a report of each refused row and why.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 use stride_domain::access::{Action, RecordKind};
 
 use crate::actor::Actor;
 use crate::audit::NewAuditEntry;
+use crate::customers::{CustomerData, MatchKeys};
 use crate::error::{AppError, AppResult};
-use crate::leads::LeadData;
+use crate::leads::{checked_lead, new_lead_state, LeadData};
+use crate::ports::{ImportKeys, StoredRecord};
 use crate::App;
 
 /// Largest file accepted, in bytes.
@@ -122,6 +125,9 @@ pub struct ImportReport {
     /// Nothing was written: a dry run, or refused rows.
     pub dry_run: bool,
     pub problems: Vec<RowProblem>,
+    /// Rows imported although they look like a stored record or an earlier row (only when
+    /// duplicates are allowed; otherwise they are problems).
+    pub duplicates: Vec<RowProblem>,
     /// Which file column filled which field.
     pub mapping: Mapping,
 }
@@ -353,9 +359,46 @@ fn lead_from(values: &HashMap<&'static str, String>) -> LeadData {
     }
 }
 
+/// Leads written per round of statements: bounds the memory the stored copies and their audit
+/// rows take, and moves the progress bar.
+const WRITE_BATCH: usize = 2_000;
+
+/// A row that passed its own checks, with the keys duplicate detection compares.
+struct CheckedRow {
+    row: usize,
+    data: LeadData,
+    keys: MatchKeys,
+}
+
+impl CheckedRow {
+    /// (name|phone|email, key) for each key the row has.
+    fn keys(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("name", Some(self.keys.name.as_str())),
+            ("phone", self.keys.phone.as_deref()),
+            ("email", self.keys.email.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(on, key)| Some((on, key?)))
+    }
+}
+
+/// The first stored customer and the first stored lead holding a key.
+type FirstHolders = (Option<i64>, Option<i64>);
+
+/// The field a key comes from, as the report names it.
+fn field_of(matched_on: &str) -> &str {
+    if matched_on == "name" {
+        "company"
+    } else {
+        matched_on
+    }
+}
+
 impl App {
     /// Imports leads owned by the actor. Every row is validated and checked for duplicates (against
-    /// stored records and earlier rows) first; any problem, or `dry_run`, writes nothing.
+    /// stored records and earlier rows) first; any problem, or `dry_run`, writes nothing. With
+    /// `allow_duplicates`, rows that look like duplicates are imported and listed in the report.
     pub async fn import_leads(
         &self,
         actor: &Actor,
@@ -367,37 +410,26 @@ impl App {
     ) -> AppResult<ImportReport> {
         actor.require(RecordKind::Lead, Action::Create)?;
         let (mapping, rows) = read_table(file, overrides)?;
+        let total = rows.len();
         let mut report = ImportReport {
-            rows: rows.len(),
+            rows: total,
             dry_run,
             mapping,
             ..Default::default()
         };
-        let mut leads = Vec::with_capacity(rows.len());
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        for (i, values) in rows.iter().enumerate() {
+        let mut checked = Vec::with_capacity(total);
+        for (i, values) in rows.into_iter().enumerate() {
             let row = i + 2;
-            let data = lead_from(values);
-            match self.checked_new_lead(actor, data, allow_duplicates).await {
+            match checked_lead(lead_from(&values)) {
                 Ok(data) => {
-                    let key = crate::customers::CustomerData {
+                    let keys = CustomerData {
                         name: data.company.clone(),
+                        phone: data.phone.clone(),
+                        email: data.email.clone(),
                         ..Default::default()
                     }
-                    .keys()
-                    .name;
-                    match seen.get(&key) {
-                        Some(first) if !allow_duplicates => report.problems.push(RowProblem {
-                            row,
-                            field: "company".into(),
-                            code: "duplicate".into(),
-                            message: format!("the same company as row {first}"),
-                        }),
-                        _ => {
-                            seen.insert(key, row);
-                            leads.push(data);
-                        }
-                    }
+                    .keys();
+                    checked.push(CheckedRow { row, data, keys });
                 }
                 Err(AppError::Validation(errors)) => {
                     report
@@ -411,23 +443,132 @@ impl App {
                 }
                 Err(e) => return Err(e),
             }
-            progress(i + 1, rows.len() * 2);
+            progress(i + 1, total * 2);
         }
+        let leads = self
+            .sort_out_duplicates(checked, allow_duplicates, &mut report)
+            .await?;
         if dry_run || !report.problems.is_empty() {
             report.dry_run = true;
             return Ok(report);
         }
+        let (rules, policy) = self.grading().await?;
         let now = self.now_ms();
+        let leads: Vec<_> = leads
+            .into_iter()
+            .map(|data| {
+                let state = new_lead_state(&rules, &policy, actor, &data, now);
+                (data, state)
+            })
+            .collect();
         let mut tx = self.store.begin().await?;
-        for (i, data) in leads.iter().enumerate() {
-            self.insert_new_lead(&mut *tx, actor, data, now).await?;
-            progress(rows.len() + i + 1, rows.len() * 2);
+        let mut written = 0;
+        for batch in leads.chunks(WRITE_BATCH) {
+            let stored = tx.insert_leads(batch, now).await?;
+            tx.record_first_grades(&stored, Some(actor.user_id), now)
+                .await?;
+            let entries: Vec<_> = stored
+                .iter()
+                .map(|lead| NewAuditEntry::created(actor, RecordKind::Lead, lead.id, lead, now))
+                .collect();
+            tx.audit_all(&entries).await?;
+            written += stored.len();
+            progress(total + written, total * 2);
         }
-        let entry = NewAuditEntry::new(actor, "import", RecordKind::Lead, None, now)
-            .with_after(&serde_json::json!({ "rows": leads.len() }));
+        let entry = NewAuditEntry::new(actor, "import", RecordKind::Lead, None, now).with_after(
+            &serde_json::json!({ "rows": written, "duplicates": report.duplicates.len() }),
+        );
         tx.audit(&entry).await?;
         tx.commit().await?;
-        report.imported = leads.len();
+        report.imported = written;
         Ok(report)
+    }
+
+    /// Compares the rows' keys with stored customers and open leads (looked up for the whole
+    /// file at once) and with earlier rows. Rows that look like duplicates are refused, or with
+    /// `allow` kept and listed; returns the rows to import.
+    async fn sort_out_duplicates(
+        &self,
+        checked: Vec<CheckedRow>,
+        allow: bool,
+        report: &mut ImportReport,
+    ) -> AppResult<Vec<LeadData>> {
+        let mut wanted: [BTreeSet<&str>; 3] = Default::default();
+        for row in &checked {
+            for (matched_on, key) in row.keys() {
+                let set = match matched_on {
+                    "name" => &mut wanted[0],
+                    "phone" => &mut wanted[1],
+                    _ => &mut wanted[2],
+                };
+                set.insert(key);
+            }
+        }
+        let [names, phones, emails] =
+            wanted.map(|set| set.into_iter().map(str::to_owned).collect());
+        let found = self
+            .store
+            .stored_keys(&ImportKeys {
+                names,
+                phones,
+                emails,
+            })
+            .await?;
+        // The first customer and the first lead holding each key.
+        let mut stored: HashMap<(&str, &str), FirstHolders> = HashMap::new();
+        for hit in &found {
+            let slot = stored
+                .entry((hit.matched_on, hit.key.as_str()))
+                .or_default();
+            match hit.record {
+                StoredRecord::Customer(id) => {
+                    slot.0.get_or_insert(id);
+                }
+                StoredRecord::Lead(id) => {
+                    slot.1.get_or_insert(id);
+                }
+            }
+        }
+        let mut first_row: HashMap<(&str, String), usize> = HashMap::new();
+        let mut leads = Vec::with_capacity(checked.len());
+        for row in checked {
+            let mut duplicates = Vec::new();
+            for (matched_on, key) in row.keys() {
+                let field = field_of(matched_on);
+                let (customer, lead) = stored.get(&(matched_on, key)).copied().unwrap_or_default();
+                if customer.is_some() {
+                    duplicates.push((field, format!("a customer has the same {matched_on}")));
+                }
+                if let Some(id) = lead {
+                    duplicates.push((field, format!("lead #{id} has the same {field}")));
+                }
+                match first_row.entry((matched_on, key.to_owned())) {
+                    Entry::Occupied(first) => {
+                        duplicates.push((field, format!("the same {field} as row {}", first.get())))
+                    }
+                    Entry::Vacant(slot) => {
+                        slot.insert(row.row);
+                    }
+                }
+            }
+            let problems = duplicates.into_iter().map(|(field, message)| RowProblem {
+                row: row.row,
+                field: field.to_owned(),
+                code: "duplicate".into(),
+                message,
+            });
+            if allow {
+                report.duplicates.extend(problems);
+                leads.push(row.data);
+            } else {
+                let before = report.problems.len();
+                report.problems.extend(problems);
+                if report.problems.len() == before {
+                    leads.push(row.data);
+                }
+            }
+        }
+        report.problems.sort_by_key(|p| p.row);
+        Ok(leads)
     }
 }

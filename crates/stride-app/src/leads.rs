@@ -160,7 +160,7 @@ pub const ACTIVITY_KINDS: [&str; 7] = [
     "first_contact",
 ];
 
-fn checked_lead(mut d: LeadData) -> AppResult<LeadData> {
+pub(crate) fn checked_lead(mut d: LeadData) -> AppResult<LeadData> {
     let mut p = Problems::default();
     match validate::required_text(&d.company, 200) {
         Some(c) => d.company = c,
@@ -252,9 +252,34 @@ fn clocks(policy: &ResponsePolicy, grade: LeadGrade, now_ms: i64, state: &mut Le
     }
 }
 
+/// A new lead owned by the actor: graded by the rules, its response clock started.
+pub(crate) fn new_lead_state(
+    rules: &GradingRules,
+    policy: &ResponsePolicy,
+    actor: &Actor,
+    data: &LeadData,
+    now_ms: i64,
+) -> LeadState {
+    let grade = rules.grade(&data.qualification());
+    let mut state = LeadState {
+        grade,
+        status: LeadStatus::New,
+        owner_id: Some(actor.user_id),
+        department_id: Some(actor.department_id),
+        assigned_at_ms: None,
+        response_due_at_ms: None,
+        first_contact_at_ms: None,
+        next_nurture_at_ms: None,
+        disqualify_reason: None,
+        customer_id: None,
+    };
+    clocks(policy, grade, now_ms, &mut state);
+    state
+}
+
 impl App {
     /// The grading rules and response clocks of the organisation's sales policy.
-    async fn grading(&self) -> AppResult<(GradingRules, ResponsePolicy)> {
+    pub(crate) async fn grading(&self) -> AppResult<(GradingRules, ResponsePolicy)> {
         let (policy, _) = self.sales_policy().await?;
         Ok((policy.grading, policy.response))
     }
@@ -316,23 +341,16 @@ impl App {
         now: i64,
     ) -> AppResult<Lead> {
         let (rules, policy) = self.grading().await?;
-        let grade = rules.grade(&data.qualification());
-        let mut state = LeadState {
-            grade,
-            status: LeadStatus::New,
-            owner_id: Some(actor.user_id),
-            department_id: Some(actor.department_id),
-            assigned_at_ms: None,
-            response_due_at_ms: None,
-            first_contact_at_ms: None,
-            next_nurture_at_ms: None,
-            disqualify_reason: None,
-            customer_id: None,
-        };
-        clocks(&policy, grade, now, &mut state);
+        let state = new_lead_state(&rules, &policy, actor, data, now);
         let lead = tx.insert_lead(data, &state, now).await?;
-        tx.record_lead_grade(lead.id, grade.as_str(), true, Some(actor.user_id), now)
-            .await?;
+        tx.record_lead_grade(
+            lead.id,
+            state.grade.as_str(),
+            true,
+            Some(actor.user_id),
+            now,
+        )
+        .await?;
         tx.audit(&NewAuditEntry::created(
             actor,
             RecordKind::Lead,

@@ -9,15 +9,24 @@ use stride_app::page::PageRequest;
 use stride_app::{Reach, StoreError};
 use stride_domain::customers::{normalize_company_name, normalize_email, normalize_phone};
 
+use crate::import::{Batch, Binds};
 use crate::org::versioned;
 use crate::sql::{col, flag, Sql};
+use crate::Dialect;
 
 type Result<T> = std::result::Result<T, StoreError>;
 
-const LEAD_COLUMNS: &str = "SELECT id, company, contact_name, title, phone, email, source, industry, region, size, \
-    need, budget, explicit_need, budget_known, decision_chain_known, notes, grade, status, owner_id, department_id, \
-    assigned_at_ms, response_due_at_ms, first_contact_at_ms, next_nurture_at_ms, disqualify_reason, customer_id, \
-    version, created_at_ms, updated_at_ms FROM leads";
+/// The columns [`lead`] reads.
+macro_rules! lead_columns {
+    () => {
+        "id, company, contact_name, title, phone, email, source, industry, region, size, \
+        need, budget, explicit_need, budget_known, decision_chain_known, notes, grade, status, owner_id, department_id, \
+        assigned_at_ms, response_due_at_ms, first_contact_at_ms, next_nurture_at_ms, disqualify_reason, customer_id, \
+        version, created_at_ms, updated_at_ms"
+    };
+}
+
+const LEAD_COLUMNS: &str = concat!("SELECT ", lead_columns!(), " FROM leads");
 
 fn lead(row: &AnyRow) -> Result<Lead> {
     Ok(Lead {
@@ -131,7 +140,7 @@ const LEAD_FIELDS: &str = "company, company_key, contact_name, title, phone, pho
     owner_id, department_id, assigned_at_ms, response_due_at_ms, first_contact_at_ms, next_nurture_at_ms, \
     disqualify_reason, customer_id";
 
-fn bind_lead(q: &mut Sql, d: &LeadData, s: &LeadState) {
+fn bind_lead(q: &mut impl Binds, d: &LeadData, s: &LeadState) {
     q.bind(d.company.clone())
         .push(", ")
         .bind(normalize_company_name(&d.company))
@@ -208,6 +217,72 @@ pub async fn insert_lead(
     lead_by_id(conn, &Reach::All, id)
         .await?
         .ok_or(StoreError::NotFound)
+}
+
+/// Leads per statement: 30 placeholders each, well below SQLite's 32,766.
+const LEADS_PER_INSERT: usize = 500;
+
+/// Inserts many leads with multi-row statements; returns them as stored, ordered by id.
+pub async fn insert_leads(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    leads: &[(LeadData, LeadState)],
+    now: i64,
+) -> Result<Vec<Lead>> {
+    let mut stored = Vec::with_capacity(leads.len());
+    for chunk in leads.chunks(LEADS_PER_INSERT) {
+        let mut q = Batch::new(
+            dialect,
+            &format!("INSERT INTO leads ({LEAD_FIELDS}, created_at_ms, updated_at_ms) VALUES "),
+        );
+        for (i, (d, s)) in chunk.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" });
+            bind_lead(&mut q, d, s);
+            q.push(", ").bind(now).push(", ").bind(now).push(")");
+        }
+        q.push(concat!(" RETURNING ", lead_columns!()));
+        let mut rows = q
+            .fetch_all(conn)
+            .await?
+            .iter()
+            .map(lead)
+            .collect::<Result<Vec<_>>>()?;
+        rows.sort_by_key(|l| l.id);
+        stored.append(&mut rows);
+    }
+    Ok(stored)
+}
+
+/// Grade rows per statement (5 placeholders each).
+const GRADES_PER_INSERT: usize = 2_000;
+
+/// The first grade of each new lead, as the rules gave it.
+pub async fn record_first_grades(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    leads: &[Lead],
+    actor: Option<i64>,
+    at: i64,
+) -> Result<()> {
+    for chunk in leads.chunks(GRADES_PER_INSERT) {
+        let mut q = Batch::new(
+            dialect,
+            "INSERT INTO lead_grades (lead_id, grade, by_rules, actor_id, at_ms) VALUES ",
+        );
+        for (i, lead) in chunk.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" });
+            q.bind(lead.id)
+                .push(", ")
+                .bind(lead.grade.clone())
+                .push(", 1, ")
+                .bind(actor)
+                .push(", ")
+                .bind(at)
+                .push(")");
+        }
+        q.execute(conn).await?;
+    }
+    Ok(())
 }
 
 pub async fn update_lead(

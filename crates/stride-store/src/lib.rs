@@ -8,6 +8,7 @@ mod auth;
 mod bulk;
 mod contracts;
 mod customers;
+mod import;
 mod jobs;
 mod leads;
 mod migrate;

@@ -192,6 +192,12 @@ async fn run(cli: Cli) -> Result<()> {
             for p in &report.problems {
                 println!("row {:>6}  {}: {}", p.row, p.field, p.message);
             }
+            for d in &report.duplicates {
+                println!(
+                    "row {:>6}  {}: {} (imported anyway)",
+                    d.row, d.field, d.message
+                );
+            }
             if !report.problems.is_empty() {
                 bail!(
                     "{} problem(s) in {} rows; nothing imported",
@@ -202,7 +208,16 @@ async fn run(cli: Cli) -> Result<()> {
             if report.dry_run {
                 println!("{} rows checked; nothing written (dry run)", report.rows);
             } else {
-                println!("imported {} leads", report.imported);
+                println!(
+                    "imported {} leads ({} rows flagged as possible duplicates)",
+                    report.imported,
+                    report
+                        .duplicates
+                        .iter()
+                        .map(|d| d.row)
+                        .collect::<std::collections::BTreeSet<_>>()
+                        .len()
+                );
             }
             Ok(())
         }

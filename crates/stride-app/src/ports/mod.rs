@@ -5,6 +5,7 @@ mod approvals;
 mod attachments;
 mod bulk;
 mod contracts;
+mod import;
 mod opportunities;
 mod stage_documents;
 
@@ -12,6 +13,7 @@ pub use approvals::{ApprovalReads, ApprovalWrites};
 pub use attachments::{AttachmentReads, AttachmentWrites};
 pub use bulk::{BulkWrites, Cell};
 pub use contracts::{ContractReads, ContractWrites};
+pub use import::{ImportKeys, ImportReads, ImportWrites, StoredKey, StoredRecord};
 pub use opportunities::{OpportunityReads, OpportunityWrites};
 pub use stage_documents::{StageDocumentReads, StageDocumentWrites};
 
@@ -65,6 +67,7 @@ pub trait Store:
     + ContractReads
     + AttachmentReads
     + StageDocumentReads
+    + ImportReads
 {
     /// Ok when the database answers and the schema is current.
     async fn readiness(&self) -> Result<(), String>;
@@ -232,6 +235,7 @@ pub trait Tx:
     + AttachmentWrites
     + StageDocumentWrites
     + BulkWrites
+    + ImportWrites
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
     async fn audit(&mut self, entry: &NewAuditEntry) -> StoreResult<()>;

@@ -595,6 +595,9 @@ pub struct ImportReportDto {
     /// True when nothing was written.
     pub dry_run: bool,
     pub problems: Vec<ImportRowProblem>,
+    /// With `allow_duplicates`: rows imported although they look like a stored customer or
+    /// lead, or an earlier row.
+    pub duplicates: Vec<ImportRowProblem>,
     /// Which file column filled which lead field.
     pub mapping: Vec<(String, String)>,
 }
@@ -640,12 +643,8 @@ async fn import_leads(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    let dto = ImportReportDto {
-        rows: report.rows,
-        imported: report.imported,
-        dry_run: report.dry_run,
-        problems: report
-            .problems
+    let rows = |problems: Vec<stride_app::import::RowProblem>| {
+        problems
             .into_iter()
             .map(|p| ImportRowProblem {
                 row: p.row,
@@ -653,7 +652,14 @@ async fn import_leads(
                 code: p.code,
                 message: p.message,
             })
-            .collect(),
+            .collect()
+    };
+    let dto = ImportReportDto {
+        rows: report.rows,
+        imported: report.imported,
+        dry_run: report.dry_run,
+        problems: rows(report.problems),
+        duplicates: rows(report.duplicates),
         mapping: report.mapping,
     };
     Ok((status, Json(dto)).into_response())

@@ -15,6 +15,7 @@ use stride_app::org::{DepartmentData, UserData};
 use stride_app::App;
 
 mod crm;
+mod leads_csv;
 mod sales;
 
 /// The password of every generated user.
@@ -57,10 +58,15 @@ pub struct BenchDataArgs {
     pub sales: sales::SalesArgs,
     #[command(flatten)]
     pub crm: crm::CrmArgs,
+    #[command(flatten)]
+    pub leads_csv: leads_csv::LeadsCsvArgs,
 }
 
 /// Entry point of `stride bench-data`.
 pub async fn run(app: &App, args: BenchDataArgs) -> Result<()> {
+    if let Some(path) = &args.leads_csv.leads_csv {
+        return leads_csv::write(app, &args.leads_csv, path).await.map(drop);
+    }
     let mut org = generate_users(app, args.users).await?;
     org.crm = crm::Shape {
         customers: args.sales.customers,

@@ -122,6 +122,39 @@ async fn csv_imports_whole_or_not_at_all(app: TestApp) {
             .len(),
         0
     );
+
+    // Look-alikes of a stored lead and of an earlier row (by phone): refused, or let in and listed.
+    let lookalikes = "company,phone\n华润万家,13700003333\nNew Venture Co,137-0000-3333\n";
+    let rows_and_fields = |list: &serde_json::Value| -> Vec<(u64, String)> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["row"].as_u64().unwrap(),
+                    p["field"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    let refused = import(&rep, "", lookalikes.as_bytes()).await;
+    assert_eq!(
+        rows_and_fields(&refused.json["problems"]),
+        vec![(2, "company".into()), (3, "phone".into())],
+        "{}",
+        refused.body
+    );
+    let allowed = import(&rep, "?allow_duplicates=true", lookalikes.as_bytes()).await;
+    assert_eq!(
+        (allowed.status, allowed.json["imported"].as_u64()),
+        (200, Some(2)),
+        "{}",
+        allowed.body
+    );
+    assert_eq!(
+        rows_and_fields(&allowed.json["duplicates"]),
+        vec![(2, "company".into()), (3, "phone".into())]
+    );
 }
 
 async fn hostile_files_are_refused_clearly(app: TestApp) {

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Lead import benchmark: `stride import leads FILE --as USER` on a 100,000-row CSV.
+# See docs/benchmarks.md.
+#
+#   bench/import.sh [sqlite|postgres|both]
+#
+# Every run starts from a fresh database (the import changes it): `stride bench-data` with
+# USERS reps and CUSTOMERS customers, then EXISTING_LEADS leads imported from a file of their
+# own, so duplicate detection has stored customers and leads to hit. The measured file
+# (`stride bench-data --leads-csv`, ROWS rows) repeats about 5% of its own companies or phones
+# and about 2% of the stored customers' names and leads' e-mails. Two measurements per run:
+#   check   `stride import leads FILE --as bench00001`: every row checked, the duplicates
+#           refuse the file, nothing is written (the lead count is verified unchanged)
+#   import  `… --allow-duplicates`: every row checked and written in one transaction, the
+#           duplicates imported but flagged in the report (verified: ROWS more leads, flags)
+# Seconds are wall-clock for the whole command (reading the file to commit), peak RSS from
+# /usr/bin/time; RUNS runs per backend, medians reported.
+#
+# Environment:
+#   RUNS=3  ROWS=100000  USERS=120  CUSTOMERS=100000  EXISTING_LEADS=10000
+#   PG_URL_BASE=postgres://postgres@127.0.0.1:5432   PG_DB=stride_bench_import
+#   NO_BUILD=1   BIN (default target/release/stride)
+set -euo pipefail
+
+BACKENDS=${1:-both}
+RUNS=${RUNS:-3}
+ROWS=${ROWS:-100000}
+USERS=${USERS:-120}
+CUSTOMERS=${CUSTOMERS:-100000}
+EXISTING_LEADS=${EXISTING_LEADS:-10000}
+PG_URL_BASE=${PG_URL_BASE:-postgres://postgres@127.0.0.1:5432}
+PG_DB=${PG_DB:-stride_bench_import}
+
+case "$BACKENDS" in
+sqlite) BACKENDS=(sqlite) ;;
+postgres) BACKENDS=(postgres) ;;
+both) BACKENDS=(sqlite postgres) ;;
+*)
+    echo "usage: $0 [sqlite|postgres|both]" >&2
+    exit 2
+    ;;
+esac
+for tool in awk sqlite3 psql createdb dropdb; do
+    command -v "$tool" >/dev/null || {
+        echo "$0: $tool is required" >&2
+        exit 2
+    }
+done
+[[ -x /usr/bin/time ]] || {
+    echo "$0: /usr/bin/time is required (peak RSS)" >&2
+    exit 2
+}
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/stride}
+WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/stride-import.XXXXXX")
+
+log() { echo "[import] $*" >&2; }
+
+if [[ -z "${NO_BUILD:-}" ]]; then
+    log "building release binary"
+    (cd "$ROOT" && cargo build --release -p stride >&2)
+fi
+[[ -x "$BIN" ]] || {
+    echo "$0: $BIN not found" >&2
+    exit 2
+}
+
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+# The backend under test: stride's database flags and SQL against it.
+DB=()
+DB_SQL=()
+query() {
+    case "${DB_SQL[0]}" in
+    sqlite) sqlite3 -batch -noheader "${DB_SQL[1]}" "$1" ;;
+    postgres) psql -qAtX -F '|' "${DB_SQL[1]}" -c "$1" ;;
+    esac
+}
+
+fresh_database() {
+    local backend=$1 run=$2
+    case "$backend" in
+    sqlite)
+        rm -rf "$WORKDIR/sqlite-data"
+        DB=(--data-dir "$WORKDIR/sqlite-data")
+        DB_SQL=(sqlite "$WORKDIR/sqlite-data/stride.db")
+        ;;
+    postgres)
+        local host=${PG_URL_BASE#*@}
+        host=${host%%:*}
+        dropdb --if-exists -h "$host" -U postgres "$PG_DB"
+        createdb -h "$host" -U postgres "$PG_DB"
+        DB=(--database-url "$PG_URL_BASE/$PG_DB")
+        DB_SQL=(postgres "$PG_URL_BASE/$PG_DB")
+        ;;
+    esac
+    # Quiet: sqlx would log every multi-row statement as slow, text and all.
+    STRIDE_LOG=error "$BIN" "${DB[@]}" bench-data --users "$USERS" --customers "$CUSTOMERS" \
+        >"$WORKDIR/$backend-$run-setup.txt" 2>&1
+    if ((EXISTING_LEADS > 0)); then
+        # Rows far past the measured file's, so only the intended repeats collide.
+        STRIDE_LOG=error "$BIN" "${DB[@]}" bench-data --leads-csv "$WORKDIR/existing.csv" \
+            --leads-csv-rows "$EXISTING_LEADS" --leads-csv-first 1000001 >>"$WORKDIR/$backend-$run-setup.txt"
+        STRIDE_LOG=error "$BIN" "${DB[@]}" import leads "$WORKDIR/existing.csv" --as bench00002 \
+            --allow-duplicates >>"$WORKDIR/$backend-$run-setup.txt"
+    fi
+    STRIDE_LOG=error "$BIN" "${DB[@]}" bench-data --leads-csv "$WORKDIR/leads.csv" \
+        --leads-csv-rows "$ROWS" >>"$WORKDIR/$backend-$run-setup.txt"
+    [[ $backend == sqlite ]] || query "ANALYZE" >/dev/null
+}
+
+# Runs one import; prints "seconds peak_rss_mib exit_status".
+timed_import() {
+    local out=$1
+    shift
+    local status=0
+    STRIDE_LOG=error /usr/bin/time -o "$out.time" -f "%e %M" \
+        "$BIN" "${DB[@]}" import leads "$WORKDIR/leads.csv" --as bench00001 "$@" >"$out" 2>&1 || status=$?
+    echo "$(awk 'END { printf "%s %.0f", $1, $2 / 1024 }' "$out.time") $status"
+}
+
+ROWS_MD=()
+NOTES=()
+
+bench_backend() {
+    local backend=$1
+    local -a check_s=() check_rss=() import_s=() import_rss=()
+    local run before after seconds rss status flagged refused
+    for run in $(seq 1 "$RUNS"); do
+        log "$backend run $run: fresh database ($USERS reps, $CUSTOMERS customers, $EXISTING_LEADS leads)"
+        fresh_database "$backend" "$run"
+        before=$(query "SELECT COUNT(*) FROM leads")
+
+        read -r seconds rss status <<<"$(timed_import "$WORKDIR/$backend-$run-check.txt")"
+        refused=$(grep -Ec '^row +[0-9]+ ' "$WORKDIR/$backend-$run-check.txt" || true)
+        after=$(query "SELECT COUNT(*) FROM leads")
+        [[ $status != 0 && $after == "$before" && $refused -gt 0 ]] || {
+            echo "$0: $backend check run $run: exit $status, $refused problems, leads $before → $after" >&2
+            tail -n 5 "$WORKDIR/$backend-$run-check.txt" >&2
+            return 1
+        }
+        log "$backend check run $run: $seconds s, $rss MiB, $refused duplicate rows reported, nothing written"
+        check_s+=("$seconds") check_rss+=("$rss")
+
+        read -r seconds rss status <<<"$(timed_import "$WORKDIR/$backend-$run-import.txt" --allow-duplicates)"
+        flagged=$(grep -Ec '^row +[0-9]+ ' "$WORKDIR/$backend-$run-import.txt" || true)
+        after=$(query "SELECT COUNT(*) FROM leads")
+        [[ $status == 0 && $((after - before)) == "$ROWS" ]] || {
+            echo "$0: $backend import run $run: exit $status, leads $before → $after" >&2
+            tail -n 5 "$WORKDIR/$backend-$run-import.txt" >&2
+            return 1
+        }
+        log "$backend import run $run: $seconds s, $rss MiB, $ROWS leads written, $flagged duplicate rows flagged"
+        import_s+=("$seconds") import_rss+=("$rss")
+    done
+    NOTES+=("$backend: $refused rows refused as duplicates (check), $flagged flagged (import); leads $before → $after; audit rows: $(query "SELECT COUNT(*) FROM audit_log WHERE record_kind = 'lead'")")
+    local s
+    s=$(printf '%s\n' "${check_s[@]}" | median)
+    ROWS_MD+=("| $backend | check (refused, nothing written) | $ROWS | $s | $(awk -v n="$ROWS" -v s="$s" 'BEGIN { printf "%.0f", n / s }') | $(printf '%s\n' "${check_rss[@]}" | median) |")
+    s=$(printf '%s\n' "${import_s[@]}" | median)
+    ROWS_MD+=("| $backend | import (\`--allow-duplicates\`) | $ROWS | $s | $(awk -v n="$ROWS" -v s="$s" 'BEGIN { printf "%.0f", n / s }') | $(printf '%s\n' "${import_rss[@]}" | median) |")
+}
+
+for backend in "${BACKENDS[@]}"; do
+    bench_backend "$backend"
+done
+
+echo
+echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs; raw output in $WORKDIR"
+echo
+echo "| backend | run | rows | seconds | rows/s | peak RSS MiB |"
+echo "|---|---|---:|---:|---:|---:|"
+printf '%s\n' "${ROWS_MD[@]}"
+echo
+printf -- '- %s\n' "${NOTES[@]}"
