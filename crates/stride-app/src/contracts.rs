@@ -338,13 +338,13 @@ impl ContractData {
     }
 }
 
-/// What the contract flow's approvers look at: the contract as it stands now.
 /// A draft's number until its transaction numbers it, unique so that drafts inserted at the
 /// same time do not collide on the (number, revision) key; never committed.
 fn unnumbered_placeholder() -> String {
     format!("~{:016x}", rand::random::<u64>())
 }
 
+/// What the contract flow's approvers look at: the contract as it stands now.
 fn review_subject(c: &Contract) -> ApprovalSubject {
     ApprovalSubject {
         kind: FlowKind::Contract,

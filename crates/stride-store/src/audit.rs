@@ -6,7 +6,7 @@ use stride_app::audit::{AuditEntry, AuditFilter, NewAuditEntry};
 use stride_app::page::PageRequest;
 use stride_app::{Reach, StoreError};
 
-use crate::sql::{col, Sql};
+use crate::sql::{col, Binds, Sql};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -30,11 +30,13 @@ fn entry(row: &AnyRow) -> Result<AuditEntry> {
     })
 }
 
-pub async fn insert(conn: &mut AnyConnection, e: &NewAuditEntry) -> Result<()> {
-    let mut q = Sql::new(
-        "INSERT INTO audit_log (at_ms, actor_id, actor_name, actor_department_id, action, record_kind, record_id, before_json, after_json) VALUES (",
-    );
-    q.bind(e.at_ms)
+/// The start of an audit insert; each row follows as [`values`].
+pub(crate) const INSERT_INTO: &str = "INSERT INTO audit_log (at_ms, actor_id, actor_name, actor_department_id, action, record_kind, record_id, before_json, after_json) VALUES ";
+
+/// One audit row's parenthesised values, in [`INSERT_INTO`]'s column order.
+pub(crate) fn values(q: &mut impl Binds, e: &NewAuditEntry) {
+    q.push("(")
+        .bind(e.at_ms)
         .push(", ")
         .bind(e.actor_id)
         .push(", ")
@@ -50,6 +52,11 @@ pub async fn insert(conn: &mut AnyConnection, e: &NewAuditEntry) -> Result<()> {
         .push(", ");
     q.bind(e.before.as_ref().map(|v| v.to_string())).push(", ");
     q.bind(e.after.as_ref().map(|v| v.to_string())).push(")");
+}
+
+pub async fn insert(conn: &mut AnyConnection, e: &NewAuditEntry) -> Result<()> {
+    let mut q = Sql::new(INSERT_INTO);
+    values(&mut q, e);
     q.execute(conn).await.map(drop)
 }
 

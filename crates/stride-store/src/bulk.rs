@@ -1,12 +1,10 @@
 //! Multi-row inserts behind [`BulkWrites`], for `stride bench-data` only.
 
 use async_trait::async_trait;
-use sqlx::any::AnyArguments;
-use sqlx::Arguments;
 use stride_app::ports::{BulkWrites, Cell};
 use stride_app::StoreError;
 
-use crate::sql::Sql;
+use crate::sql::{Batch, Binds, Sql};
 use crate::store::SqlTx;
 use crate::{backend, Dialect};
 
@@ -35,13 +33,9 @@ impl BulkWrites for SqlTx {
         }
         let per_statement = (MAX_BINDS / columns.len().max(1)).max(1);
         for chunk in rows.chunks(per_statement) {
-            let (text, args) = insert_statement(self.1, table, columns, chunk);
-            // Not kept in the statement cache: each text is used once or twice, and big.
-            sqlx::query_with(&text, args)
-                .persistent(false)
-                .execute(&mut *self.0)
-                .await
-                .map_err(backend)?;
+            insert_statement(self.1, table, columns, chunk)
+                .execute(&mut self.0)
+                .await?;
         }
         // PostgreSQL identity columns do not see explicit ids; move the generator past them so
         // rows the product inserts later get fresh ones. (SQLite takes max(id) + 1 by itself.)
@@ -57,45 +51,28 @@ impl BulkWrites for SqlTx {
     }
 }
 
-/// `INSERT INTO table (columns) VALUES (…), (…)` with every cell bound.
-///
-/// SQLite gets anonymous `?` placeholders: it files `$1…$N` as named parameters and looks each
-/// one up in a list of the names so far, both when parsing and when binding, which makes a
-/// statement with thirty thousand of them cost seconds. PostgreSQL only reads `$N`.
-fn insert_statement(
-    dialect: Dialect,
-    table: &str,
-    columns: &[&str],
-    rows: &[Vec<Cell>],
-) -> (String, AnyArguments<'static>) {
-    let mut text = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-    let mut args = AnyArguments::default();
-    let mut n = 0usize;
+/// `INSERT INTO table (columns) VALUES (…), (…)` with every cell bound (see [`Batch`] for
+/// why SQLite gets `?` placeholders).
+fn insert_statement(dialect: Dialect, table: &str, columns: &[&str], rows: &[Vec<Cell>]) -> Batch {
+    let mut q = Batch::new(
+        dialect,
+        &format!("INSERT INTO {table} ({}) VALUES ", columns.join(", ")),
+    );
     for (r, row) in rows.iter().enumerate() {
         debug_assert_eq!(row.len(), columns.len());
-        text.push_str(if r == 0 { "(" } else { ", (" });
+        q.push(if r == 0 { "(" } else { ", (" });
         for (c, cell) in row.iter().enumerate() {
             if c > 0 {
-                text.push_str(", ");
+                q.push(", ");
             }
-            n += 1;
-            match dialect {
-                Dialect::Sqlite => text.push('?'),
-                Dialect::Postgres => {
-                    text.push('$');
-                    text.push_str(&n.to_string());
-                }
-            }
-            // Adding to AnyArguments only fails for types Any cannot carry; these are all ints
-            // and strings.
-            let _ = match cell.clone() {
-                Cell::Int(v) => args.add(v),
-                Cell::MaybeInt(v) => args.add(v),
-                Cell::Text(v) => args.add(v),
-                Cell::MaybeText(v) => args.add(v),
+            match cell.clone() {
+                Cell::Int(v) => q.bind(v),
+                Cell::MaybeInt(v) => q.bind(v),
+                Cell::Text(v) => q.bind(v),
+                Cell::MaybeText(v) => q.bind(v),
             };
         }
-        text.push(')');
+        q.push(")");
     }
-    (text, args)
+    q
 }

@@ -2,96 +2,16 @@
 //! key indexes, and leads, grades and audit rows written with multi-row statements.
 
 use async_trait::async_trait;
-use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::{Any, AnyConnection, Arguments, Encode, Type};
+use sqlx::AnyConnection;
 use stride_app::audit::NewAuditEntry;
 use stride_app::leads::{Lead, LeadData, LeadState};
 use stride_app::ports::{
     ImportKeys, ImportReads, ImportWrites, StoreResult, StoredKey, StoredRecord,
 };
 
-use crate::sql::{col, Sql};
+use crate::sql::{col, Batch, Binds};
 use crate::store::SqlTx;
-use crate::{backend, leads, Dialect, SqlStore};
-
-/// What builds a statement: [`Sql`] for one record, [`Batch`] for many.
-pub(crate) trait Binds {
-    fn push(&mut self, text: &str) -> &mut Self;
-    fn bind<T>(&mut self, value: T) -> &mut Self
-    where
-        T: 'static + Send + Encode<'static, Any> + Type<Any>;
-}
-
-impl Binds for Sql {
-    fn push(&mut self, text: &str) -> &mut Self {
-        Sql::push(self, text)
-    }
-    fn bind<T>(&mut self, value: T) -> &mut Self
-    where
-        T: 'static + Send + Encode<'static, Any> + Type<Any>,
-    {
-        Sql::bind(self, value)
-    }
-}
-
-/// A statement with thousands of values. SQLite finds a numbered placeholder's name by walking
-/// a list, so binding thousands of `$N` takes quadratic time (a 500-lead insert took most of a
-/// second); there the placeholders are plain `?`, bound in order. PostgreSQL reads `$N`.
-pub(crate) struct Batch {
-    text: String,
-    args: AnyArguments<'static>,
-    n: usize,
-    dialect: Dialect,
-}
-
-impl Batch {
-    pub fn new(dialect: Dialect, text: &str) -> Self {
-        Self {
-            text: text.to_owned(),
-            args: AnyArguments::default(),
-            n: 0,
-            dialect,
-        }
-    }
-
-    pub async fn fetch_all(self, conn: &mut AnyConnection) -> StoreResult<Vec<AnyRow>> {
-        sqlx::query_with(&self.text, self.args)
-            .fetch_all(conn)
-            .await
-            .map_err(backend)
-    }
-
-    pub async fn execute(self, conn: &mut AnyConnection) -> StoreResult<u64> {
-        sqlx::query_with(&self.text, self.args)
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
-            .map_err(backend)
-    }
-}
-
-impl Binds for Batch {
-    fn push(&mut self, text: &str) -> &mut Self {
-        self.text.push_str(text);
-        self
-    }
-    fn bind<T>(&mut self, value: T) -> &mut Self
-    where
-        T: 'static + Send + Encode<'static, Any> + Type<Any>,
-    {
-        self.n += 1;
-        match self.dialect {
-            Dialect::Sqlite => self.text.push('?'),
-            Dialect::Postgres => {
-                self.text.push('$');
-                self.text.push_str(&self.n.to_string());
-            }
-        }
-        // Adding to AnyArguments only fails for types Any cannot carry, which `T` rules out.
-        let _ = self.args.add(value);
-        self
-    }
-}
+use crate::{audit, leads, Dialect, SqlStore};
 
 /// Keys per lookup.
 const KEYS_PER_QUERY: usize = 1_000;
@@ -160,30 +80,12 @@ async fn audit_all(
     entries: &[NewAuditEntry],
 ) -> StoreResult<()> {
     for chunk in entries.chunks(AUDIT_ROWS_PER_INSERT) {
-        let mut q = Batch::new(
-            dialect,
-            "INSERT INTO audit_log (at_ms, actor_id, actor_name, actor_department_id, action, record_kind, record_id, before_json, after_json) VALUES ",
-        );
+        let mut q = Batch::new(dialect, audit::INSERT_INTO);
         for (i, e) in chunk.iter().enumerate() {
-            q.push(if i == 0 { "(" } else { ", (" });
-            q.bind(e.at_ms)
-                .push(", ")
-                .bind(e.actor_id)
-                .push(", ")
-                .bind(e.actor_name.clone())
-                .push(", ");
-            q.bind(e.actor_department_id)
-                .push(", ")
-                .bind(e.action.to_owned())
-                .push(", ");
-            q.bind(e.record_kind.to_owned())
-                .push(", ")
-                .bind(e.record_id)
-                .push(", ");
-            q.bind(e.before.as_ref().map(|v| v.to_string()))
-                .push(", ")
-                .bind(e.after.as_ref().map(|v| v.to_string()))
-                .push(")");
+            if i > 0 {
+                q.push(", ");
+            }
+            audit::values(&mut q, e);
         }
         q.execute(conn).await?;
     }

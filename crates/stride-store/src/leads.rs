@@ -9,9 +9,9 @@ use stride_app::page::PageRequest;
 use stride_app::{Reach, StoreError};
 use stride_domain::customers::{normalize_company_name, normalize_email, normalize_phone};
 
-use crate::import::{Batch, Binds};
 use crate::org::versioned;
 use crate::sql::{col, flag, Sql};
+use crate::sql::{Batch, Binds};
 use crate::Dialect;
 
 type Result<T> = std::result::Result<T, StoreError>;
