@@ -380,14 +380,30 @@ async fn stage_totals(
 ) -> Result<Vec<StageTotals>> {
     // Each opportunity's weighted amount is rounded half up on its own (amounts are never
     // negative), exactly as `stride_domain::opportunities::weighted_amount`, then summed.
-    let mut q = Sql::new(
-        "SELECT o.stage AS stage, COUNT(*) AS n, \
-         CAST(COALESCE(SUM(o.amount_fen), 0) AS BIGINT) AS total_fen, \
-         CAST(COALESCE(SUM((o.amount_fen * COALESCE(o.probability_override, s.probability) + 50) / 100), 0) AS BIGINT) AS weighted_fen \
-         FROM opportunities o JOIN opportunity_stages s ON s.code = o.stage",
-    );
+    // Filters on the scope, stage, status and owner read the sums the triggers of migration
+    // 0020 keep per (department, owner, stage); a customer or name filter sums the deals.
+    let from_sums = f.customer_id.is_none() && f.q.is_none();
+    let mut q = if from_sums {
+        Sql::new(
+            "SELECT o.stage AS stage, CAST(SUM(o.n) AS BIGINT) AS n, \
+             CAST(SUM(o.total_fen) AS BIGINT) AS total_fen, \
+             CAST(SUM(o.weighted_fen) AS BIGINT) AS weighted_fen \
+             FROM opportunity_stage_sums o",
+        )
+    } else {
+        Sql::new(
+            "SELECT o.stage AS stage, COUNT(*) AS n, \
+             CAST(COALESCE(SUM(o.amount_fen), 0) AS BIGINT) AS total_fen, \
+             CAST(COALESCE(SUM((o.amount_fen * COALESCE(o.probability_override, s.probability) + 50) / 100), 0) AS BIGINT) AS weighted_fen \
+             FROM opportunities o JOIN opportunity_stages s ON s.code = o.stage",
+        )
+    };
     filtered(&mut q, reach, f);
     q.push(" GROUP BY o.stage");
+    if from_sums {
+        // A column whose deals all moved on keeps its row at zero.
+        q.push(" HAVING SUM(o.n) > 0");
+    }
     q.fetch_all(conn)
         .await?
         .iter()

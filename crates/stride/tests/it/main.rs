@@ -5,6 +5,7 @@
 
 mod api;
 mod attachments;
+mod board_totals;
 mod cli;
 mod contracts;
 mod customer_policy;
