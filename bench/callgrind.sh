@@ -21,50 +21,29 @@ BACKEND=${1:-sqlite}
 REQUESTS=${2:-200}
 URL_PATH=${URL_PATH:-/api/v1/users?limit=50}
 USERS=${USERS:-10000}
-PG_URL_BASE=${PG_URL_BASE:-postgres://postgres@127.0.0.1:5432}
 PG_DB=${PG_DB:-stride_callgrind}
 PORT=${PORT:-18090}
 TOP=${TOP:-40}
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/stride}
-WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/stride-callgrind.XXXXXX")
-SERVER_PID=""
-cleanup() {
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-}
-trap cleanup EXIT
-log() { echo "[callgrind] $*" >&2; }
-
-if [[ -z "${NO_BUILD:-}" ]]; then
-    (cd "$ROOT" && cargo build --release -p stride >&2)
-fi
-
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 case "$BACKEND" in
-sqlite) db=(--data-dir "$WORKDIR/data") ;;
-postgres)
-    host=${PG_URL_BASE#*@}
-    host=${host%%:*}
-    dropdb --if-exists -h "$host" -U postgres "$PG_DB"
-    createdb -h "$host" -U postgres "$PG_DB"
-    db=(--database-url "$PG_URL_BASE/$PG_DB")
-    ;;
+sqlite | postgres) ;;
 *)
     echo "usage: $0 [sqlite|postgres] [requests]" >&2
     exit 2
     ;;
 esac
+bench_setup callgrind
+build_release
+use_database "$BACKEND" "$PG_DB"
 
-"$BIN" "${db[@]}" bench-data --users "$USERS" >&2
-STRIDE_PASSWORD=bench-admin-password "$BIN" "${db[@]}" user add benchadmin --role admin \
+"$BIN" "${DB[@]}" bench-data --users "$USERS" >&2
+STRIDE_PASSWORD=bench-admin-password "$BIN" "${DB[@]}" user add benchadmin --role admin \
     --display-name "Bench Admin" >&2
-token=$("$BIN" "${db[@]}" token create benchadmin --label bench | tail -n 1)
+token=$("$BIN" "${DB[@]}" token create benchadmin --label bench | tail -n 1)
 
 valgrind --tool=callgrind --callgrind-out-file="$WORKDIR/callgrind.out" \
-    "$BIN" "${db[@]}" serve --addr "127.0.0.1:$PORT" >"$WORKDIR/server.log" 2>&1 &
+    "$BIN" "${DB[@]}" serve --addr "127.0.0.1:$PORT" >"$WORKDIR/server.log" 2>&1 &
 SERVER_PID=$!
 base=http://127.0.0.1:$PORT
 for _ in $(seq 1 600); do

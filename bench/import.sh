@@ -28,73 +28,23 @@ ROWS=${ROWS:-100000}
 USERS=${USERS:-120}
 CUSTOMERS=${CUSTOMERS:-100000}
 EXISTING_LEADS=${EXISTING_LEADS:-10000}
-PG_URL_BASE=${PG_URL_BASE:-postgres://postgres@127.0.0.1:5432}
 PG_DB=${PG_DB:-stride_bench_import}
 
-case "$BACKENDS" in
-sqlite) BACKENDS=(sqlite) ;;
-postgres) BACKENDS=(postgres) ;;
-both) BACKENDS=(sqlite postgres) ;;
-*)
-    echo "usage: $0 [sqlite|postgres|both]" >&2
-    exit 2
-    ;;
-esac
-for tool in awk sqlite3 psql createdb dropdb; do
-    command -v "$tool" >/dev/null || {
-        echo "$0: $tool is required" >&2
-        exit 2
-    }
-done
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+backends_from "$BACKENDS" "[sqlite|postgres|both]"
+require_tools awk sqlite3 psql createdb dropdb
 [[ -x /usr/bin/time ]] || {
     echo "$0: /usr/bin/time is required (peak RSS)" >&2
     exit 2
 }
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/stride}
-WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/stride-import.XXXXXX")
-
-log() { echo "[import] $*" >&2; }
-
-if [[ -z "${NO_BUILD:-}" ]]; then
-    log "building release binary"
-    (cd "$ROOT" && cargo build --release -p stride >&2)
-fi
-[[ -x "$BIN" ]] || {
-    echo "$0: $BIN not found" >&2
-    exit 2
-}
-
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-
-# The backend under test: stride's database flags and SQL against it.
-DB=()
-DB_SQL=()
-query() {
-    case "${DB_SQL[0]}" in
-    sqlite) sqlite3 -batch -noheader "${DB_SQL[1]}" "$1" ;;
-    postgres) psql -qAtX -F '|' "${DB_SQL[1]}" -c "$1" ;;
-    esac
-}
+bench_setup import
+build_release
 
 fresh_database() {
     local backend=$1 run=$2
-    case "$backend" in
-    sqlite)
-        rm -rf "$WORKDIR/sqlite-data"
-        DB=(--data-dir "$WORKDIR/sqlite-data")
-        DB_SQL=(sqlite "$WORKDIR/sqlite-data/stride.db")
-        ;;
-    postgres)
-        local host=${PG_URL_BASE#*@}
-        host=${host%%:*}
-        dropdb --if-exists -h "$host" -U postgres "$PG_DB"
-        createdb -h "$host" -U postgres "$PG_DB"
-        DB=(--database-url "$PG_URL_BASE/$PG_DB")
-        DB_SQL=(postgres "$PG_URL_BASE/$PG_DB")
-        ;;
-    esac
+    rm -rf "$WORKDIR/sqlite-data"
+    use_database "$backend" "$PG_DB"
     # Quiet: sqlx would log every multi-row statement as slow, text and all.
     STRIDE_LOG=error "$BIN" "${DB[@]}" bench-data --users "$USERS" --customers "$CUSTOMERS" \
         >"$WORKDIR/$backend-$run-setup.txt" 2>&1

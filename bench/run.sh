@@ -18,7 +18,7 @@
 #   PG_DB=stride_bench database dropped and recreated for the run
 #   PORT=18080         first port used (the PostgreSQL run uses PORT+1)
 #   STRIDE_LOG         server log filter (default: the binary's default, info + per-request lines);
-#                      the server's output goes to $WORKDIR/<backend>-server.log
+#                      the server's output goes to $WORKDIR/server-<port>.log
 #   NO_BUILD=1         skip `cargo build --release -p stride`
 #   BIN                the server binary (default: the release build), e.g. a saved older build
 set -euo pipefail
@@ -30,68 +30,17 @@ WARMUP=${WARMUP:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 USERS=${USERS:-10000}
-PG_URL_BASE=${PG_URL_BASE:-postgres://postgres@127.0.0.1:5432}
 PG_DB=${PG_DB:-stride_bench}
 PORT=${PORT:-18080}
 
-case "$BACKENDS" in
-sqlite) BACKENDS=(sqlite) ;;
-postgres) BACKENDS=(postgres) ;;
-both) BACKENDS=(sqlite postgres) ;;
-*)
-    echo "usage: $0 [sqlite|postgres|both] [seconds]" >&2
-    exit 2
-    ;;
-esac
-for tool in wrk curl jq awk; do
-    command -v "$tool" >/dev/null || {
-        echo "$0: $tool is required" >&2
-        exit 2
-    }
-done
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-BIN=${BIN:-$TARGET_DIR/release/stride}
-WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/stride-bench.XXXXXX")
-SERVER_PID=""
-
-cleanup() {
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    SERVER_PID=""
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { echo "[bench] $*" >&2; }
-
-if [[ -z "${NO_BUILD:-}" ]]; then
-    log "building release binary"
-    (cd "$ROOT" && cargo build --release -p stride >&2)
-fi
-[[ -x "$BIN" ]] || {
-    echo "$0: $BIN not found" >&2
-    exit 2
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+backends_from "$BACKENDS" "[sqlite|postgres|both] [seconds]"
+require_tools wrk curl jq awk
+bench_setup bench
+build_release
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 mb() { awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'; }
-
-# wrk prints latencies as 812.00us, 1.23ms or 1.05s; normalise to milliseconds.
-to_ms() {
-    awk -v v="$1" 'BEGIN {
-        if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v / 1000 }
-        else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
-        else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.2f", v * 60000 }
-        else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v * 1000 }
-        else printf "%s", v
-    }'
-}
-
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 # One wrk run while sampling the server's RSS; prints "rps p50_ms p99_ms peak_rss_kb non2xx".
 measure() {
@@ -109,25 +58,8 @@ measure() {
         return 1
     }
     local rps p50 p99 bad
-    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
-    p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
-    p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
-    bad=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
-    echo "$rps $p50 $p99 $peak ${bad:-0}"
-}
-
-wait_ready() {
-    local base=$1
-    for _ in $(seq 1 100); do
-        curl -fsS "$base/healthz" >/dev/null 2>&1 && return 0
-        kill -0 "$SERVER_PID" 2>/dev/null || {
-            echo "$0: server exited; see $WORKDIR" >&2
-            return 1
-        }
-        sleep 0.1
-    done
-    echo "$0: server did not answer /healthz" >&2
-    return 1
+    read -r rps p50 p99 bad <<<"$(wrk_summary "$out")"
+    echo "$rps $p50 $p99 $peak $bad"
 }
 
 ROWS=()
@@ -135,31 +67,19 @@ SUMMARY=()
 
 bench_backend() {
     local backend=$1 port=$2
-    local -a db
-    case "$backend" in
-    sqlite) db=(--data-dir "$WORKDIR/sqlite-data") ;;
-    postgres)
-        local host=${PG_URL_BASE#*@}
-        host=${host%%:*}
-        dropdb --if-exists -h "$host" -U postgres "$PG_DB"
-        createdb -h "$host" -U postgres "$PG_DB"
-        db=(--database-url "$PG_URL_BASE/$PG_DB")
-        ;;
-    esac
+    use_database "$backend" "$PG_DB"
 
     log "$backend: generating $USERS users"
     local t0=$SECONDS
-    "$BIN" "${db[@]}" bench-data --users "$USERS" >&2
+    "$BIN" "${DB[@]}" bench-data --users "$USERS" >&2
     log "$backend: generated in $((SECONDS - t0)) s"
-    STRIDE_PASSWORD=bench-admin-password "$BIN" "${db[@]}" user add benchadmin --role admin \
+    STRIDE_PASSWORD=bench-admin-password "$BIN" "${DB[@]}" user add benchadmin --role admin \
         --display-name "Bench Admin" >&2
     local token
-    token=$("$BIN" "${db[@]}" token create benchadmin --label bench | tail -n 1)
+    token=$("$BIN" "${DB[@]}" token create benchadmin --label bench | tail -n 1)
 
     local base=http://127.0.0.1:$port
-    "$BIN" "${db[@]}" serve --addr "127.0.0.1:$port" >"$WORKDIR/$backend-server.log" 2>&1 &
-    SERVER_PID=$!
-    wait_ready "$base"
+    start_server "$port"
 
     local auth="Authorization: Bearer $token"
     local list_url="$base/api/v1/users?limit=50"
@@ -227,7 +147,7 @@ bench_backend() {
     local after_kb
     after_kb=$(rss_kb "$SERVER_PID")
     SUMMARY+=("$backend: RSS idle $(mb "$idle_kb") MB, peak under load $(mb "$peak_all") MB, after load $(mb "$after_kb") MB")
-    cleanup
+    stop_server
 }
 
 for i in "${!BACKENDS[@]}"; do
@@ -235,7 +155,7 @@ for i in "${!BACKENDS[@]}"; do
 done
 
 echo
-echo "wrk -t$THREADS -c$CONNECTIONS -d${SECONDS_PER_RUN}s --latency, median of $RUNS run(s), $USERS users; $(nproc) CPU(s): $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+echo "wrk -t$THREADS -c$CONNECTIONS -d${SECONDS_PER_RUN}s --latency, median of $RUNS run(s), $USERS users; $(machine)"
 echo
 echo "| backend | endpoint | req/s | p50 ms | p99 ms | RSS idle MB | RSS peak MB |"
 echo "|---|---|---:|---:|---:|---:|---:|"

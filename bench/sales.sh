@@ -39,63 +39,15 @@ OPPORTUNITIES=${OPPORTUNITIES:-500000}
 APPROVAL_STEPS=${APPROVAL_STEPS:-1000000}
 APPROVERS=${APPROVERS:-32}
 PENDING_PER_APPROVER=${PENDING_PER_APPROVER:-1000}
-PG_URL_BASE=${PG_URL_BASE:-postgres://postgres@127.0.0.1:5432}
 PG_DB=${PG_DB:-stride_bench_sales}
 PORT=${PORT:-18180}
 
-case "$BACKENDS" in
-sqlite) BACKENDS=(sqlite) ;;
-postgres) BACKENDS=(postgres) ;;
-both) BACKENDS=(sqlite postgres) ;;
-*)
-    echo "usage: $0 [sqlite|postgres|both] [seconds]" >&2
-    exit 2
-    ;;
-esac
-for tool in wrk curl jq awk sqlite3 psql; do
-    command -v "$tool" >/dev/null || {
-        echo "$0: $tool is required" >&2
-        exit 2
-    }
-done
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/stride}
-WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/stride-sales.XXXXXX")
-SERVER_PID=""
-
-cleanup() {
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    SERVER_PID=""
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { echo "[sales] $*" >&2; }
-
-if [[ -z "${NO_BUILD:-}" ]]; then
-    log "building release binary"
-    (cd "$ROOT" && cargo build --release -p stride >&2)
-fi
-[[ -x "$BIN" ]] || {
-    echo "$0: $BIN not found" >&2
-    exit 2
-}
-
-# wrk prints latencies as 812.00us, 1.23ms or 1.05s; normalise to milliseconds.
-to_ms() {
-    awk -v v="$1" 'BEGIN {
-        if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v / 1000 }
-        else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
-        else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.2f", v * 60000 }
-        else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v * 1000 }
-        else printf "%s", v
-    }'
-}
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+backends_from "$BACKENDS" "[sqlite|postgres|both] [seconds]"
+require_tools wrk curl jq awk sqlite3 psql
+bench_setup sales
+build_release
+KEEP_PG=${REUSE_PG:-}
 
 # One wrk run; prints "rps p50_ms p99_ms non2xx".
 wrk_run() {
@@ -106,37 +58,7 @@ wrk_run() {
         cat "$out" >&2
         return 1
     }
-    local rps p50 p99 bad timeouts
-    timeouts=$(awk '/Socket errors:/ { print $NF }' "$out")
-    [[ -z "$timeouts" || "$timeouts" == 0 ]] || log "$out: socket errors, $timeouts timeouts"
-    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
-    p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
-    p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
-    bad=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
-    echo "$rps $p50 $p99 ${bad:-0}"
-}
-
-wait_ready() {
-    local base=$1
-    for _ in $(seq 1 300); do
-        curl -fsS "$base/healthz" >/dev/null 2>&1 && return 0
-        kill -0 "$SERVER_PID" 2>/dev/null || {
-            echo "$0: server exited; see $WORKDIR" >&2
-            return 1
-        }
-        sleep 0.1
-    done
-    echo "$0: server did not answer /healthz" >&2
-    return 1
-}
-
-# SQL against the backend under test, one row per line, columns separated by '|'.
-DB_SQL=()
-query() {
-    case "${DB_SQL[0]}" in
-    sqlite) sqlite3 -batch -noheader "${DB_SQL[1]}" "$1" ;;
-    postgres) psql -qAtX -F '|' "${DB_SQL[1]}" -c "$1" ;;
-    esac
+    wrk_summary "$out"
 }
 
 # The wrk script for one decision run: every approver's token and the requests still waiting
@@ -187,23 +109,7 @@ bench_get() {
 
 bench_backend() {
     local backend=$1 port=$2
-    local -a db
-    case "$backend" in
-    sqlite)
-        db=(--data-dir "$WORKDIR/sqlite-data")
-        DB_SQL=(sqlite "$WORKDIR/sqlite-data/stride.db")
-        ;;
-    postgres)
-        local host=${PG_URL_BASE#*@}
-        host=${host%%:*}
-        if [[ -z "${REUSE_PG:-}" ]]; then
-            dropdb --if-exists -h "$host" -U postgres "$PG_DB"
-            createdb -h "$host" -U postgres "$PG_DB"
-        fi
-        db=(--database-url "$PG_URL_BASE/$PG_DB")
-        DB_SQL=(postgres "$PG_URL_BASE/$PG_DB")
-        ;;
-    esac
+    use_database "$backend" "$PG_DB"
 
     local t0=$SECONDS
     if [[ $backend == postgres && -n "${REUSE_PG:-}" ]]; then
@@ -211,7 +117,7 @@ bench_backend() {
     else
     log "$backend: generating the data set"
     # Quiet: sqlx would log every multi-row statement as slow, text and all.
-    STRIDE_LOG=error "$BIN" "${db[@]}" bench-data --users "$USERS" --customers "$CUSTOMERS" \
+    STRIDE_LOG=error "$BIN" "${DB[@]}" bench-data --users "$USERS" --customers "$CUSTOMERS" \
         --opportunities "$OPPORTUNITIES" --approval-steps "$APPROVAL_STEPS" \
         --approvers "$APPROVERS" --pending-per-approver "$PENDING_PER_APPROVER" >&2
     fi
@@ -221,21 +127,19 @@ bench_backend() {
     NOTES+=("$backend: data set generated in $generated s; $(query "SELECT (SELECT COUNT(*) FROM customers) || ' customers, ' || (SELECT COUNT(*) FROM opportunities) || ' opportunities, ' || (SELECT COUNT(*) FROM approval_requests) || ' approval requests, ' || (SELECT COUNT(*) FROM approval_tasks) || ' approval tasks (' || (SELECT COUNT(*) FROM approval_tasks WHERE status = 'pending') || ' pending)'")")
 
     local lead legal tokens=$WORKDIR/$backend-approver-tokens.txt
-    lead=$("$BIN" "${db[@]}" token create benchlead --label bench | tail -n 1)
-    legal=$("$BIN" "${db[@]}" token create benchlegal --label bench | tail -n 1)
+    lead=$("$BIN" "${DB[@]}" token create benchlead --label bench | tail -n 1)
+    legal=$("$BIN" "${DB[@]}" token create benchlegal --label bench | tail -n 1)
     : >"$tokens"
     local a
     for a in $(seq 1 "$APPROVERS"); do
         local name id
         name=$(printf 'benchappr%02d' "$a")
         id=$(query "SELECT id FROM users WHERE username = '$name'")
-        echo "$id $("$BIN" "${db[@]}" token create "$name" --label bench | tail -n 1)" >>"$tokens"
+        echo "$id $("$BIN" "${DB[@]}" token create "$name" --label bench | tail -n 1)" >>"$tokens"
     done
 
     local base=http://127.0.0.1:$port
-    "$BIN" "${db[@]}" serve --addr "127.0.0.1:$port" >"$WORKDIR/$backend-server.log" 2>&1 &
-    SERVER_PID=$!
-    wait_ready "$base"
+    start_server "$port"
 
     # The board the benchmark loads must be the generated one.
     local open
@@ -329,7 +233,7 @@ bench_backend() {
         verdict="GAPS"
     fi
     NOTES+=("$backend contracts: $((n - before)) created, $distinct distinct numbers, sequence $lo…$hi: $verdict")
-    cleanup
+    stop_server
 }
 
 for i in "${!BACKENDS[@]}"; do
@@ -337,7 +241,7 @@ for i in "${!BACKENDS[@]}"; do
 done
 
 echo
-echo "wrk --latency, ${SECONDS_PER_RUN}s per run, median of $RUNS run(s); $(nproc) CPU(s): $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "wrk --latency, ${SECONDS_PER_RUN}s per run, median of $RUNS run(s); $(machine)"
 echo
 echo "| backend | endpoint | connections | req/s | p50 ms | p99 ms |"
 echo "|---|---|---:|---:|---:|---:|"
