@@ -18,6 +18,7 @@ mod pages;
 mod stage_documents;
 mod ui;
 mod ui_contracts;
+mod ui_flows;
 mod ui_more;
 mod ui_opportunities;
 mod ui_sales;
