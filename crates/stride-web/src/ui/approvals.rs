@@ -1,5 +1,6 @@
 //! Approval pages: "my approvals" (waiting, decided, requested), a request with its steps and
-//! history where the approver decides, delegation while away, and the flows of each document kind.
+//! history where the approver decides, and delegation while away. The flow editor lives in
+//! `approval_flows`.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -7,10 +8,10 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
-use stride_app::approvals::{ApprovalDetail, ApprovalRequest, Flow, InboxFilter};
+use stride_app::approvals::{ApprovalDetail, ApprovalRequest, InboxFilter};
 use stride_app::page::PageRequest;
 use stride_app::AppError;
-use stride_domain::approvals::{Decision, FlowDefinition, FlowKind};
+use stride_domain::approvals::{Decision, FlowKind};
 
 use super::leads::user_names;
 use super::{
@@ -28,8 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/approvals/{id}/withdraw", post(withdraw))
         .route("/approvals/delegations", post(delegate))
         .route("/approvals/delegations/{id}/end", post(end_delegation))
-        .route("/admin/approval-flows", get(flows_page))
-        .route("/admin/approval-flows/{kind}", post(save_flow))
+        .merge(super::approval_flows::routes())
 }
 
 /// A discount in basis points as a percentage, `12.5%`.
@@ -42,7 +42,7 @@ fn percent(bp: i64) -> String {
     }
 }
 
-fn kind_label(tr: &Tr, kind: FlowKind) -> String {
+pub(super) fn kind_label(tr: &Tr, kind: FlowKind) -> String {
     tr.t(&format!("approval.kind.{kind}"))
 }
 
@@ -480,110 +480,6 @@ async fn withdraw(
     }
     match state.app.withdraw_approval(&page.actor, id).await {
         Ok(_) => see_other(&format!("/approvals/{id}?notice=withdrawn")),
-        Err(e) => app_error_page(&page.chrome, e),
-    }
-}
-
-// ---- flows ----------------------------------------------------------------------------------
-
-struct FlowRow {
-    kind: String,
-    label: String,
-    version: i64,
-    customized: bool,
-    json: String,
-    errors: Vec<(String, String)>,
-}
-
-#[derive(Template)]
-#[template(path = "admin_approval_flows.html")]
-struct FlowsPage {
-    chrome: Chrome,
-    flows: Vec<FlowRow>,
-}
-
-fn flow_row(tr: &Tr, f: Flow) -> FlowRow {
-    FlowRow {
-        kind: f.kind.to_string(),
-        label: kind_label(tr, f.kind),
-        version: f.version,
-        customized: f.customized,
-        json: serde_json::to_string_pretty(&f.definition).unwrap_or_default(),
-        errors: vec![],
-    }
-}
-
-async fn flows_page(State(state): State<AppState>, page: PageActor) -> Response {
-    match state.app.approval_flows(&page.actor).await {
-        Ok(flows) => {
-            let tr = page.chrome.tr;
-            render(&FlowsPage {
-                flows: flows.into_iter().map(|f| flow_row(&tr, f)).collect(),
-                chrome: page.chrome,
-            })
-        }
-        Err(e) => app_error_page(&page.chrome, e),
-    }
-}
-
-#[derive(Deserialize)]
-struct FlowForm {
-    #[serde(rename = "_csrf")]
-    csrf: String,
-    version: i64,
-    definition: String,
-}
-
-async fn save_flow(
-    State(state): State<AppState>,
-    page: PageActor,
-    Path(kind): Path<String>,
-    Form(form): Form<FlowForm>,
-) -> Response {
-    if let Err(r) = page.check_csrf(&form.csrf) {
-        return r;
-    }
-    let Ok(kind) = kind.parse::<FlowKind>() else {
-        return app_error_page(&page.chrome, AppError::NotFound);
-    };
-    let result = match serde_json::from_str::<FlowDefinition>(&form.definition) {
-        Ok(definition) => {
-            state
-                .app
-                .set_approval_flow(&page.actor, kind, definition, form.version)
-                .await
-        }
-        Err(e) => Err(AppError::field("definition", "invalid", e.to_string())),
-    };
-    let tr = page.chrome.tr;
-    match result {
-        Ok(_) => see_other("/admin/approval-flows?notice=saved"),
-        Err(e @ (AppError::Validation(_) | AppError::Stale)) => {
-            let flows = match state.app.approval_flows(&page.actor).await {
-                Ok(f) => f,
-                Err(e) => return app_error_page(&page.chrome, e),
-            };
-            let errors = match &e {
-                AppError::Stale => vec![("version".into(), tr.t("approval.stale"))],
-                _ => field_errors(&tr, &e),
-            };
-            let flows = flows
-                .into_iter()
-                .map(|f| {
-                    let mut row = flow_row(&tr, f);
-                    if row.kind == kind.as_str() {
-                        // Keep what the admin typed so they can fix it.
-                        row.json = form.definition.clone();
-                        row.errors = errors.clone();
-                    }
-                    row
-                })
-                .collect();
-            render(&FlowsPage {
-                flows,
-                chrome: page.chrome,
-            })
-        }
         Err(e) => app_error_page(&page.chrome, e),
     }
 }

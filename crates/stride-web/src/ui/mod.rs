@@ -2,6 +2,7 @@
 //! back with a CSRF token, and the same use cases as the API.
 
 mod admin;
+mod approval_flows;
 mod approvals;
 mod attachments;
 mod contracts;

@@ -19,6 +19,7 @@ mod pages;
 mod stage_documents;
 mod ui;
 mod ui_contracts;
+mod ui_flows;
 mod ui_more;
 mod ui_opportunities;
 mod ui_sales;
