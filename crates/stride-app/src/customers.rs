@@ -18,6 +18,13 @@ use crate::App;
 /// How many customers one rep may own by default (the sales policy may change it).
 pub const DEFAULT_OWNERSHIP_CAP: i64 = 200;
 
+/// What a hand-over moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HandOverSummary {
+    pub customers: u64,
+    pub opportunities: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Customer {
     pub id: i64,
@@ -514,13 +521,14 @@ impl App {
         Ok(after)
     }
 
-    /// Hands every customer of one rep to another in one audited step (a rep leaving).
+    /// Hands every customer and open opportunity of one rep to another in one audited step
+    /// (a rep leaving); won and lost deals stay with the rep who closed them.
     pub async fn hand_over_customers(
         &self,
         actor: &Actor,
         from_user: i64,
         to_user: i64,
-    ) -> AppResult<u64> {
+    ) -> AppResult<HandOverSummary> {
         actor.require(RecordKind::Customer, Action::Edit)?;
         actor.require(RecordKind::User, Action::View)?;
         let reach = self.reach(actor).await?;
@@ -550,11 +558,21 @@ impl App {
         }
         let now = self.now_ms();
         let mut tx = self.store.begin().await?;
-        let moved = tx
-            .transfer_customers(from.id, to.id, to.department_id, now)
-            .await?;
+        let moved = HandOverSummary {
+            customers: tx
+                .transfer_customers(from.id, to.id, to.department_id, now)
+                .await?,
+            opportunities: tx
+                .transfer_open_opportunities(from.id, to.id, to.department_id, now)
+                .await?,
+        };
         let entry = NewAuditEntry::new(actor, "hand_over", RecordKind::Customer, None, now)
-            .with_after(&serde_json::json!({ "from_user_id": from.id, "to_user_id": to.id, "customers": moved }));
+            .with_after(&serde_json::json!({
+                "from_user_id": from.id,
+                "to_user_id": to.id,
+                "customers": moved.customers,
+                "opportunities": moved.opportunities,
+            }));
         tx.audit(&entry).await?;
         tx.commit().await?;
         Ok(moved)

@@ -453,6 +453,24 @@ async fn board_cards(
     q.fetch_all(conn).await?.iter().map(opportunity).collect()
 }
 
+async fn transfer_open(
+    conn: &mut AnyConnection,
+    from: i64,
+    to: i64,
+    to_department: i64,
+    now: i64,
+) -> Result<u64> {
+    let mut q = Sql::new("UPDATE opportunities SET owner_id = ");
+    q.bind(to)
+        .push(", department_id = ")
+        .bind(to_department)
+        .push(", updated_at_ms = ")
+        .bind(now);
+    q.push(", version = version + 1 WHERE stage NOT IN ('won', 'lost') AND owner_id = ")
+        .bind(from);
+    q.execute(conn).await
+}
+
 async fn stage_history(conn: &mut AnyConnection, id: i64) -> Result<Vec<StageChange>> {
     let mut q = Sql::new(
         "SELECT h.from_stage, h.to_stage, h.actor_id, u.display_name AS actor_name, h.at_ms \
@@ -733,6 +751,15 @@ impl OpportunityWrites for SqlTx {
         now_ms: i64,
     ) -> StoreResult<Opportunity> {
         update_opportunity(&mut self.0, id, version, data, now_ms).await
+    }
+    async fn transfer_open_opportunities(
+        &mut self,
+        from_user: i64,
+        to_user: i64,
+        to_department: i64,
+        now_ms: i64,
+    ) -> StoreResult<u64> {
+        transfer_open(&mut self.0, from_user, to_user, to_department, now_ms).await
     }
     async fn set_opportunity_stage(
         &mut self,

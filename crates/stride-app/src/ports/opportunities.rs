@@ -102,4 +102,12 @@ pub trait OpportunityWrites: Send {
         change: &StageMove,
         now_ms: i64,
     ) -> StoreResult<Opportunity>;
+    /// Gives every open opportunity of `from_user` to `to_user` (a rep leaving); how many moved.
+    async fn transfer_open_opportunities(
+        &mut self,
+        from_user: i64,
+        to_user: i64,
+        to_department: i64,
+        now_ms: i64,
+    ) -> StoreResult<u64>;
 }

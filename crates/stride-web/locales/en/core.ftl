@@ -84,6 +84,11 @@ user.inactive = Disabled
 user.locale = Language
 user.time_zone = Time zone
 user.password = Initial password
+user.hand_over = Hand over customers
+user.hand_over_hint = A rep leaving: every customer they own and every open opportunity goes to the successor in one step. Won and lost deals stay with them.
+user.successor = Successor
+user.hand_over_submit = Hand over
+user.handed_over = Handed over { $customers } customers and { $opportunities } open opportunities.
 
 departments.title = Departments
 departments.new = Add a department

@@ -84,6 +84,11 @@ user.inactive = 已停用
 user.locale = 语言
 user.time_zone = 时区
 user.password = 初始密码
+user.hand_over = 移交客户
+user.hand_over_hint = 销售离职时，其名下全部客户和进行中的商机一次性移交给接任者；已赢单和已丢单的商机保留原负责人。
+user.successor = 接任者
+user.hand_over_submit = 移交
+user.handed_over = 已移交 { $customers } 个客户和 { $opportunities } 个进行中的商机。
 
 departments.title = 部门
 departments.new = 添加部门

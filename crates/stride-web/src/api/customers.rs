@@ -317,9 +317,12 @@ pub struct HandOver {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HandOverResult {
     pub customers_moved: u64,
+    /// Open opportunities moved with them; won and lost ones stay.
+    pub opportunities_moved: u64,
 }
 
-/// Moves every customer of one rep to another (a rep leaving), in one audited step.
+/// Moves every customer and open opportunity of one rep to another (a rep leaving), in one
+/// audited step.
 #[utoipa::path(post, path = "/api/v1/customers/hand-over", tag = "customers", request_body = HandOver,
     responses((status = 200, body = HandOverResult), (status = 422, body = Problem)))]
 async fn hand_over(
@@ -332,7 +335,8 @@ async fn hand_over(
         .hand_over_customers(&actor, r.from_user_id, r.to_user_id)
         .await?;
     Ok(Json(HandOverResult {
-        customers_moved: moved,
+        customers_moved: moved.customers,
+        opportunities_moved: moved.opportunities,
     }))
 }
 

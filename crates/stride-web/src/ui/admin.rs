@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users", get(users_page))
         .route("/admin/users/new", get(new_user_page).post(create_user))
         .route("/admin/users/{id}", get(user_page).post(update_user))
+        .route("/admin/users/{id}/hand-over", post(hand_over))
         .route(
             "/admin/departments",
             get(departments_page).post(create_department),
@@ -393,6 +394,8 @@ struct UserFormPage {
     managers: Vec<Opt>,
     roles: Vec<Opt>,
     locales: Vec<Opt>,
+    /// Active users who may take over this user's customers and open deals.
+    successors: Vec<Opt>,
     errors: FieldErrors,
 }
 
@@ -429,11 +432,17 @@ async fn user_form(
         .iter()
         .map(|r| Opt::new(r.id, r.name(tr.locale), input.role_ids.contains(&r.id)))
         .collect();
+    let successors = users
+        .iter()
+        .filter(|u| u.active && Some(u.id) != user_id)
+        .map(|u| Opt::new(u.id, format!("{} ({})", u.display_name, u.username), false))
+        .collect();
     let view = UserFormPage {
         departments: department_options(&depts, input.department_id),
         locales: locale_options(&tr, &input.locale),
         managers,
         roles,
+        successors,
         user_id,
         input,
         errors,
@@ -547,6 +556,42 @@ async fn update_user(
             Err(e) => app_error_page(&page.chrome, e),
         },
     }
+}
+
+/// Hands the user's customers and open opportunities to a successor (a rep leaving); the
+/// page comes back with what moved, or with the refusal next to the successor field.
+async fn hand_over(
+    State(state): State<AppState>,
+    mut page: PageActor,
+    Path(id): Path<i64>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let fields = Fields(fields);
+    if let Err(r) = page.check_csrf(fields.one("_csrf")) {
+        return r;
+    }
+    let user = match state.app.get_user(&page.actor, id).await {
+        Ok(u) => u,
+        Err(e) => return app_error_page(&page.chrome, e),
+    };
+    let to = fields.one("to_user_id").trim().parse::<i64>().unwrap_or(0);
+    let result = state.app.hand_over_customers(&page.actor, id, to).await;
+    let errors = match result {
+        Ok(moved) => {
+            let (customers, opportunities) =
+                (moved.customers.to_string(), moved.opportunities.to_string());
+            page.chrome.notice = Some(page.chrome.tr.f(
+                "user.handed_over",
+                &[("customers", &customers), ("opportunities", &opportunities)],
+            ));
+            FieldErrors::default()
+        }
+        Err(e) => match validation_errors(&page.chrome.tr, e) {
+            Ok(errors) => errors,
+            Err(e) => return app_error_page(&page.chrome, e),
+        },
+    };
+    user_form(&state, page, Some(id), UserInput::from_user(&user), errors).await
 }
 
 // ---- departments ----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ mod stage_documents;
 mod ui;
 mod ui_contracts;
 mod ui_flows;
+mod ui_handover;
 mod ui_more;
 mod ui_opportunities;
 mod ui_sales;
