@@ -691,7 +691,8 @@ impl App {
     }
 
     /// Opens an opportunity on a customer the actor may see, owned by the actor (or by a user in
-    /// their scope), at `first_contact` unless another open stage is asked for and its gate holds.
+    /// their scope), at `first_contact` unless another open stage is asked for and the gates on
+    /// the way to it hold.
     pub async fn create_opportunity(
         &self,
         actor: &Actor,
@@ -748,7 +749,8 @@ impl App {
         let (amount_fen, list_total_fen, cost_fen) =
             checked_amount(&mut p, input.amount_fen, &lines);
         p.into_result()?;
-        // A new opportunity has no documents yet, so a gated stage only opens with its gate off.
+        // A new opportunity has no documents yet: a later stage opens only with every gate on the
+        // way to it off.
         let settings = self.store.opportunity_stages().await?;
         self.enterable(&settings, None, stage, &GateFacts::default())?;
         let data = OpportunityData {
@@ -941,8 +943,8 @@ impl App {
         Ok(after)
     }
 
-    /// Moves an open opportunity to another open stage when the target's gate holds; the
-    /// probability follows the new stage. Won and lost are reached by closing.
+    /// Moves an open opportunity to another open stage when the gates of every stage entered on
+    /// the way hold; the probability follows the new stage. Won and lost are reached by closing.
     pub async fn move_opportunity(
         &self,
         actor: &Actor,
@@ -1000,7 +1002,9 @@ impl App {
         Ok(after)
     }
 
-    /// Wins or loses an open opportunity with a structured reason (OPP-7). Terminal.
+    /// Wins or loses an open opportunity with a structured reason (OPP-7). Terminal. Winning
+    /// passes every gate still ahead; closing withdraws the deal's reviews that no longer make
+    /// sense.
     pub async fn close_opportunity(
         &self,
         actor: &Actor,
