@@ -15,6 +15,7 @@ use stride_domain::approvals::{
     step_outcome, ApproverRule, Decision, Facts, FlowDefinition, FlowKind, RequestStatus, StepMode,
     StepOutcome, TaskState,
 };
+use stride_domain::opportunities::Outcome;
 
 use crate::actor::Actor;
 use crate::audit::NewAuditEntry;
@@ -212,6 +213,34 @@ pub struct StepView {
 }
 
 const MAX_COMMENT: usize = 2000;
+
+/// Why a running request was withdrawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WithdrawReason {
+    /// The requester took it back.
+    Requester,
+    /// The deal it belongs to was won or lost, so nothing is left to decide.
+    DealClosed(Outcome),
+}
+
+impl WithdrawReason {
+    /// What the audit row records.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Requester => "requester",
+            Self::DealClosed(Outcome::Won) => "deal_won",
+            Self::DealClosed(Outcome::Lost) => "deal_lost",
+        }
+    }
+
+    /// What the request's history says.
+    fn comment(self) -> Option<String> {
+        match self {
+            Self::Requester => None,
+            Self::DealClosed(outcome) => Some(format!("withdrawn because the deal was {outcome}")),
+        }
+    }
+}
 
 impl App {
     // ---- flows ---------------------------------------------------------------------------
@@ -739,13 +768,39 @@ impl App {
         if !request.status.is_open() {
             return Err(AppError::Conflict("this request is already decided".into()));
         }
-        self.log_event(&mut *tx, &request, actor, "withdrawn", None, None, now)
+        let after = self
+            .withdraw_request(&mut *tx, actor, request, WithdrawReason::Requester, now)
             .await?;
-        tx.close_pending_tasks(request_id, TaskState::Skipped, now)
+        tx.commit().await?;
+        self.detail_of(actor, after).await
+    }
+
+    /// Ends a running request as withdrawn, in the caller's transaction: its pending tasks close
+    /// as skipped (they leave the approvers' inboxes), the record's area learns it, the history
+    /// and the audit log say who withdrew it and why.
+    pub(crate) async fn withdraw_request(
+        &self,
+        tx: &mut dyn Tx,
+        actor: &Actor,
+        request: ApprovalRequest,
+        reason: WithdrawReason,
+        now: i64,
+    ) -> AppResult<ApprovalRequest> {
+        self.log_event(
+            tx,
+            &request,
+            actor,
+            "withdrawn",
+            None,
+            reason.comment(),
+            now,
+        )
+        .await?;
+        tx.close_pending_tasks(request.id, TaskState::Skipped, now)
             .await?;
         let after = self
             .finish(
-                &mut *tx,
+                tx,
                 request.clone(),
                 RequestStatus::Withdrawn,
                 Some(actor),
@@ -755,16 +810,18 @@ impl App {
         let mut entry = NewAuditEntry::updated(
             actor,
             RecordKind::Settings,
-            request_id,
+            request.id,
             &request,
             &after,
             now,
         );
         entry.record_kind = AUDIT_KIND;
         entry.action = "withdraw";
+        if let Some(serde_json::Value::Object(fields)) = entry.after.as_mut() {
+            fields.insert("withdrawn_because".into(), reason.code().into());
+        }
         tx.audit(&entry).await?;
-        tx.commit().await?;
-        self.detail_of(actor, after).await
+        Ok(after)
     }
 
     /// A request the actor may see: they asked for it or hold (or held) a task in it; or their

@@ -10,7 +10,9 @@ use jiff::Timestamp;
 use serde::Serialize;
 use stride_domain::access::{Action, RecordKind};
 use stride_domain::approvals::{Facts, FlowKind, RequestStatus};
-use stride_domain::contracts::{check_milestones, Milestone, MilestoneProblem, NumberPattern};
+use stride_domain::contracts::{
+    check_milestones, same_terms, Milestone, MilestoneProblem, NumberPattern,
+};
 
 use crate::actor::{Actor, Reach};
 use crate::approvals::ApprovalSubject;
@@ -180,9 +182,20 @@ pub struct NegotiatedDeal {
     pub name: String,
     pub customer_id: i64,
     pub customer_name: String,
+    /// After every discount: the price the contract must carry.
     pub amount_fen: i64,
     pub owner_id: i64,
     pub department_id: i64,
+    /// The terms of the deal's newest letter of intent; the store leaves it to the use case.
+    pub intent: Option<IntentTerms>,
+}
+
+/// What the newest letter of intent (合作意向书) of a deal agreed for the contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IntentTerms {
+    pub revision: i64,
+    pub payment_terms: String,
+    pub delivery: String,
 }
 
 /// How a contract was signed.
@@ -404,10 +417,40 @@ impl App {
     ) -> AppResult<NegotiatedDeal> {
         actor.require(RecordKind::Contract, Action::Create)?;
         let reach = self.drafting_reach(actor).await?;
-        self.store
+        let mut deal = self
+            .store
             .negotiated_deal(&reach, opportunity_id)
             .await?
-            .ok_or(AppError::NotFound)
+            .ok_or(AppError::NotFound)?;
+        deal.intent = self.intent_terms(opportunity_id).await?;
+        Ok(deal)
+    }
+
+    /// The letter of intent's terms for a contract the actor sees, to set beside its own.
+    pub async fn contract_intent_terms(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> AppResult<Option<IntentTerms>> {
+        match self.get_contract(actor, id).await?.opportunity_id {
+            Some(opp) => self.intent_terms(opp).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The payment terms and delivery of the deal's newest letter of intent, if it has one.
+    async fn intent_terms(&self, opportunity_id: i64) -> AppResult<Option<IntentTerms>> {
+        Ok(self
+            .store
+            .letters_of_intent(opportunity_id)
+            .await?
+            .into_iter()
+            .next()
+            .map(|l| IntentTerms {
+                revision: l.revision,
+                payment_terms: l.data.payment_terms,
+                delivery: l.data.delivery,
+            }))
     }
 
     /// Contract reviewers who do not work deals themselves (legal) draft for every team's deals;
@@ -489,6 +532,12 @@ impl App {
                         "mismatch",
                         "the opportunity belongs to another customer",
                     ));
+                }
+                // What the letter of intent agreed fills what the draft leaves empty.
+                if let Some(intent) = self.intent_terms(opp).await? {
+                    let data = &mut draft.data;
+                    data.payment_terms.get_or_insert(intent.payment_terms);
+                    data.delivery_period.get_or_insert(intent.delivery);
                 }
                 (deal.owner_id, deal.department_id)
             }
@@ -595,8 +644,9 @@ impl App {
         Ok(after)
     }
 
-    /// Sends a draft to review (legal → sales → finance). The price and the payment plan must
-    /// match what was negotiated: the opportunity's amount, milestones adding up to it.
+    /// Sends a draft to review (legal → sales → finance). The price, the payment plan and the
+    /// payment terms must match what was negotiated: the opportunity's amount after discounts,
+    /// milestones adding up to it, and the payment terms of its newest letter of intent.
     pub async fn submit_contract(&self, actor: &Actor, id: i64) -> AppResult<Contract> {
         actor.require(RecordKind::Contract, Action::Edit)?;
         let c = self.get_contract(actor, id).await?;
@@ -616,6 +666,19 @@ impl App {
                     &format!(
                         "the contract amount {} fen differs from the negotiated {} fen",
                         c.data.amount_fen, deal.amount_fen
+                    ),
+                );
+            }
+            if let (Some(terms), Some(intent)) =
+                (&c.data.payment_terms, self.intent_terms(opp).await?)
+            {
+                p.check(
+                    same_terms(terms, &intent.payment_terms),
+                    "payment_terms",
+                    "not_negotiated",
+                    &format!(
+                        "the payment terms differ from the letter of intent's: «{}»",
+                        intent.payment_terms
                     ),
                 );
             }

@@ -5,14 +5,16 @@
 
 use serde::Serialize;
 use stride_domain::access::{Action, RecordKind};
+use stride_domain::approvals::FlowKind;
 use stride_domain::opportunities::{
-    self as rules, check_close, check_stage_config, line_totals, missing_requirements, CloseReason,
+    self as rules, check_close, check_stage_config, line_totals, missing_on_the_way, CloseReason,
     GateFacts, LineMoney, Outcome, Requirement, Stage, StageConfig, BP_ONE, MAX_AMOUNT_FEN,
     MAX_QUANTITY,
 };
 use stride_domain::validate;
 
 use crate::actor::Actor;
+use crate::approvals::WithdrawReason;
 use crate::audit::NewAuditEntry;
 use crate::error::{AppError, AppResult, FieldError, Problems};
 use crate::page::{Page, PageRequest};
@@ -345,16 +347,17 @@ fn describe(r: Requirement) -> &'static str {
     }
 }
 
-/// 422 on field `stage`, one entry per missing requirement, its code the requirement's.
-pub fn gate_refusal(target: &StageConfig, missing: &[Requirement]) -> AppError {
+/// 422 on field `stage`, one entry per missing requirement (with the stage on the way whose
+/// gate asks for it), its code the requirement's.
+pub fn gate_refusal(missing: &[(&StageConfig, Requirement)]) -> AppError {
     AppError::Validation(
         missing
             .iter()
-            .map(|r| {
+            .map(|(stage, r)| {
                 FieldError::new(
                     "stage",
                     r.as_str(),
-                    format!("entering {} needs {}", target.name_en, describe(*r)),
+                    format!("entering {} needs {}", stage.name_en, describe(*r)),
                 )
             })
             .collect(),
@@ -665,26 +668,31 @@ impl App {
         Ok(lines)
     }
 
-    /// The stage an opportunity may enter, or why not: an open stage whose gate holds.
+    /// Whether an opportunity may go from `from` (None: a new one) to `target`: the gate of
+    /// every stage it enters on the way must hold; else every missing requirement is named.
     fn enterable(
         &self,
         settings: &StageSettings,
+        from: Option<Stage>,
         target: Stage,
         facts: &GateFacts,
     ) -> AppResult<()> {
-        let config = settings
-            .get(target)
-            .ok_or_else(|| AppError::Internal(format!("stage {target} is not configured")))?;
-        let missing = missing_requirements(config, facts);
+        if settings.get(target).is_none() {
+            return Err(AppError::Internal(format!(
+                "stage {target} is not configured"
+            )));
+        }
+        let missing = missing_on_the_way(&settings.stages, from, target, facts);
         if missing.is_empty() {
             Ok(())
         } else {
-            Err(gate_refusal(config, &missing))
+            Err(gate_refusal(&missing))
         }
     }
 
     /// Opens an opportunity on a customer the actor may see, owned by the actor (or by a user in
-    /// their scope), at `first_contact` unless another open stage is asked for and its gate holds.
+    /// their scope), at `first_contact` unless another open stage is asked for and the gates on
+    /// the way to it hold.
     pub async fn create_opportunity(
         &self,
         actor: &Actor,
@@ -741,9 +749,10 @@ impl App {
         let (amount_fen, list_total_fen, cost_fen) =
             checked_amount(&mut p, input.amount_fen, &lines);
         p.into_result()?;
-        // A new opportunity has no documents yet, so a gated stage only opens with its gate off.
+        // A new opportunity has no documents yet: a later stage opens only with every gate on the
+        // way to it off.
         let settings = self.store.opportunity_stages().await?;
-        self.enterable(&settings, stage, &GateFacts::default())?;
+        self.enterable(&settings, None, stage, &GateFacts::default())?;
         let data = OpportunityData {
             name,
             amount_fen,
@@ -934,8 +943,8 @@ impl App {
         Ok(after)
     }
 
-    /// Moves an open opportunity to another open stage when the target's gate holds; the
-    /// probability follows the new stage. Won and lost are reached by closing.
+    /// Moves an open opportunity to another open stage when the gates of every stage entered on
+    /// the way hold; the probability follows the new stage. Won and lost are reached by closing.
     pub async fn move_opportunity(
         &self,
         actor: &Actor,
@@ -968,7 +977,7 @@ impl App {
         let settings = self.store.opportunity_stages().await?;
         // The documents area fills these facts; see `OpportunityReads::gate_facts`.
         let facts = self.store.gate_facts(id).await?;
-        self.enterable(&settings, to, &facts)?;
+        self.enterable(&settings, Some(from), to, &facts)?;
         self.ensure_discount_cleared(&before, to).await?;
         let now = self.now_ms();
         let mut tx = self.store.begin().await?;
@@ -993,7 +1002,9 @@ impl App {
         Ok(after)
     }
 
-    /// Wins or loses an open opportunity with a structured reason (OPP-7). Terminal.
+    /// Wins or loses an open opportunity with a structured reason (OPP-7). Terminal. Winning
+    /// passes every gate still ahead; closing withdraws the deal's reviews that no longer make
+    /// sense.
     pub async fn close_opportunity(
         &self,
         actor: &Actor,
@@ -1036,7 +1047,7 @@ impl App {
         let settings = self.store.opportunity_stages().await?;
         if outcome == Outcome::Won {
             let facts = self.store.gate_facts(id).await?;
-            self.enterable(&settings, Stage::Won, &facts)?;
+            self.enterable(&settings, Some(from), Stage::Won, &facts)?;
             self.ensure_discount_cleared(&before, Stage::Won).await?;
         }
         let now = self.now_ms();
@@ -1062,6 +1073,26 @@ impl App {
             NewAuditEntry::updated(actor, RecordKind::Opportunity, id, &before, &after, now);
         entry.action = "close";
         tx.audit(&entry).await?;
+        // Reviews that no longer make sense end with the deal: the proposal and the discount
+        // either way, the contract too when the deal is lost.
+        let moot: &[FlowKind] = match outcome {
+            Outcome::Won => &[FlowKind::ProposalReview, FlowKind::Discount],
+            Outcome::Lost => &[
+                FlowKind::ProposalReview,
+                FlowKind::Discount,
+                FlowKind::Contract,
+            ],
+        };
+        for request in tx.lock_open_deal_approvals(id, moot).await? {
+            self.withdraw_request(
+                &mut *tx,
+                actor,
+                request,
+                WithdrawReason::DealClosed(outcome),
+                now,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(after)
     }

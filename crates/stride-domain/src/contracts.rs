@@ -179,9 +179,49 @@ pub fn check_milestones(amount_fen: i64, milestones: &[Milestone]) -> Vec<Milest
     problems
 }
 
+/// Payment terms as compared with what was negotiated: without whitespace, in lower case, with
+/// full-width letters, digits and punctuation read as their half-width forms.
+fn terms_key(terms: &str) -> String {
+    terms
+        .chars()
+        .map(crate::customers::to_half_width)
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Whether a contract's payment terms say what the letter of intent says, ignoring whitespace,
+/// case and full-width/half-width differences.
+pub fn same_terms(contract: &str, negotiated: &str) -> bool {
+    terms_key(contract) == terms_key(negotiated)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terms_compare_without_spacing_case_or_width() {
+        assert!(same_terms(
+            "签约付 30%，验收后付 70%",
+            "签约付30%，验收后付70%"
+        ));
+        assert!(same_terms(
+            "30% on signing, 70% on acceptance",
+            "30%  ON SIGNING,\n70% on Acceptance"
+        ));
+        // Full-width digits, letters, percent sign, comma and the ideographic space.
+        assert!(same_terms(
+            "签约付３０％,验收后付７０％",
+            "签约付 30%，验收后付 70%"
+        ));
+        assert!(same_terms("ＮＥＴ　３０", "net 30"));
+        assert!(!same_terms(
+            "签约付 30%，验收后付 70%",
+            "签约付 50%，验收后付 50%"
+        ));
+        assert!(!same_terms("net 30", "net 60"));
+    }
 
     fn day(y: i16, m: i8, d: i8) -> Date {
         Date::new(y, m, d).unwrap()

@@ -13,7 +13,7 @@ use crate::leads::string_enum;
 // ---------------------------------------------------------------------------------------
 
 /// Full-width ASCII (U+FF01..U+FF5E) to ASCII, ideographic space (U+3000) to a space.
-fn to_half_width(c: char) -> char {
+pub(crate) fn to_half_width(c: char) -> char {
     match c {
         '\u{3000}' => ' ',
         '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),

@@ -340,6 +340,48 @@ pub fn missing_requirements(target: &StageConfig, facts: &GateFacts) -> Vec<Requ
     missing
 }
 
+/// The stages an opportunity enters on its way from `from` to `to`, in pipeline order. Moving
+/// forward it passes every stage after `from` up to and including `to`, so skipping a stage
+/// does not skip its gate; moving back, or losing the deal, it enters only `to`. A new
+/// opportunity (`from` None) enters the pipeline at its start.
+pub fn stages_on_the_way(
+    stages: &[StageConfig],
+    from: Option<Stage>,
+    to: Stage,
+) -> Vec<&StageConfig> {
+    let at = |s: Stage| stages.iter().position(|c| c.stage == s);
+    let Some(end) = at(to) else {
+        return Vec::new();
+    };
+    let start = match from {
+        None => 0,
+        Some(f) => at(f).map_or(end, |p| p + 1),
+    };
+    if to == Stage::Lost || start > end {
+        return vec![&stages[end]];
+    }
+    stages[start..=end].iter().collect()
+}
+
+/// Every requirement the gates on the way from `from` to `to` ask for and `facts` do not meet,
+/// each once, with the first stage on the way that asks for it. Empty means the move may go.
+pub fn missing_on_the_way<'a>(
+    stages: &'a [StageConfig],
+    from: Option<Stage>,
+    to: Stage,
+    facts: &GateFacts,
+) -> Vec<(&'a StageConfig, Requirement)> {
+    let mut missing: Vec<(&StageConfig, Requirement)> = Vec::new();
+    for stage in stages_on_the_way(stages, from, to) {
+        for r in missing_requirements(stage, facts) {
+            if !missing.iter().any(|(_, m)| *m == r) {
+                missing.push((stage, r));
+            }
+        }
+    }
+    missing
+}
+
 /// Why a stage configuration is refused: the field (`stages`, or `stages[i].field`) and a code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigProblem {
@@ -642,6 +684,125 @@ mod tests {
         assert_eq!(
             missing_requirements(&open, &confirmed),
             vec![Requirement::LetterOfIntentSigned]
+        );
+    }
+
+    fn codes(stages: &[&StageConfig]) -> Vec<Stage> {
+        stages.iter().map(|c| c.stage).collect()
+    }
+
+    #[test]
+    fn the_way_passes_every_stage_in_between() {
+        use Stage::*;
+        let stages = default_stages();
+        assert_eq!(
+            codes(&stages_on_the_way(&stages, Some(FirstContact), Contract)),
+            vec![
+                NeedsAnalysis,
+                Proposal,
+                Negotiation,
+                LetterOfIntent,
+                Contract
+            ]
+        );
+        assert_eq!(
+            codes(&stages_on_the_way(&stages, Some(Negotiation), Won)),
+            vec![LetterOfIntent, Contract, Won]
+        );
+        assert_eq!(
+            codes(&stages_on_the_way(&stages, Some(Proposal), Negotiation)),
+            vec![Negotiation]
+        );
+        // Back, and lost, enter only the target.
+        assert_eq!(
+            codes(&stages_on_the_way(&stages, Some(Contract), NeedsAnalysis)),
+            vec![NeedsAnalysis]
+        );
+        assert_eq!(
+            codes(&stages_on_the_way(&stages, Some(FirstContact), Lost)),
+            vec![Lost]
+        );
+        // A new opportunity starts at the pipeline's start.
+        assert_eq!(
+            codes(&stages_on_the_way(&stages, None, Proposal)),
+            vec![FirstContact, NeedsAnalysis, Proposal]
+        );
+        // The configured order decides what lies on the way.
+        let mut reordered = default_stages();
+        reordered.swap(2, 3); // negotiation before proposal
+        assert_eq!(
+            codes(&stages_on_the_way(
+                &reordered,
+                Some(NeedsAnalysis),
+                Proposal
+            )),
+            vec![Negotiation, Proposal]
+        );
+        assert_eq!(
+            codes(&stages_on_the_way(&reordered, Some(Proposal), Negotiation)),
+            vec![Negotiation]
+        );
+    }
+
+    #[test]
+    fn gates_add_up_on_the_way() {
+        use Requirement::*;
+        let stages = default_stages();
+        let none = GateFacts::default();
+        let missing = |from, to, facts: &GateFacts| -> Vec<(Stage, Requirement)> {
+            missing_on_the_way(&stages, from, to, facts)
+                .into_iter()
+                .map(|(c, r)| (c.stage, r))
+                .collect()
+        };
+        assert_eq!(
+            missing(Some(Stage::FirstContact), Stage::Contract, &none),
+            vec![
+                (Stage::Proposal, NeedsAnalysisConfirmed),
+                (Stage::LetterOfIntent, ProposalApproved),
+                (Stage::Contract, LetterOfIntentSigned),
+            ]
+        );
+        assert_eq!(
+            missing(Some(Stage::FirstContact), Stage::Won, &none).len(),
+            3
+        );
+        let all = GateFacts {
+            needs_analysis_confirmed: true,
+            proposal_approved: true,
+            letter_of_intent_signed: true,
+        };
+        assert!(missing(Some(Stage::FirstContact), Stage::Won, &all).is_empty());
+        let partly = GateFacts {
+            needs_analysis_confirmed: true,
+            proposal_approved: true,
+            ..GateFacts::default()
+        };
+        assert_eq!(
+            missing(Some(Stage::NeedsAnalysis), Stage::Won, &partly),
+            vec![(Stage::Contract, LetterOfIntentSigned)]
+        );
+        // Lost asks for nothing; back asks only for the target's gate.
+        assert!(missing(Some(Stage::FirstContact), Stage::Lost, &none).is_empty());
+        assert_eq!(
+            missing(Some(Stage::Contract), Stage::Proposal, &none),
+            vec![(Stage::Proposal, NeedsAnalysisConfirmed)]
+        );
+        // A requirement asked for twice on the way is reported once, at its first gate.
+        let mut twice = default_stages();
+        twice[5].requires = vec![NeedsAnalysisConfirmed, LetterOfIntentSigned];
+        let found: Vec<_> =
+            missing_on_the_way(&twice, Some(Stage::FirstContact), Stage::Contract, &none)
+                .into_iter()
+                .map(|(c, r)| (c.stage, r))
+                .collect();
+        assert_eq!(
+            found,
+            vec![
+                (Stage::Proposal, NeedsAnalysisConfirmed),
+                (Stage::LetterOfIntent, ProposalApproved),
+                (Stage::Contract, LetterOfIntentSigned),
+            ]
         );
     }
 

@@ -392,6 +392,56 @@ impl ApprovalWrites for SqlTx {
             .transpose()
     }
 
+    async fn lock_open_deal_approvals(
+        &mut self,
+        opportunity_id: i64,
+        kinds: &[FlowKind],
+    ) -> StoreResult<Vec<ApprovalRequest>> {
+        // Where each kind's record hangs on the deal: the deal itself, or its documents.
+        let records = |kind: FlowKind| match kind {
+            FlowKind::Discount => Some((stride_app::discounts::RECORD_KIND, None)),
+            FlowKind::ProposalReview => Some((
+                stride_app::stage_documents::PROPOSAL_KIND,
+                Some("SELECT p.id FROM proposals p WHERE p.opportunity_id = "),
+            )),
+            FlowKind::Contract => Some((
+                stride_app::contracts::RECORD_KIND,
+                Some("SELECT c.id FROM contracts c WHERE c.opportunity_id = "),
+            )),
+            _ => None,
+        };
+        let mut q = Sql::new(&format!(
+            "SELECT {REQUEST_COLUMNS} FROM approval_requests r WHERE r.status = 'pending' AND (1 = 0"
+        ));
+        for kind in kinds {
+            let Some((record_kind, documents)) = records(*kind) else {
+                continue;
+            };
+            q.push(" OR (r.kind = ")
+                .bind(kind.as_str().to_owned())
+                .push(" AND r.record_kind = ")
+                .bind(record_kind.to_owned());
+            match documents {
+                None => q.push(" AND r.record_id = ").bind(opportunity_id),
+                Some(select) => q
+                    .push(" AND r.record_id IN (")
+                    .push(select)
+                    .bind(opportunity_id)
+                    .push(")"),
+            };
+            q.push(")");
+        }
+        q.push(") ORDER BY r.id");
+        if self.1 == Dialect::Postgres {
+            q.push(" FOR UPDATE");
+        }
+        q.fetch_all(&mut self.0)
+            .await?
+            .iter()
+            .map(request)
+            .collect()
+    }
+
     async fn set_approval_state(
         &mut self,
         id: i64,

@@ -265,6 +265,7 @@ impl ContractReads for SqlStore {
                     amount_fen: col(&r, "amount_fen")?,
                     owner_id: col(&r, "owner_id")?,
                     department_id: col(&r, "department_id")?,
+                    intent: None,
                 })
             })
             .transpose()

@@ -73,6 +73,13 @@ pub trait ApprovalWrites: Send {
         record_kind: &str,
         record_id: i64,
     ) -> StoreResult<Option<ApprovalRequest>>;
+    /// The running requests about one deal, locked like [`Self::lock_approval_request`]: of the
+    /// `kinds` given, its discount, the reviews of its proposals and of its contracts.
+    async fn lock_open_deal_approvals(
+        &mut self,
+        opportunity_id: i64,
+        kinds: &[FlowKind],
+    ) -> StoreResult<Vec<ApprovalRequest>>;
     /// Moves a request on and bumps its version.
     async fn set_approval_state(
         &mut self,

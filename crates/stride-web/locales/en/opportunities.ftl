@@ -128,3 +128,4 @@ field_error.fixed = Won is always 100 % and lost 0 %.
 field_error.too_many = Too many.
 field_error.only_for_lost = Only a lost deal has a winning competitor.
 field_error.invalid_for_won = Not a reason a deal is won.
+opportunity.close_withdraws = Closing withdraws the deal's pending proposal and discount reviews; losing it also withdraws its contract reviews.

@@ -128,3 +128,4 @@ field_error.fixed = 赢单固定为 100%,输单固定为 0%。
 field_error.too_many = 数量过多。
 field_error.only_for_lost = 只有输单才有赢单的竞争对手。
 field_error.invalid_for_won = 这不是赢单的原因。
+opportunity.close_withdraws = 关闭商机会撤回其待审批的方案评审和折扣申请;输单时也撤回合同评审。

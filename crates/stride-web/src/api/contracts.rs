@@ -175,7 +175,11 @@ pub struct ContractBody {
     pub lines: Vec<LineDto>,
     #[serde(default)]
     pub milestones: Vec<MilestoneDto>,
+    /// Left out when drafting from a deal: the payment terms of its newest letter of intent.
+    /// Sending to review refuses terms that differ from the letter's (whitespace, case and
+    /// full-width forms aside).
     pub payment_terms: Option<String>,
+    /// Left out when drafting from a deal: the delivery of its newest letter of intent.
     pub delivery_period: Option<String>,
     pub acceptance_criteria: Option<String>,
     pub liability: Option<String>,
@@ -372,7 +376,9 @@ async fn update_contract(
     Ok(one(&s, c))
 }
 
-/// Sends a draft to review (legal → sales → finance by default).
+/// Sends a draft to review (legal → sales → finance by default). Refused (422) unless the
+/// amount equals the deal's amount after discounts (`amount_fen`), the milestones add up to it,
+/// and the payment terms say what the deal's newest letter of intent says (`payment_terms`).
 #[utoipa::path(post, path = "/api/v1/contracts/{id}/submit", tag = "contracts", params(("id" = i64, Path)),
     responses((status = 200, body = ContractDto), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn submit_contract(

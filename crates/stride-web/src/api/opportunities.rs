@@ -341,8 +341,10 @@ pub struct StageMoveDto {
     pub stage: String,
 }
 
-/// Moves an open opportunity to another open stage. A stage whose gate does not hold answers
-/// 422 with one `errors` entry per missing requirement: field `stage`, code the requirement
+/// Moves an open opportunity to another open stage. Gates add up: moving forward, the gate of
+/// every stage entered on the way must hold (first contact → contract asks for the confirmed
+/// needs analysis, the approved proposal and the signed letter of intent). Otherwise 422 with
+/// one `errors` entry per missing requirement: field `stage`, code the requirement
 /// (`needs_analysis_confirmed`, `proposal_approved`, `letter_of_intent_signed`).
 #[utoipa::path(post, path = "/api/v1/opportunities/{id}/stage", tag = "opportunities", params(("id" = i64, Path), ("If-Match" = String, Header)),
     request_body = StageMoveDto,
@@ -374,7 +376,9 @@ pub struct CloseDto {
     pub winning_competitor: Option<String>,
 }
 
-/// Wins or loses an open opportunity with a reason. Terminal.
+/// Wins or loses an open opportunity with a reason. Terminal. Winning passes the gates of every
+/// stage still ahead (refused like a move). Closing withdraws the deal's pending proposal reviews
+/// and discount requests, and when lost its pending contract reviews, in the same transaction.
 #[utoipa::path(post, path = "/api/v1/opportunities/{id}/close", tag = "opportunities", params(("id" = i64, Path), ("If-Match" = String, Header)),
     request_body = CloseDto,
     responses((status = 200, body = OpportunityDto), (status = 404, body = Problem), (status = 409, body = Problem, description = "Closed already"), (status = 412, body = Problem), (status = 422, body = Problem)))]

@@ -345,6 +345,8 @@ struct FormPage {
     editing: bool,
     form: ContractForm,
     deal: String,
+    /// The deal's letter of intent gives the payment terms and delivery (revision number).
+    intent_revision: Option<i64>,
     customers: Vec<(i64, String)>,
     rows: Vec<usize>,
     errors: Vec<(String, String)>,
@@ -387,14 +389,14 @@ async fn form_page(
     form: ContractForm,
     errors: Vec<(String, String)>,
 ) -> Response {
-    let deal = match form.opportunity_id.trim().parse::<i64>() {
+    let (deal, intent_revision) = match form.opportunity_id.trim().parse::<i64>() {
         Ok(id) => state
             .app
             .deal_for_contract(&page.actor, id)
             .await
-            .map(|d| d.name)
+            .map(|d| (d.name, d.intent.map(|i| i.revision)))
             .unwrap_or_default(),
-        Err(_) => String::new(),
+        Err(_) => (String::new(), None),
     };
     let customers = if editing || !deal.is_empty() {
         vec![]
@@ -414,6 +416,7 @@ async fn form_page(
         editing,
         form,
         deal,
+        intent_revision,
         customers,
         rows,
         errors,
@@ -438,6 +441,11 @@ async fn new_page(
                 form.title = deal.name.clone();
                 form.amount = yuan(deal.amount_fen);
                 form.customer_party = deal.customer_name;
+                // The letter of intent's terms, as the draft would take them anyway.
+                if let Some(intent) = deal.intent {
+                    form.payment_terms = intent.payment_terms;
+                    form.delivery_period = intent.delivery;
+                }
             }
             Err(e) => return app_error_page(&page.chrome, e),
         }
@@ -559,6 +567,9 @@ struct DetailPage {
     scans: Vec<(i64, String)>,
     can_edit: bool,
     errors: Vec<(String, String)>,
+    /// The payment terms of the deal's newest letter of intent; empty without one.
+    intent_terms: String,
+    terms_differ: bool,
 }
 
 async fn detail_page(
@@ -573,13 +584,35 @@ async fn detail_view(
     state: &AppState,
     page: PageActor,
     id: i64,
-    errors: Vec<(String, String)>,
+    mut errors: Vec<(String, String)>,
 ) -> Response {
     let (app, tr) = (&state.app, page.chrome.tr);
     let c = match app.get_contract(&page.actor, id).await {
         Ok(c) => c,
         Err(e) => return app_error_page(&page.chrome, e),
     };
+    let intent = app
+        .contract_intent_terms(&page.actor, id)
+        .await
+        .ok()
+        .flatten();
+    // Terms that differ from the letter of intent: say what the letter agreed.
+    let differs = intent
+        .as_ref()
+        .zip(c.data.payment_terms.as_ref())
+        .filter(|(i, t)| !stride_domain::contracts::same_terms(t, &i.payment_terms));
+    if let Some((i, _)) = differs {
+        for (field, message) in &mut errors {
+            if field == "payment_terms" {
+                *message = tr.f(
+                    "contract.terms_not_negotiated",
+                    &[("terms", &i.payment_terms)],
+                );
+            }
+        }
+    }
+    let terms_differ = differs.is_some();
+    let intent_terms = intent.map(|i| i.payment_terms).unwrap_or_default();
     let revisions = app
         .contract_revisions(&page.actor, id)
         .await
@@ -668,6 +701,8 @@ async fn detail_view(
             stride_domain::access::Action::Edit,
         ),
         errors,
+        intent_terms,
+        terms_differ,
         c,
         chrome: page.chrome,
     })

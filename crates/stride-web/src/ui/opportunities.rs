@@ -515,6 +515,8 @@ struct DetailPage {
     reasons: Vec<Opt>,
     close: CloseForm,
     close_errors: Errs,
+    /// What the gates on the way to won still lack, translated.
+    close_blocked: Option<String>,
     discount: Option<DiscountView>,
     /// The sales documents section, rendered by `opportunity_documents`.
     documents: String,
@@ -562,6 +564,7 @@ async fn discount_view(
 struct Refused {
     move_error: Option<String>,
     close: Option<(CloseForm, Errs)>,
+    close_blocked: Option<String>,
 }
 
 fn detail_items(
@@ -741,6 +744,7 @@ async fn detail_view(state: &AppState, page: PageActor, id: i64, refused: Refuse
         reasons,
         close,
         close_errors,
+        close_blocked: refused.close_blocked,
         discount,
         documents,
         chrome: page.chrome,
@@ -847,8 +851,13 @@ async fn close_opportunity(
         Ok(_) => see_other(&format!("/opportunities/{id}?notice=closed")),
         Err(e @ AppError::Validation(_)) => {
             let errs = Errs::from_app(&page.chrome.tr, &e);
+            // Won is refused by the gates still open on the way: name what they lack.
+            let close_blocked = errs
+                .of("stage")
+                .and_then(|_| blocked_message(&page.chrome.tr, &e));
             let refused = Refused {
                 close: Some((form, errs)),
+                close_blocked,
                 ..Refused::default()
             };
             detail_view(&state, page, id, refused).await

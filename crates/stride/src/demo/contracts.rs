@@ -64,7 +64,8 @@ pub async fn seed(app: &App) -> Result<()> {
     Ok(())
 }
 
-/// A 12 % discount on a new deal: above the rep's 5 %, so it waits for the rep's manager.
+/// A 12 % discount on a new deal in needs analysis (the stages after it are gated by documents
+/// this deal does not have yet): above the rep's 5 %, so it waits for the rep's manager.
 async fn demo_discount(app: &App, rep: &Actor) -> Result<()> {
     let products = app
         .list_products(
@@ -94,7 +95,7 @@ async fn demo_discount(app: &App, rep: &Actor) -> Result<()> {
                 name: "年度续约 200 用户 / renewal for 200 users".into(),
                 amount_fen: None,
                 expected_close_date: None,
-                stage: Some("negotiation".into()),
+                stage: Some("needs_analysis".into()),
                 probability: None,
                 owner_id: None,
                 competitors: vec!["Salesforce".into()],
@@ -137,8 +138,15 @@ async fn open_deals(app: &App, rep: &Actor) -> Result<Vec<Opportunity>> {
 }
 
 /// Legal drafts the contract of a deal: its amount, paid 30 % up front, 60 % on delivery and
-/// 10 % after a year of warranty.
+/// 10 % after a year of warranty. A deal with a letter of intent gives its own payment terms
+/// and delivery, which the draft takes when it leaves them out.
 async fn draft(app: &App, legal: &Actor, deal: &Opportunity) -> Result<i64> {
+    let agreed = app
+        .deal_for_contract(legal, deal.id)
+        .await?
+        .intent
+        .is_some();
+    let unless_agreed = |text: &str| (!agreed).then(|| text.to_owned());
     let amount = deal.amount_fen;
     let first = amount * 3 / 10;
     let second = amount * 6 / 10;
@@ -159,8 +167,8 @@ async fn draft(app: &App, legal: &Actor, deal: &Opportunity) -> Result<i64> {
             milestone("到货款 On delivery 60%", "2027-02-28", second)?,
             milestone("质保金 Warranty 10%", "2027-12-31", amount - first - second)?,
         ],
-        payment_terms: Some("30/60/10,银行转账 / bank transfer".into()),
-        delivery_period: Some("签约后 45 天 / 45 days after signing".into()),
+        payment_terms: unless_agreed("30/60/10,银行转账 / bank transfer"),
+        delivery_period: unless_agreed("签约后 45 天 / 45 days after signing"),
         acceptance_criteria: Some("上线验收报告签字 / signed go-live acceptance report".into()),
         liability: Some("逾期每日 0.05% / 0.05 % per day of delay".into()),
         confidentiality: Some("双方保密三年 / three years, both parties".into()),

@@ -19,6 +19,9 @@ backend_tests!(
     signing_archiving_and_amendment,
     approval_flows_are_configurable_and_validated,
     waiting_approvers_are_reminded_and_requesters_may_withdraw,
+    the_draft_takes_the_letter_of_intents_terms,
+    submission_checks_the_negotiated_price_and_terms,
+    closing_a_deal_withdraws_its_moot_reviews,
 );
 
 /// Runs `n` requests at once, each on its own task, and collects what they answered.
@@ -758,4 +761,316 @@ async fn waiting_approvers_are_reminded_and_requesters_may_withdraw(app: TestApp
     assert!(waiting(&d.legal1).await.is_empty());
     let r = d.rep1.get(&format!("/api/v1/contracts/{id}")).await;
     assert_eq!(r.json["status"], "draft");
+}
+
+const INTENT_TERMS: &str = "签约付 30%，验收后付 70%";
+const INTENT_DELIVERY: &str = "合同签订后 60 天内";
+
+/// rep1 writes the deal's letter of intent (合作意向书), then revises it: the newest counts.
+async fn letter_of_intent(d: &Deal) {
+    let path = format!("/api/v1/opportunities/{}/letter-of-intent", d.opportunity);
+    let mut letter = json!({
+        "scope": "数据中心扩容",
+        "amount_fen": AMOUNT,
+        "payment_terms": "全款预付",
+        "delivery": "签约后 90 天",
+        "valid_until": "2027-03-31",
+    });
+    let r = d.rep1.post(&path, letter.clone()).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    letter["payment_terms"] = json!(INTENT_TERMS);
+    letter["delivery"] = json!(INTENT_DELIVERY);
+    let r = d.rep1.patch(&path, "\"1\"", letter).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// A draft of the deal's contract without payment terms or delivery.
+fn bare_body(d: &Deal, opportunity: i64) -> Value {
+    let mut body = contract_body(d, AMOUNT, split_milestones(AMOUNT));
+    body["opportunity_id"] = json!(opportunity);
+    let fields = body.as_object_mut().unwrap();
+    fields.remove("payment_terms");
+    fields.remove("delivery_period");
+    body
+}
+
+async fn the_draft_takes_the_letter_of_intents_terms(app: TestApp) {
+    let d = deal(&app).await;
+    // Without a letter of intent nothing is filled in.
+    let r = d
+        .legal1
+        .post("/api/v1/contracts", bare_body(&d, d.opportunity))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(r.json["payment_terms"].is_null());
+
+    letter_of_intent(&d).await;
+    let r = d
+        .legal1
+        .post("/api/v1/contracts", bare_body(&d, d.opportunity))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        (
+            r.json["payment_terms"].as_str(),
+            r.json["delivery_period"].as_str()
+        ),
+        (Some(INTENT_TERMS), Some(INTENT_DELIVERY))
+    );
+    // Blank is empty too; what the draft states itself stays.
+    let mut body = bare_body(&d, d.opportunity);
+    body["payment_terms"] = json!("  ");
+    body["delivery_period"] = json!("签约后 30 天");
+    let r = d.legal1.post("/api/v1/contracts", body).await;
+    assert_eq!(
+        (
+            r.json["payment_terms"].as_str(),
+            r.json["delivery_period"].as_str()
+        ),
+        (Some(INTENT_TERMS), Some("签约后 30 天"))
+    );
+    // The drafting form comes filled in with them.
+    let page = d
+        .legal1
+        .get(&format!("/contracts/new?opportunity_id={}", d.opportunity))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(INTENT_TERMS), "{}", page.body);
+    assert!(page.body.contains(INTENT_DELIVERY));
+    assert!(page.body.contains("id=\"terms-from-intent\""));
+}
+
+async fn submission_checks_the_negotiated_price_and_terms(app: TestApp) {
+    let d = deal(&app).await;
+    letter_of_intent(&d).await;
+    let mut body = contract_body(&d, AMOUNT, split_milestones(AMOUNT));
+    body["payment_terms"] = json!("签约付 50%，验收后付 50%");
+    let r = d.legal1.post("/api/v1/contracts", body.clone()).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.json["id"].as_i64().unwrap();
+    let submit_path = format!("/api/v1/contracts/{id}/submit");
+    let submit = || d.rep1.post(&submit_path, json!({}));
+    let r = submit().await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.error_fields(), ["payment_terms"]);
+    assert_eq!(r.json["errors"][0]["code"], "not_negotiated");
+    let message = r.json["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains(INTENT_TERMS), "{message}");
+    // The contract page names the letter's wording beside the refusal.
+    let page = d.rep1.get(&format!("/contracts/{id}")).await;
+    assert!(page
+        .body
+        .contains("id=\"intent-payment-terms\" class=\"error\""));
+
+    // A price other than the deal's is refused the same way, both at once.
+    let path = format!("/api/v1/contracts/{id}");
+    let current = d.legal1.get(&path).await;
+    let cheaper = AMOUNT - yuan(1_000);
+    let mut body = contract_body(&d, cheaper, split_milestones(cheaper));
+    body["payment_terms"] = json!("签约付 50%，验收后付 50%");
+    let fields = body.as_object_mut().unwrap();
+    fields.remove("customer_id");
+    fields.remove("opportunity_id");
+    let r = d.legal1.patch(&path, &current.etag(), body.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = submit().await;
+    let mut fields = r.error_fields();
+    fields.sort();
+    assert_eq!(fields, ["amount_fen", "payment_terms"]);
+
+    // Spacing, case and full-width forms aside, the letter's terms pass.
+    body["amount_fen"] = json!(AMOUNT);
+    body["milestones"] = split_milestones(AMOUNT);
+    body["payment_terms"] = json!("签约付３０％,验收后付　７０％");
+    let current = d.legal1.get(&path).await;
+    let r = d.legal1.patch(&path, &current.etag(), body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = submit().await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json["status"], "in_review");
+}
+
+/// Puts a proposal of the deal under review; returns its id and its request.
+async fn proposal_in_review(rep: &Client, opportunity: i64) -> (i64, i64) {
+    let r = rep
+        .post(
+            &format!("/api/v1/opportunities/{opportunity}/proposals"),
+            json!({"title": "扩容方案", "price_fen": AMOUNT}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.json["id"].as_i64().unwrap();
+    let r = rep
+        .post(&format!("/api/v1/proposals/{id}/submit"), json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    (id, request_about(rep, "proposal", id).await)
+}
+
+/// The newest request rep asked for about a record.
+async fn request_about(rep: &Client, record_kind: &str, record_id: i64) -> i64 {
+    let r = rep.get("/api/v1/approvals/requested").await;
+    r.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["record_kind"] == record_kind && i["record_id"] == record_id)
+        .and_then(|i| i["id"].as_i64())
+        .unwrap()
+}
+
+async fn close(c: &Client, opportunity: i64, outcome: &str) {
+    let path = format!("/api/v1/opportunities/{opportunity}");
+    let etag = c.get(&path).await.etag();
+    let r = c
+        .send(
+            reqwest::Method::POST,
+            &format!("{path}/close"),
+            Some(json!({"outcome": outcome, "reason": "budget"})),
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+async fn status_of(c: &Client, request: i64) -> String {
+    let r = c.get(&format!("/api/v1/approvals/{request}")).await;
+    r.json["status"].as_str().unwrap().to_owned()
+}
+
+async fn closing_a_deal_withdraws_its_moot_reviews(app: TestApp) {
+    let d = deal(&app).await;
+    app.add_user("expert1", "expert", d.org.root, None).await;
+    let expert = app.login("expert1", PASSWORD).await;
+    let admin = app.login("admin", PASSWORD).await;
+    let manager = app.login("manager", PASSWORD).await;
+    // This test is about the reviews, not the gates on the way to won.
+    let stages = admin.get("/api/v1/opportunity-stages").await;
+    let mut config = stages.json["stages"].clone();
+    for s in config.as_array_mut().unwrap() {
+        s["requires"] = json!([]);
+    }
+    let r = admin
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/opportunity-stages",
+            Some(json!({ "stages": config })),
+            &[("if-match", &stages.etag())],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // Won: the proposal review is moot, the contract review goes on.
+    let (won_contract, won_contract_review) = submitted(&d).await;
+    let (won_proposal, won_proposal_review) = proposal_in_review(&d.rep1, d.opportunity).await;
+    assert_eq!(waiting(&expert).await, [won_proposal_review]);
+    close(&d.rep1, d.opportunity, "won").await;
+    assert_eq!(status_of(&d.rep1, won_proposal_review).await, "withdrawn");
+    assert_eq!(status_of(&d.rep1, won_contract_review).await, "pending");
+    assert!(waiting(&expert).await.is_empty());
+    assert_eq!(waiting(&d.legal1).await, [won_contract_review]);
+    let r = d
+        .rep1
+        .get(&format!("/api/v1/proposals/{won_proposal}"))
+        .await;
+    assert_eq!(r.json["status"], "draft");
+    let r = d
+        .rep1
+        .get(&format!("/api/v1/contracts/{won_contract}"))
+        .await;
+    assert_eq!(r.json["status"], "in_review");
+
+    // Lost, closed by the manager: the contract review goes too.
+    let r = d
+        .rep1
+        .post(
+            "/api/v1/opportunities",
+            json!({"customer_id": d.customer, "name": "华为 灾备中心", "amount_fen": AMOUNT}),
+        )
+        .await;
+    let lost = r.json["id"].as_i64().unwrap();
+    let r = d
+        .legal1
+        .post("/api/v1/contracts", {
+            let mut body = contract_body(&d, AMOUNT, split_milestones(AMOUNT));
+            body["opportunity_id"] = json!(lost);
+            body
+        })
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let lost_contract = r.json["id"].as_i64().unwrap();
+    let r = d
+        .rep1
+        .post(
+            &format!("/api/v1/contracts/{lost_contract}/submit"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let lost_contract_review = request_about(&d.rep1, "contract", lost_contract).await;
+    let (_, lost_proposal_review) = proposal_in_review(&d.rep1, lost).await;
+    close(&manager, lost, "lost").await;
+    for request in [lost_contract_review, lost_proposal_review] {
+        let r = d.rep1.get(&format!("/api/v1/approvals/{request}")).await;
+        assert_eq!(r.json["status"], "withdrawn");
+        let last = r.json["history"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (
+                last["action"].as_str(),
+                last["comment"].as_str(),
+                last["actor_id"].as_i64()
+            ),
+            (
+                Some("withdrawn"),
+                Some("withdrawn because the deal was lost"),
+                Some(d.org.manager)
+            )
+        );
+    }
+    assert_eq!(waiting(&d.legal1).await, [won_contract_review]);
+    assert!(waiting(&expert).await.is_empty());
+    let r = d
+        .rep1
+        .get(&format!("/api/v1/contracts/{lost_contract}"))
+        .await;
+    assert_eq!(r.json["status"], "draft");
+    // The requester hears of it; the audit log says who withdrew and why.
+    let inbox = d.rep1.get("/api/v1/inbox").await;
+    let withdrawn = inbox.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "approval_withdrawn")
+        .count();
+    assert_eq!(withdrawn, 2);
+    let audit = admin
+        .get("/api/v1/audit?record_kind=approval&action=withdraw")
+        .await;
+    let rows: Vec<(Option<i64>, Option<i64>, Option<&str>)> = audit.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["record_id"].as_i64(),
+                a["actor_id"].as_i64(),
+                a["after"]["withdrawn_because"].as_str(),
+            )
+        })
+        .collect();
+    for (request, who, why) in [
+        (won_proposal_review, d.org.rep1, "deal_won"),
+        (lost_contract_review, d.org.manager, "deal_lost"),
+        (lost_proposal_review, d.org.manager, "deal_lost"),
+    ] {
+        assert!(
+            rows.contains(&(Some(request), Some(who), Some(why))),
+            "{rows:?}"
+        );
+    }
 }

@@ -9,6 +9,7 @@ backend_tests!(
     a_deep_discount_waits_for_approval_before_the_deal_is_won,
     a_discount_within_authority_needs_nobody,
     changing_the_price_under_approval_starts_it_again,
+    closing_the_deal_withdraws_its_pending_discount_request,
 );
 
 struct Deal {
@@ -19,10 +20,12 @@ struct Deal {
 }
 
 /// A rep reporting to the manager, selling 10 units of a 1,000-yuan product at `discount_bp`.
+/// The stage gates are switched off: these deals are won on their discount alone.
 async fn deal(app: &TestApp, discount_bp: i64) -> Deal {
     let org = app.seed_org().await;
     app.add_user("rep9", "rep", org.team1, Some(org.manager))
         .await;
+    open_gates(&app.login("admin", PASSWORD).await).await;
     let manager = app.login("manager", PASSWORD).await;
     let product = manager
         .post(
@@ -54,6 +57,24 @@ async fn deal(app: &TestApp, discount_bp: i64) -> Deal {
         id: r.json["id"].as_i64().unwrap(),
         company: org.root,
     }
+}
+
+/// Switches every stage gate off (as an admin).
+async fn open_gates(admin: &Client) {
+    let stages = admin.get("/api/v1/opportunity-stages").await;
+    let mut config = stages.json["stages"].clone();
+    for s in config.as_array_mut().unwrap() {
+        s["requires"] = json!([]);
+    }
+    let saved = admin
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/opportunity-stages",
+            Some(json!({ "stages": config })),
+            &[("if-match", &stages.etag())],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
 }
 
 async fn win(c: &Client, id: i64) -> (u16, Value) {
@@ -201,4 +222,58 @@ async fn changing_the_price_under_approval_starts_it_again(app: TestApp) {
     );
     let ceo = app.login("ceo", PASSWORD).await;
     assert_eq!(waiting(&ceo).await, [request]);
+}
+
+async fn closing_the_deal_withdraws_its_pending_discount_request(app: TestApp) {
+    let d = deal(&app, 1_200).await;
+    let r = d
+        .rep
+        .post(
+            &format!("/api/v1/opportunities/{}/discount-approval", d.id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let request = r.json["id"].as_i64().unwrap();
+    assert_eq!(waiting(&d.manager).await, [request]);
+
+    // The customer walks away: nothing is left for the manager to decide.
+    let etag = d
+        .rep
+        .get(&format!("/api/v1/opportunities/{}", d.id))
+        .await
+        .etag();
+    let r = d
+        .rep
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/opportunities/{}/close", d.id),
+            Some(json!({"outcome": "lost", "reason": "budget"})),
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(waiting(&d.manager).await.is_empty());
+    let r = d.rep.get(&format!("/api/v1/approvals/{request}")).await;
+    assert_eq!(r.json["status"], "withdrawn");
+    let last = r.json["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (last["action"].as_str(), last["comment"].as_str()),
+        (
+            Some("withdrawn"),
+            Some("withdrawn because the deal was lost")
+        )
+    );
+    let tasks: Vec<&str> = r.json["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(tasks, ["skipped"]);
 }

@@ -64,6 +64,24 @@ async fn move_to(c: &Client, o: &Value, stage: &str) -> Reply {
     .await
 }
 
+/// Switches every stage gate off (as an admin), for tests about something else.
+async fn open_gates(admin: &Client) {
+    let stages = admin.get("/api/v1/opportunity-stages").await;
+    let mut config = stages.json["stages"].clone();
+    for s in config.as_array_mut().unwrap() {
+        s["requires"] = json!([]);
+    }
+    let saved = admin
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/opportunity-stages",
+            Some(json!({ "stages": config })),
+            &[("if-match", &stages.etag())],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+}
+
 /// (field, code) of each entry of a problem's `errors`.
 fn errors(r: &Reply) -> Vec<(String, String)> {
     r.json["errors"]
@@ -695,13 +713,35 @@ async fn gates_block_moves_until_switched_off(app: TestApp) {
         .as_str()
         .unwrap()
         .contains("needs analysis"));
-    // Letter of intent and contract name theirs.
+    // Gates add up: skipping stages asks for every gate on the way, each named once.
     let loi = move_to(&rep, &na.json, "letter_of_intent").await;
-    assert_eq!(errors(&loi), vec![pair("stage", "proposal_approved")]);
-    let contract = move_to(&rep, &na.json, "contract").await;
     assert_eq!(
-        errors(&contract),
-        vec![pair("stage", "letter_of_intent_signed")]
+        errors(&loi),
+        vec![
+            pair("stage", "needs_analysis_confirmed"),
+            pair("stage", "proposal_approved")
+        ]
+    );
+    let all_three = vec![
+        pair("stage", "needs_analysis_confirmed"),
+        pair("stage", "proposal_approved"),
+        pair("stage", "letter_of_intent_signed"),
+    ];
+    let contract = move_to(&rep, &na.json, "contract").await;
+    assert_eq!(errors(&contract), all_three);
+    let messages: Vec<&str> = contract.json["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "entering Proposal needs a needs analysis report confirmed by the customer",
+            "entering Letter of intent needs a proposal approved in internal review",
+            "entering Contract needs a signed letter of intent",
+        ]
     );
     // Creating straight into a gated stage is refused the same way.
     let r = rep
@@ -710,7 +750,17 @@ async fn gates_block_moves_until_switched_off(app: TestApp) {
             json!({"customer_id": customer, "name": "x", "stage": "contract"}),
         )
         .await;
-    assert_eq!(errors(&r), vec![pair("stage", "letter_of_intent_signed")]);
+    assert_eq!(errors(&r), all_three);
+    // Winning straight away passes every gate still ahead too.
+    let r = post_if(
+        &rep,
+        &format!("/api/v1/opportunities/{}/close", o["id"]),
+        &tag(&na.json),
+        json!({"outcome": "won", "reason": "relationship"}),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(errors(&r), all_three);
     // Won and lost are reached by closing; nowhere is also nowhere.
     let won = move_to(&rep, &na.json, "won").await;
     assert_eq!(errors(&won), vec![pair("stage", "use_close")]);
@@ -756,7 +806,8 @@ async fn gates_block_moves_until_switched_off(app: TestApp) {
         ),
         (Some("proposal"), Some(40))
     );
-    // Letter of intent still asks for its approved proposal.
+    // Letter of intent still asks for its approved proposal; from needs analysis only that,
+    // the proposal gate being off.
     let loi = move_to(&rep, &proposal.json, "letter_of_intent").await;
     assert_eq!(errors(&loi), vec![pair("stage", "proposal_approved")]);
     // Backwards is allowed, and a hand-set probability gives way to the new stage's.
@@ -885,6 +936,24 @@ async fn closing_wins_or_loses_with_a_reason(app: TestApp) {
         json!({"customer_id": customer, "name": "小米 续约", "amount_fen": 800_000}),
     )
     .await;
+    // Won lies beyond every gate: from first contact, each of them must hold.
+    let w = close(
+        won.clone(),
+        json!({"outcome": "won", "reason": "relationship"}),
+    )
+    .await;
+    assert_eq!(w.status, 422, "{}", w.body);
+    assert_eq!(
+        errors(&w),
+        vec![
+            pair("stage", "needs_analysis_confirmed"),
+            pair("stage", "proposal_approved"),
+            pair("stage", "letter_of_intent_signed"),
+        ]
+    );
+    // With the gates switched off, this deal is won by its reason alone.
+    let admin = app.login("admin", PASSWORD).await;
+    open_gates(&admin).await;
     let w = close(won, json!({"outcome": "won", "reason": "relationship"})).await;
     assert_eq!(w.status, 200, "{}", w.body);
     assert_eq!(
@@ -916,7 +985,6 @@ async fn closing_wins_or_loses_with_a_reason(app: TestApp) {
             (json!("lost"), json!(500_000))
         ]
     );
-    let admin = app.login("admin", PASSWORD).await;
     let audit = admin
         .get("/api/v1/audit?record_kind=opportunity&action=close")
         .await;

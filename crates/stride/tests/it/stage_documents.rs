@@ -15,6 +15,7 @@ backend_tests!(
     send_deadline_counts_working_days,
     proposal_review_decides_the_letter_of_intent_gate,
     letter_of_intent_gate_and_field_errors,
+    skipping_stages_needs_every_gate_on_the_way,
     objections_are_logged_with_field_errors,
     documents_follow_the_opportunity_scope,
 );
@@ -585,6 +586,26 @@ async fn proposal_review_decides_the_letter_of_intent_gate(app: TestApp) {
     );
 }
 
+/// Leaves the contract's gate (a signed letter of intent) the only one on.
+async fn only_contract_gate(admin: &Client) {
+    let stages = admin.get("/api/v1/opportunity-stages").await;
+    let mut config = stages.json["stages"].clone();
+    for s in config.as_array_mut().unwrap() {
+        if s["code"] != "contract" {
+            s["requires"] = json!([]);
+        }
+    }
+    let saved = admin
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/opportunity-stages",
+            Some(json!({ "stages": config })),
+            &[("if-match", &stages.etag())],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+}
+
 fn letter() -> Value {
     json!({
         "scope": "CRM 一期：销售管理、报表",
@@ -601,6 +622,8 @@ async fn letter_of_intent_gate_and_field_errors(app: TestApp) {
     let rep = app.login("rep1", PASSWORD).await;
     let id = deal(&rep, "宁德时代").await;
     let path = format!("/api/v1/opportunities/{id}/letter-of-intent");
+    // Only the contract's gate is on here; the other gates have their own tests.
+    only_contract_gate(&app.login("admin", PASSWORD).await).await;
     assert_eq!(
         errors(&move_to(&rep, id, "contract").await),
         vec![pair("stage", "letter_of_intent_signed")]
@@ -651,6 +674,94 @@ async fn letter_of_intent_gate_and_field_errors(app: TestApp) {
     assert_eq!(got.json["customer_signatory"], "曾总");
     let moved = move_to(&rep, id, "contract").await;
     assert_eq!(moved.status, 200, "{}", moved.body);
+}
+
+/// Gates add up: a deal that skips stages must hold every gate on the way, and each document
+/// that arrives takes one requirement off the list, until the deal may go straight to the
+/// contract and be won.
+async fn skipping_stages_needs_every_gate_on_the_way(app: TestApp) {
+    let org = app.seed_org().await;
+    let team = reviewers(&app, &org).await;
+    let rep = app.login("rep1", PASSWORD).await;
+    let id = deal(&rep, "中国平安").await;
+    let missing = |r: Reply| errors(&r).into_iter().map(|(_, c)| c).collect::<Vec<_>>();
+    assert_eq!(
+        missing(move_to(&rep, id, "contract").await),
+        [
+            "needs_analysis_confirmed",
+            "proposal_approved",
+            "letter_of_intent_signed"
+        ]
+    );
+    confirmed_by_hand(&rep, id).await;
+    assert_eq!(
+        missing(move_to(&rep, id, "contract").await),
+        ["proposal_approved", "letter_of_intent_signed"]
+    );
+    // The proposal is reviewed while the deal is still in needs analysis.
+    let r = rep
+        .post(
+            &format!("/api/v1/opportunities/{id}/proposals"),
+            json!({"title": "平安 CRM 方案", "price_fen": 50_000_000}),
+        )
+        .await;
+    let pid = r.json["id"].as_i64().unwrap();
+    let r = rep
+        .post(&format!("/api/v1/proposals/{pid}/submit"), json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let request = request_of(&rep).await;
+    for reviewer in &team {
+        decide(reviewer, request, "approve").await;
+    }
+    assert_eq!(
+        missing(move_to(&rep, id, "contract").await),
+        ["letter_of_intent_signed"]
+    );
+    // Winning from here needs the same: the contract's gate lies on the way to won.
+    let o = rep.get(&format!("/api/v1/opportunities/{id}")).await;
+    let won = rep
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/opportunities/{id}/close"),
+            Some(json!({"outcome": "won", "reason": "relationship"})),
+            &[("if-match", &tag(&o.json))],
+        )
+        .await;
+    assert_eq!(missing(won), ["letter_of_intent_signed"]);
+    let mut signed = letter();
+    signed["signed_on"] = json!("2026-11-23");
+    signed["customer_signatory"] = json!("马总");
+    let r = rep
+        .post(
+            &format!("/api/v1/opportunities/{id}/letter-of-intent"),
+            signed,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let moved = move_to(&rep, id, "contract").await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    let history = rep
+        .get(&format!("/api/v1/opportunities/{id}/history"))
+        .await;
+    let to: Vec<&str> = history
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["to_stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(to, ["first_contact", "needs_analysis", "contract"]);
+    let won = rep
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/opportunities/{id}/close"),
+            Some(json!({"outcome": "won", "reason": "relationship"})),
+            &[("if-match", &tag(&moved.json))],
+        )
+        .await;
+    assert_eq!(won.status, 200, "{}", won.body);
+    assert_eq!(won.json["stage"], "won");
 }
 
 async fn objections_are_logged_with_field_errors(app: TestApp) {

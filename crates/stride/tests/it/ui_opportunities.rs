@@ -96,9 +96,9 @@ async fn browser_board_moves_cards_and_names_what_a_gate_misses(app: TestApp) {
         .unwrap()
         .is_empty());
 
-    // Drag and drop: the card goes to negotiation (no gate).
+    // Drag and drop: the card goes to needs analysis (no gate on the way).
     let card = b.find(&format!("#card-{erp}")).await.unwrap();
-    let column = b.find("#column-negotiation").await.unwrap();
+    let column = b.find("#column-needs_analysis").await.unwrap();
     b.execute(
         "const [card, column] = arguments; const dt = new DataTransfer();\
          card.dispatchEvent(new DragEvent('dragstart', {bubbles: true, dataTransfer: dt}));\
@@ -109,30 +109,40 @@ async fn browser_board_moves_cards_and_names_what_a_gate_misses(app: TestApp) {
     )
     .await
     .unwrap();
-    wait_present(&b, &format!("#column-negotiation #card-{erp}")).await;
-    wait_text(&b, "#column-negotiation .column-weighted", "¥4,800.00").await;
+    wait_present(&b, &format!("#column-needs_analysis #card-{erp}")).await;
+    // 20 % of 12 345.50 + 8 000.00 = 4 069.10.
+    wait_text(&b, "#column-needs_analysis .column-weighted", "¥4,069.10").await;
     let stored = rep.get(&format!("/api/v1/opportunities/{erp}")).await;
-    assert_eq!(stored.json["stage"], "negotiation");
+    assert_eq!(stored.json["stage"], "needs_analysis");
+    // Skipping stages asks for every gate on the way, not only the target's.
+    select(&b, &format!("#move-to-{erp}"), "negotiation").await;
+    click(&b, &format!("#move-{erp}")).await;
+    wait_text(&b, "#board-message", "经客户确认的需求分析报告").await;
 
     // In English the same board speaks English.
     click(&b, "#user-menu summary").await;
     click(&b, "#switch-lang").await;
     wait_text(&b, "#column-first_contact h2", "First contact").await;
-    let negotiation = text(&b, "#column-negotiation header").await;
+    let needs = text(&b, "#column-needs_analysis header").await;
     assert!(
-        negotiation.contains("Negotiation")
-            && negotiation.contains("Total")
-            && negotiation.contains("Weighted")
-            && negotiation.contains("¥8,000.00"),
-        "{negotiation}"
+        needs.contains("Needs analysis")
+            && needs.contains("Total")
+            && needs.contains("Weighted")
+            && needs.contains("¥20,345.50"),
+        "{needs}"
     );
     select(&b, &format!("#move-to-{crm}"), "contract").await;
     click(&b, &format!("#move-{crm}")).await;
-    wait_text(&b, "#board-message", "a signed letter of intent").await;
+    let message = wait_text(&b, "#board-message", "a signed letter of intent").await;
+    assert!(
+        message.contains("a needs analysis report confirmed by the customer")
+            && message.contains("a proposal approved in internal review"),
+        "{message}"
+    );
 
     // The detail page shows the stage history.
     click(&b, &format!("#card-{erp} .card-name")).await;
-    let history = wait_text(&b, "#stage-history", "Negotiation").await;
+    let history = wait_text(&b, "#stage-history", "Needs analysis").await;
     assert!(history.contains("First contact"), "{history}");
     b.quit().await.unwrap();
 }
@@ -220,6 +230,20 @@ async fn browser_admin_tunes_products_and_stages_then_sells(app: TestApp) {
     click(&b, "#move").await;
     wait_text(&b, ".notice", "Moved").await;
     assert_eq!(text(&b, "#opportunity-stage").await, "Proposal");
+    // Winning from here passes the gates still ahead: the close form names what they lack,
+    // and says what closing does to the deal's pending reviews.
+    assert!(text(&b, "#close-withdraws")
+        .await
+        .contains("withdraws the deal's pending proposal and discount reviews"));
+    select(&b, "#close-outcome", "won").await;
+    select(&b, "#close-reason", "relationship").await;
+    click(&b, "#close-submit").await;
+    let blocked = wait_text(&b, "#close-blocked", "a signed letter of intent").await;
+    assert!(
+        blocked.contains("a proposal approved in internal review")
+            && !blocked.contains("needs analysis report"),
+        "{blocked}"
+    );
     select(&b, "#close-outcome", "lost").await;
     select(&b, "#close-reason", "competitor").await;
     click(&b, "#close-submit").await;
