@@ -19,7 +19,7 @@ use stride_domain::opportunities::Outcome;
 
 use crate::actor::Actor;
 use crate::audit::NewAuditEntry;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError, Problems};
 use crate::jobs::NewNotification;
 use crate::page::{Page, PageRequest};
 use crate::ports::Tx;
@@ -290,21 +290,39 @@ impl App {
             ));
         }
         let before = self.approval_flow(kind).await?;
+        let roles: Vec<String> = self
+            .store
+            .roles()
+            .await?
+            .into_iter()
+            .map(|r| r.code)
+            .collect();
         let now = self.now_ms();
         let mut tx = self.store.begin().await?;
-        for step in &definition.steps {
-            for rule in &step.approvers {
-                if let ApproverRule::User { user_id } = rule {
-                    if !tx.is_active_user(*user_id).await? {
-                        return Err(AppError::field(
-                            "steps",
+        // Approvers are checked where the form shows them: on the rule's own field.
+        let mut p = Problems::default();
+        for (i, step) in definition.steps.iter().enumerate() {
+            for (j, rule) in step.approvers.iter().enumerate() {
+                match rule {
+                    ApproverRule::Role { role } if !roles.iter().any(|r| r == role.trim()) => {
+                        p.add(
+                            &format!("steps[{i}].approvers[{j}].role"),
+                            "unknown_role",
+                            format!("there is no role {role}"),
+                        );
+                    }
+                    ApproverRule::User { user_id } if !tx.is_active_user(*user_id).await? => {
+                        p.add(
+                            &format!("steps[{i}].approvers[{j}].user_id"),
                             "unknown_user",
                             format!("user {user_id} does not exist or is disabled"),
-                        ));
+                        );
                     }
+                    _ => {}
                 }
             }
         }
+        p.into_result()?;
         let json =
             serde_json::to_string(&definition).map_err(|e| AppError::Internal(e.to_string()))?;
         let stored = tx.save_approval_flow(kind, &json, version, now).await?;

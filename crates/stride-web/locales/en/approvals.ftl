@@ -96,6 +96,7 @@ approval.flows.stale = Someone else saved this flow meanwhile. Your changes are 
 approval.flows.advanced = Advanced: the saved flow as JSON (read-only; the API takes the same)
 approval.flows.error.required = A flow needs at least one step.
 approval.flows.error.too_many = A flow has at most 12 steps.
+approval.flows.error.unknown_role = No role has this code; choose one of the roles.
 approval.flows.error.unknown_user = A chosen user does not exist or is disabled.
 approval.flows.error.name = A step needs a name of 1 to 80 characters.
 approval.flows.error.mode = Choose how the approvers decide.

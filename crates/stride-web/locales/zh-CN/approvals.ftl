@@ -96,6 +96,7 @@ approval.flows.stale = 其他人刚刚保存了这个流程。您的修改仍在
 approval.flows.advanced = 高级：已保存流程的 JSON（只读，与 API 格式相同）
 approval.flows.error.required = 流程至少需要一个环节。
 approval.flows.error.too_many = 流程最多 12 个环节。
+approval.flows.error.unknown_role = 没有这个角色，请从已有角色中选择。
 approval.flows.error.unknown_user = 所选人员不存在或已停用。
 approval.flows.error.name = 环节名称需为 1–80 个字符。
 approval.flows.error.mode = 请选择审批方式。

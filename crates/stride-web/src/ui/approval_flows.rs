@@ -362,6 +362,10 @@ fn error_text(tr: &Tr, input: &FlowInput, e: &FieldError) -> String {
         Spot::Name(_) => "name".into(),
         Spot::Mode(_) => "mode".into(),
         Spot::Approvers(_) => "no_approver".into(),
+        // A well-formed rule naming a role or user that is not there (checked by the app).
+        Spot::Rule(..) if matches!(e.code.as_str(), "unknown_role" | "unknown_user") => {
+            e.code.clone()
+        }
         Spot::Rule(i, j) => {
             let kind = input
                 .steps
@@ -832,6 +836,8 @@ mod tests {
             "name",
             "mode",
             "no_approver",
+            "unknown_role",
+            "unknown_user",
             "rule_role",
             "rule_reporting_line",
             "rule_user",

@@ -695,6 +695,27 @@ async fn approval_flows_are_configurable_and_validated(app: TestApp) {
         (r.status, r.error_fields()),
         (422, vec!["steps[0].approvers[0]".to_owned()])
     );
+    // A role nobody has defined and a user who does not exist are named on their own rule.
+    let r = put(
+        "\"0\"",
+        json!({"steps": [{"name": "审核", "mode": "all", "approvers": [
+            {"type": "role", "role": "chief_fun_officer"},
+            {"type": "user", "user_id": 987_654},
+            {"type": "role", "role": "legal"}]}]}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.error_fields()),
+        (
+            422,
+            vec![
+                "steps[0].approvers[0].role".to_owned(),
+                "steps[0].approvers[1].user_id".to_owned()
+            ]
+        ),
+        "{}",
+        r.body
+    );
     // Finance alone, only from 1,000,000 yuan; below that the flow approves at once.
     let r = put(
         "\"0\"",
