@@ -13,7 +13,7 @@ backend_tests!(board_totals_follow_every_change_of_a_deal);
 type Sums = BTreeMap<String, (i64, i64, i64)>;
 
 /// Count, amount and weighted amount per stage of every deal the client may list with `filter`.
-async fn listed(c: &Client, filter: &str) -> Sums {
+pub async fn listed(c: &Client, filter: &str) -> Sums {
     let list = c
         .get(&format!("/api/v1/opportunities?limit=200{filter}"))
         .await;
@@ -31,7 +31,7 @@ async fn listed(c: &Client, filter: &str) -> Sums {
 }
 
 /// The same figures as the board's columns show them.
-async fn on_board(c: &Client, filter: &str) -> Sums {
+pub async fn on_board(c: &Client, filter: &str) -> Sums {
     let board = c
         .get(&format!("/api/v1/opportunities/board?cards=0{filter}"))
         .await;
