@@ -2,7 +2,7 @@
 //! door (read, move, export, board totals), stage gates, won and lost, the stage configuration,
 //! and the opportunity a converted lead brings.
 
-use crate::board_totals::{listed, on_board};
+use crate::board_totals::{listed as listed_sums, on_board};
 use serde_json::{json, Value};
 use stride_testkit::{backend_tests, Client, Reply, TestApp, PASSWORD};
 
@@ -605,7 +605,7 @@ async fn scope_holds_for_reads_moves_exports_and_the_board(app: TestApp) {
         assert_eq!(board.status, 200, "{}", board.body);
         assert_eq!(
             on_board(client, "").await,
-            listed(client, "").await,
+            listed_sums(client, "").await,
             "{who}"
         );
         seen.push(board.json["open_total_fen"].as_i64().unwrap());
