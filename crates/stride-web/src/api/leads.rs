@@ -574,7 +574,7 @@ async fn create_activity(
 pub struct AgendaItemDto {
     #[serde(flatten)]
     pub activity: ActivityDto,
-    /// The customer's name or the lead's company; absent when the caller may not see it.
+    /// The customer's name or the lead's company; null when the caller may not see it.
     pub record_name: Option<String>,
 }
 
