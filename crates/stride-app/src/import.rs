@@ -10,7 +10,7 @@ use stride_domain::access::{Action, RecordKind};
 
 use crate::actor::Actor;
 use crate::audit::NewAuditEntry;
-use crate::customers::{CustomerData, MatchKeys};
+use crate::customers::MatchKeys;
 use crate::error::{AppError, AppResult};
 use crate::leads::{checked_lead, new_lead_state, LeadData};
 use crate::ports::{ImportKeys, StoredRecord};
@@ -24,7 +24,7 @@ pub const MAX_IMPORT_ROWS: usize = 100_000;
 pub const MAX_IMPORT_COLUMNS: usize = 100;
 
 /// The lead fields a column can fill.
-pub const LEAD_FIELDS: [&str; 11] = [
+pub const LEAD_FIELDS: [&str; 12] = [
     "company",
     "contact_name",
     "title",
@@ -33,6 +33,7 @@ pub const LEAD_FIELDS: [&str; 11] = [
     "source",
     "industry",
     "region",
+    "credit_code",
     "need",
     "budget",
     "notes",
@@ -74,6 +75,10 @@ const HEADER_NAMES: &[(&str, &str)] = &[
     ("地区", "region"),
     ("区域", "region"),
     ("省份", "region"),
+    ("credit code", "credit_code"),
+    ("credit_code", "credit_code"),
+    ("统一社会信用代码", "credit_code"),
+    ("信用代码", "credit_code"),
     ("need", "need"),
     ("needs", "need"),
     ("需求", "need"),
@@ -116,6 +121,19 @@ pub struct RowProblem {
     pub field: String,
     pub code: String,
     pub message: String,
+    /// For a duplicate: the record or earlier row it looks like.
+    pub duplicate_of: Option<DuplicateOf>,
+}
+
+/// What an imported row looks like a duplicate of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum DuplicateOf {
+    Customer(i64),
+    /// An open lead.
+    Lead(i64),
+    /// An earlier row of the same file.
+    Row(usize),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -350,6 +368,7 @@ fn lead_from(values: &HashMap<&'static str, String>) -> LeadData {
         source,
         industry: get("industry"),
         region: get("region"),
+        credit_code: get("credit_code"),
         need: get("need"),
         budget: get("budget"),
         explicit_need: values.contains_key("need"),
@@ -371,12 +390,13 @@ struct CheckedRow {
 }
 
 impl CheckedRow {
-    /// (name|phone|email, key) for each key the row has.
+    /// (name|phone|email|credit_code, key) for each key the row has.
     fn keys(&self) -> impl Iterator<Item = (&'static str, &str)> {
         [
             ("name", Some(self.keys.name.as_str())),
             ("phone", self.keys.phone.as_deref()),
             ("email", self.keys.email.as_deref()),
+            ("credit_code", self.keys.credit_code.as_deref()),
         ]
         .into_iter()
         .filter_map(|(on, key)| Some((on, key?)))
@@ -422,13 +442,7 @@ impl App {
             let row = i + 2;
             match checked_lead(lead_from(&values)) {
                 Ok(data) => {
-                    let keys = CustomerData {
-                        name: data.company.clone(),
-                        phone: data.phone.clone(),
-                        email: data.email.clone(),
-                        ..Default::default()
-                    }
-                    .keys();
+                    let keys = data.as_customer().keys();
                     checked.push(CheckedRow { row, data, keys });
                 }
                 Err(AppError::Validation(errors)) => {
@@ -439,6 +453,7 @@ impl App {
                             field: e.field,
                             code: e.code,
                             message: e.message,
+                            duplicate_of: None,
                         }))
                 }
                 Err(e) => return Err(e),
@@ -493,18 +508,19 @@ impl App {
         allow: bool,
         report: &mut ImportReport,
     ) -> AppResult<Vec<LeadData>> {
-        let mut wanted: [BTreeSet<&str>; 3] = Default::default();
+        let mut wanted: [BTreeSet<&str>; 4] = Default::default();
         for row in &checked {
             for (matched_on, key) in row.keys() {
                 let set = match matched_on {
                     "name" => &mut wanted[0],
                     "phone" => &mut wanted[1],
-                    _ => &mut wanted[2],
+                    "email" => &mut wanted[2],
+                    _ => &mut wanted[3],
                 };
                 set.insert(key);
             }
         }
-        let [names, phones, emails] =
+        let [names, phones, emails, credit_codes] =
             wanted.map(|set| set.into_iter().map(str::to_owned).collect());
         let found = self
             .store
@@ -512,6 +528,7 @@ impl App {
                 names,
                 phones,
                 emails,
+                credit_codes,
             })
             .await?;
         // The first customer and the first lead holding each key.
@@ -536,27 +553,40 @@ impl App {
             for (matched_on, key) in row.keys() {
                 let field = field_of(matched_on);
                 let (customer, lead) = stored.get(&(matched_on, key)).copied().unwrap_or_default();
-                if customer.is_some() {
-                    duplicates.push((field, format!("a customer has the same {matched_on}")));
+                if let Some(id) = customer {
+                    duplicates.push((
+                        field,
+                        format!("a customer has the same {matched_on}"),
+                        DuplicateOf::Customer(id),
+                    ));
                 }
                 if let Some(id) = lead {
-                    duplicates.push((field, format!("lead #{id} has the same {field}")));
+                    duplicates.push((
+                        field,
+                        format!("lead #{id} has the same {field}"),
+                        DuplicateOf::Lead(id),
+                    ));
                 }
                 match first_row.entry((matched_on, key.to_owned())) {
-                    Entry::Occupied(first) => {
-                        duplicates.push((field, format!("the same {field} as row {}", first.get())))
-                    }
+                    Entry::Occupied(first) => duplicates.push((
+                        field,
+                        format!("the same {field} as row {}", first.get()),
+                        DuplicateOf::Row(*first.get()),
+                    )),
                     Entry::Vacant(slot) => {
                         slot.insert(row.row);
                     }
                 }
             }
-            let problems = duplicates.into_iter().map(|(field, message)| RowProblem {
-                row: row.row,
-                field: field.to_owned(),
-                code: "duplicate".into(),
-                message,
-            });
+            let problems = duplicates
+                .into_iter()
+                .map(|(field, message, of)| RowProblem {
+                    row: row.row,
+                    field: field.to_owned(),
+                    code: "duplicate".into(),
+                    message,
+                    duplicate_of: Some(of),
+                });
             if allow {
                 report.duplicates.extend(problems);
                 leads.push(row.data);

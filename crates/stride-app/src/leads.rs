@@ -5,6 +5,7 @@
 use jiff::Timestamp;
 use serde::Serialize;
 use stride_domain::access::{Action, RecordKind};
+use stride_domain::customers::UnifiedSocialCreditCode;
 use stride_domain::leads::{
     GradingRules, LeadGrade, LeadSource, LeadStatus, Qualification, ResponsePolicy,
 };
@@ -30,6 +31,8 @@ pub struct LeadData {
     pub industry: Option<String>,
     pub region: Option<String>,
     pub size: Option<String>,
+    /// 统一社会信用代码, validated with its check digit; carried into the customer.
+    pub credit_code: Option<String>,
     pub need: Option<String>,
     pub budget: Option<String>,
     pub explicit_need: bool,
@@ -39,6 +42,17 @@ pub struct LeadData {
 }
 
 impl LeadData {
+    /// The customer this lead would become, as far as duplicate detection compares it.
+    pub fn as_customer(&self) -> CustomerData {
+        CustomerData {
+            name: self.company.clone(),
+            phone: self.phone.clone(),
+            email: self.email.clone(),
+            credit_code: self.credit_code.clone(),
+            ..Default::default()
+        }
+    }
+
     fn qualification(&self) -> Qualification {
         Qualification {
             explicit_need: self.explicit_need,
@@ -150,6 +164,15 @@ pub struct Activity {
     pub created_at_ms: i64,
 }
 
+/// A follow-up on the agenda with the name of its customer or lead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgendaItem {
+    #[serde(flatten)]
+    pub activity: Activity,
+    /// The customer's name or the lead's company; `None` when the viewer may not see it.
+    pub record_name: Option<String>,
+}
+
 pub const ACTIVITY_KINDS: [&str; 7] = [
     "call",
     "email",
@@ -189,6 +212,16 @@ pub(crate) fn checked_lead(mut d: LeadData) -> AppResult<LeadData> {
         p.optional_text(value, field, max);
     }
     p.contact_points(d.email.as_deref(), d.phone.as_deref());
+    if let Some(code) = d.credit_code.take().filter(|c| !c.trim().is_empty()) {
+        match UnifiedSocialCreditCode::parse(&code) {
+            Ok(c) => d.credit_code = Some(c.as_str().to_owned()),
+            Err(e) => p.add(
+                "credit_code",
+                "invalid",
+                format!("not a unified social credit code: {e}"),
+            ),
+        }
+    }
     p.check(
         d.phone.is_some() || d.email.is_some() || d.contact_name.is_some(),
         "contact_name",
@@ -368,12 +401,7 @@ impl App {
         data: &LeadData,
         except: Option<i64>,
     ) -> AppResult<()> {
-        let as_customer = CustomerData {
-            name: data.company.clone(),
-            phone: data.phone.clone(),
-            email: data.email.clone(),
-            ..Default::default()
-        };
+        let as_customer = data.as_customer();
         let keys = as_customer.keys();
         let mut p = Problems::default();
         for hit in self.customer_duplicates(actor, &as_customer, None).await? {
@@ -619,11 +647,28 @@ impl App {
             industry: before.data.industry.clone(),
             size: before.data.size.clone(),
             region: before.data.region.clone(),
+            credit_code: before.data.credit_code.clone(),
             phone: before.data.phone.clone(),
             email: before.data.email.clone(),
             needs: before.data.need.clone(),
             ..Default::default()
         };
+        // A credit code names one company: it may belong to one customer only.
+        if let Some(hit) = self
+            .customer_duplicates(actor, &customer_data, None)
+            .await?
+            .into_iter()
+            .find(|h| h.matched_on == "credit_code")
+        {
+            return Err(AppError::field(
+                "credit_code",
+                "duplicate",
+                format!(
+                    "customer #{} already has this credit code; correct the lead's code first",
+                    hit.customer_id
+                ),
+            ));
+        }
         let now = self.now_ms();
         let mut tx = self.store.begin().await?;
         let owner = state.owner_id.zip(state.department_id);
@@ -761,8 +806,9 @@ impl App {
         Ok(self.store.follow_ups(actor.user_id, from_ms, to_ms).await?)
     }
 
-    /// The actor's follow-ups due by the end of today in their time zone, overdue first (ACT-2).
-    pub async fn agenda(&self, actor: &Actor) -> AppResult<Vec<Activity>> {
+    /// The actor's follow-ups due by the end of today in their time zone, overdue first (ACT-2),
+    /// only the latest of each customer or lead, with its name as far as the actor may see it.
+    pub async fn agenda(&self, actor: &Actor) -> AppResult<Vec<AgendaItem>> {
         actor.require(RecordKind::Activity, Action::View)?;
         let tz = jiff::tz::TimeZone::get(&actor.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
         let now = Timestamp::from_millisecond(self.now_ms())
@@ -775,7 +821,19 @@ impl App {
             .and_then(|d| d.to_zoned(now.time_zone().clone()).ok())
             .map(|z| z.timestamp().as_millisecond())
             .unwrap_or(i64::MAX);
-        Ok(self.store.agenda(actor.user_id, end_of_day).await?)
+        // The same names `get_customer` and `get_lead` would show: in scope, or (customers) in
+        // the public pool.
+        let reach = self.reach(actor).await?;
+        let visible = |kind| actor.require(kind, Action::View).is_ok().then_some(&reach);
+        Ok(self
+            .store
+            .agenda(
+                actor.user_id,
+                end_of_day,
+                visible(RecordKind::Customer),
+                visible(RecordKind::Lead),
+            )
+            .await?)
     }
 }
 

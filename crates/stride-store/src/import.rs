@@ -20,13 +20,15 @@ const AUDIT_ROWS_PER_INSERT: usize = 2_000;
 
 /// Where each key lives, and which records duplicate detection compares against: every
 /// customer, and leads still open.
-const KEY_COLUMNS: [(&str, &str, &str); 6] = [
+const KEY_COLUMNS: [(&str, &str, &str); 8] = [
     ("customers", "name_key", "name"),
     ("customers", "phone_key", "phone"),
     ("customers", "email_key", "email"),
+    ("customers", "credit_code", "credit_code"),
     ("leads", "company_key", "name"),
     ("leads", "phone_key", "phone"),
     ("leads", "email_key", "email"),
+    ("leads", "credit_code", "credit_code"),
 ];
 
 async fn stored_keys(
@@ -39,7 +41,8 @@ async fn stored_keys(
         let wanted = match matched_on {
             "name" => &keys.names,
             "phone" => &keys.phones,
-            _ => &keys.emails,
+            "email" => &keys.emails,
+            _ => &keys.credit_codes,
         };
         for chunk in wanted.chunks(KEYS_PER_QUERY) {
             let mut q = Batch::new(

@@ -4,7 +4,9 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 use stride_app::assignment::AssignmentRule;
 use stride_app::customers::MatchKeys;
-use stride_app::leads::{Activity, ActivityData, Lead, LeadData, LeadFilter, LeadState};
+use stride_app::leads::{
+    Activity, ActivityData, AgendaItem, Lead, LeadData, LeadFilter, LeadState,
+};
 use stride_app::page::PageRequest;
 use stride_app::{Reach, StoreError};
 use stride_domain::customers::{normalize_company_name, normalize_email, normalize_phone};
@@ -19,7 +21,7 @@ type Result<T> = std::result::Result<T, StoreError>;
 /// The columns [`lead`] reads.
 macro_rules! lead_columns {
     () => {
-        "id, company, contact_name, title, phone, email, source, industry, region, size, \
+        "id, company, contact_name, title, phone, email, source, industry, region, size, credit_code, \
         need, budget, explicit_need, budget_known, decision_chain_known, notes, grade, status, owner_id, department_id, \
         assigned_at_ms, response_due_at_ms, first_contact_at_ms, next_nurture_at_ms, disqualify_reason, customer_id, \
         version, created_at_ms, updated_at_ms"
@@ -41,6 +43,7 @@ fn lead(row: &AnyRow) -> Result<Lead> {
             industry: col(row, "industry")?,
             region: col(row, "region")?,
             size: col(row, "size")?,
+            credit_code: col(row, "credit_code")?,
             need: col(row, "need")?,
             budget: col(row, "budget")?,
             explicit_need: flag(row, "explicit_need")?,
@@ -109,9 +112,13 @@ pub async fn duplicates(
     keys: &MatchKeys,
     except: Option<i64>,
 ) -> Result<Vec<(i64, String)>> {
-    let mut q = Sql::new("SELECT id, company_key, phone_key, email_key FROM leads WHERE status NOT IN ('converted', 'disqualified') AND (company_key = ");
+    let mut q = Sql::new("SELECT id, company_key, phone_key, email_key, credit_code FROM leads WHERE status NOT IN ('converted', 'disqualified') AND (company_key = ");
     q.bind(keys.name.clone());
-    for (column, value) in [("phone_key", &keys.phone), ("email_key", &keys.email)] {
+    for (column, value) in [
+        ("phone_key", &keys.phone),
+        ("email_key", &keys.email),
+        ("credit_code", &keys.credit_code),
+    ] {
         if let Some(v) = value {
             q.push(" OR ").push(column).push(" = ").bind(v.clone());
         }
@@ -131,12 +138,17 @@ pub async fn duplicates(
         if keys.email.is_some() && col::<Option<String>>(&row, "email_key")? == keys.email {
             hits.push((id, "email".to_owned()));
         }
+        if keys.credit_code.is_some()
+            && col::<Option<String>>(&row, "credit_code")? == keys.credit_code
+        {
+            hits.push((id, "credit_code".to_owned()));
+        }
     }
     Ok(hits)
 }
 
 const LEAD_FIELDS: &str = "company, company_key, contact_name, title, phone, phone_key, email, email_key, source, \
-    industry, region, size, need, budget, explicit_need, budget_known, decision_chain_known, notes, grade, status, \
+    industry, region, size, credit_code, need, budget, explicit_need, budget_known, decision_chain_known, notes, grade, status, \
     owner_id, department_id, assigned_at_ms, response_due_at_ms, first_contact_at_ms, next_nurture_at_ms, \
     disqualify_reason, customer_id";
 
@@ -164,6 +176,8 @@ fn bind_lead(q: &mut impl Binds, d: &LeadData, s: &LeadState) {
         .bind(d.region.clone())
         .push(", ");
     q.bind(d.size.clone())
+        .push(", ")
+        .bind(d.credit_code.clone())
         .push(", ")
         .bind(d.need.clone())
         .push(", ")
@@ -219,7 +233,7 @@ pub async fn insert_lead(
         .ok_or(StoreError::NotFound)
 }
 
-/// Leads per statement: 30 placeholders each, well below SQLite's 32,766.
+/// Leads per statement: 31 placeholders each, well below SQLite's 32,766.
 const LEADS_PER_INSERT: usize = 500;
 
 /// Inserts many leads with multi-row statements; returns them as stored, ordered by id.
@@ -378,23 +392,85 @@ pub async fn activities(
     q.fetch_all(conn).await?.iter().map(activity).collect()
 }
 
-pub async fn agenda(conn: &mut AnyConnection, user_id: i64, until: i64) -> Result<Vec<Activity>> {
-    let mut q = Sql::new(ACTIVITY_COLUMNS);
-    q.push(" WHERE owner_id = ")
+/// The agenda's activity columns, qualified because customers and leads are joined in.
+const AGENDA_COLUMNS: &str = "SELECT a.id, a.lead_id, a.customer_id, a.kind, a.summary, a.interest_points, \
+    a.pain_points, a.next_step, a.occurred_at_ms, a.next_follow_up_at_ms, a.owner_id, a.created_at_ms, \
+    c.name AS customer_name, l.company AS lead_company FROM activities a";
+
+/// A user's live follow-ups due before `until`, each with the name of its customer (when
+/// `customers` reaches it, or it sits in the public pool) or its lead (when `leads` reaches it),
+/// in one statement.
+pub async fn agenda(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    until: i64,
+    customers: Option<&Reach>,
+    leads: Option<&Reach>,
+) -> Result<Vec<AgendaItem>> {
+    let mut q = Sql::new(AGENDA_COLUMNS);
+    q.push(" LEFT JOIN customers c ON c.id = a.customer_id AND ");
+    match customers {
+        Some(reach) => {
+            q.push("(");
+            q.reach(reach, "c.owner_id", "c.department_id");
+            q.push(" OR c.owner_id IS NULL)")
+        }
+        None => q.push("1 = 0"),
+    };
+    q.push(" LEFT JOIN leads l ON a.customer_id IS NULL AND l.id = a.lead_id AND ");
+    match leads {
+        Some(reach) => q.reach(reach, "l.owner_id", "l.department_id"),
+        None => q.push("1 = 0"),
+    };
+    // `superseded = 0` and `IS NOT NULL` as the partial index `activities_agenda` has them.
+    q.push(" WHERE a.owner_id = ")
         .bind(user_id)
-        .push(" AND next_follow_up_at_ms IS NOT NULL AND next_follow_up_at_ms < ")
+        .push(" AND a.next_follow_up_at_ms IS NOT NULL AND a.superseded = 0 AND a.next_follow_up_at_ms < ")
         .bind(until);
-    // Only the latest activity of each lead or customer counts: a later follow-up supersedes it.
-    // Two probes rather than one with OR, so each is a single step down (customer_id, id) or
-    // (lead_id, id) instead of a merge of both indexes per candidate.
-    q.push(
-        " AND NOT EXISTS (SELECT 1 FROM activities later \
-         WHERE later.customer_id = activities.customer_id AND later.id > activities.id) \
-         AND NOT (activities.customer_id IS NULL AND EXISTS (SELECT 1 FROM activities later \
-         WHERE later.lead_id = activities.lead_id AND later.id > activities.id))",
-    );
-    q.push(" ORDER BY next_follow_up_at_ms LIMIT 200");
-    q.fetch_all(conn).await?.iter().map(activity).collect()
+    q.push(" ORDER BY a.next_follow_up_at_ms, a.id LIMIT 200");
+    q.fetch_all(conn)
+        .await?
+        .iter()
+        .map(|row| {
+            let customer_name: Option<String> = col(row, "customer_name")?;
+            let lead_company: Option<String> = col(row, "lead_company")?;
+            Ok(AgendaItem {
+                activity: activity(row)?,
+                record_name: customer_name.or(lead_company),
+            })
+        })
+        .collect()
+}
+
+/// Marks every activity a later one of the same record supersedes: of a customer, all but its
+/// latest; of a lead not yet converted (no customer), all but the latest of that lead. Run after
+/// activities of `lead_id` / `customer_id` were added or moved, in the same transaction.
+pub async fn settle_superseded(
+    conn: &mut AnyConnection,
+    lead_id: Option<i64>,
+    customer_id: Option<i64>,
+) -> Result<()> {
+    // A no-op update locks the record's row first, so writers of the same record's activities
+    // take turns and each sees the others' committed activities (PostgreSQL reads the latest
+    // committed rows per statement; SQLite writers are serial anyway).
+    for (table, record, column, unconverted) in [
+        ("customers", customer_id, "customer_id", ""),
+        ("leads", lead_id, "lead_id", " AND customer_id IS NULL"),
+    ] {
+        let Some(id) = record else { continue };
+        let mut q = Sql::new(&format!("UPDATE {table} SET version = version WHERE id = "));
+        q.bind(id);
+        q.execute(conn).await?;
+        let mut q = Sql::new(&format!(
+            "UPDATE activities SET superseded = 1 WHERE superseded = 0 AND {column} = "
+        ));
+        q.bind(id).push(unconverted).push(&format!(
+            " AND id < (SELECT MAX(latest.id) FROM activities latest WHERE latest.{column} = "
+        ));
+        q.bind(id).push(")");
+        q.execute(conn).await?;
+    }
+    Ok(())
 }
 
 pub async fn insert_activity(
@@ -435,6 +511,7 @@ pub async fn insert_activity(
         .bind(now)
         .push(") RETURNING id");
     let id: i64 = col(&q.fetch_one(conn).await?, "id")?;
+    settle_superseded(conn, lead_id, customer_id).await?;
     let mut q = Sql::new(ACTIVITY_COLUMNS);
     q.push(" WHERE id = ").bind(id);
     activity(&q.fetch_one(conn).await?)
@@ -463,7 +540,9 @@ pub async fn move_activities(
 ) -> Result<()> {
     let mut q = Sql::new("UPDATE activities SET customer_id = ");
     q.bind(customer_id).push(" WHERE lead_id = ").bind(lead_id);
-    q.execute(conn).await.map(drop)
+    q.execute(conn).await?;
+    // Now the customer's activities: only the latest of them all stays on the agenda.
+    settle_superseded(conn, None, Some(customer_id)).await
 }
 
 pub async fn follow_ups(

@@ -14,7 +14,9 @@ use stride_app::customers::{
 };
 use stride_app::idempotency::{IdempotencyClaim, StoredResponse};
 use stride_app::jobs::{NewNotification, Notification};
-use stride_app::leads::{Activity, ActivityData, Lead, LeadData, LeadFilter, LeadState};
+use stride_app::leads::{
+    Activity, ActivityData, AgendaItem, Lead, LeadData, LeadFilter, LeadState,
+};
 use stride_app::org::{Department, DepartmentData, Role, RoleData, User, UserData, UserFilter};
 use stride_app::page::PageRequest;
 use stride_app::ports::StoreResult;
@@ -175,8 +177,21 @@ impl Store for SqlStore {
     ) -> StoreResult<Vec<Activity>> {
         leads::activities(&mut *self.conn().await?, reach, lead_id, customer_id, page).await
     }
-    async fn agenda(&self, user_id: i64, until_ms: i64) -> StoreResult<Vec<Activity>> {
-        leads::agenda(&mut *self.conn().await?, user_id, until_ms).await
+    async fn agenda(
+        &self,
+        user_id: i64,
+        until_ms: i64,
+        customers: Option<&Reach>,
+        leads: Option<&Reach>,
+    ) -> StoreResult<Vec<AgendaItem>> {
+        leads::agenda(
+            &mut *self.conn().await?,
+            user_id,
+            until_ms,
+            customers,
+            leads,
+        )
+        .await
     }
     async fn notifications(
         &self,
@@ -551,7 +566,9 @@ impl Tx for SqlTx {
         jobs::mark_read(&mut self.0, user_id, id, now_ms).await
     }
     async fn merge_customer(&mut self, from: i64, into: i64, now_ms: i64) -> StoreResult<()> {
-        customers::merge(&mut self.0, from, into, now_ms).await
+        customers::merge(&mut self.0, from, into, now_ms).await?;
+        // The absorbed customer's follow-ups now compete with the survivor's for its agenda entry.
+        leads::settle_superseded(&mut self.0, None, Some(into)).await
     }
     async fn set_calendar_feed(
         &mut self,

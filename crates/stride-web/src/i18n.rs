@@ -19,6 +19,7 @@ macro_rules! area_texts {
 
 const SOURCES: [(&str, &[&str]); 2] = area_texts!(
     "core",
+    "leads",
     "opportunities",
     "approvals",
     "contracts",

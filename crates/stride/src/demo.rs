@@ -262,6 +262,14 @@ const LEADS: &[DemoLead] = &[
     ),
 ];
 
+/// Demo leads that carry their unified social credit code (统一社会信用代码); the converted one
+/// hands it to its customer.
+const LEAD_CREDIT_CODES: &[(&str, &str)] = &[
+    ("宁德时代新能源科技股份有限公司", "91350900MA2XN0001J"),
+    ("苏州精密制造有限公司", "91320505MA1MX0003B"),
+    ("深圳华强电子有限公司", "91440300MA5FT0004W"),
+];
+
 /// (owner login or "" for the public pool, name, industry, phone, rating)
 const CUSTOMERS: &[(&str, &str, &str, &str, &str)] = &[
     ("rep", "华为技术有限公司", "通信", "0755-28780808", "AAA"),
@@ -319,6 +327,10 @@ async fn seed_sales(app: &App) -> Result<()> {
             budget_known: *budget,
             decision_chain_known: *chain,
             need: need.then(|| "CRM 与销售流程数字化 / CRM rollout".to_owned()),
+            credit_code: LEAD_CREDIT_CODES
+                .iter()
+                .find(|(name, _)| name == company)
+                .map(|(_, code)| (*code).to_owned()),
             ..Default::default()
         };
         let lead = app.create_lead(&actor, data, true).await?;

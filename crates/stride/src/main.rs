@@ -193,8 +193,13 @@ async fn run(cli: Cli) -> Result<()> {
                 println!("row {:>6}  {}: {}", p.row, p.field, p.message);
             }
             for d in &report.duplicates {
+                use stride_app::import::DuplicateOf;
+                let of = match d.duplicate_of {
+                    Some(DuplicateOf::Customer(id)) => format!("customer #{id}; "),
+                    _ => String::new(),
+                };
                 println!(
-                    "row {:>6}  {}: {} (imported anyway)",
+                    "row {:>6}  {}: {} ({of}imported anyway)",
                     d.row, d.field, d.message
                 );
             }

@@ -13,12 +13,13 @@ pub struct ImportKeys {
     pub names: Vec<String>,
     pub phones: Vec<String>,
     pub emails: Vec<String>,
+    pub credit_codes: Vec<String>,
 }
 
 /// A stored record that holds one of the keys asked about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredKey {
-    /// name, phone or email.
+    /// name, phone, email or credit_code.
     pub matched_on: &'static str,
     pub key: String,
     pub record: StoredRecord,
@@ -34,7 +35,7 @@ pub enum StoredRecord {
 /// Reads for imports, outside a transaction.
 #[async_trait]
 pub trait ImportReads: Send + Sync {
-    /// Every customer and open lead whose company, phone or e-mail key is among `keys`.
+    /// Every customer and open lead whose company, phone, e-mail or credit code key is among `keys`.
     async fn stored_keys(&self, keys: &ImportKeys) -> StoreResult<Vec<StoredKey>>;
 }
 

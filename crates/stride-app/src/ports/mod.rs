@@ -31,7 +31,7 @@ use crate::customers::{
 };
 use crate::idempotency::{IdempotencyClaim, StoredResponse};
 use crate::jobs::{NewNotification, Notification};
-use crate::leads::{Activity, ActivityData, Lead, LeadData, LeadFilter, LeadState};
+use crate::leads::{Activity, ActivityData, AgendaItem, Lead, LeadData, LeadFilter, LeadState};
 use crate::org::{Department, DepartmentData, Role, RoleData, User, UserData, UserFilter};
 use crate::page::PageRequest;
 use crate::settings::OrgSettings;
@@ -193,8 +193,16 @@ pub trait Store:
         customer_id: Option<i64>,
         page: PageRequest,
     ) -> StoreResult<Vec<Activity>>;
-    /// A user's activities with a next follow-up before `until_ms`, earliest first.
-    async fn agenda(&self, user_id: i64, until_ms: i64) -> StoreResult<Vec<Activity>>;
+    /// A user's latest activities of each record with a next follow-up before `until_ms`,
+    /// earliest first, each with the name of its customer (if `customers` reaches it or it is in
+    /// the public pool) or lead (if `leads` reaches it); `None` shows no names of that kind.
+    async fn agenda(
+        &self,
+        user_id: i64,
+        until_ms: i64,
+        customers: Option<&Reach>,
+        leads: Option<&Reach>,
+    ) -> StoreResult<Vec<AgendaItem>>;
     /// A user's notifications, newest first.
     async fn notifications(
         &self,

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use stride_app::import::DuplicateOf;
 use stride_app::leads::{Activity, ActivityData, Lead, LeadData, LeadFilter};
 use stride_app::page::PageRequest;
 use stride_app::AppError;
@@ -82,6 +83,8 @@ pub struct LeadDto {
     pub industry: Option<String>,
     pub region: Option<String>,
     pub size: Option<String>,
+    /// 统一社会信用代码 (18 characters, uppercase); the customer gets it on conversion.
+    pub credit_code: Option<String>,
     pub need: Option<String>,
     pub budget: Option<String>,
     pub explicit_need: bool,
@@ -120,6 +123,7 @@ fn lead_dto(l: Lead, now_ms: i64) -> LeadDto {
         industry: l.data.industry,
         region: l.data.region,
         size: l.data.size,
+        credit_code: l.data.credit_code,
         need: l.data.need,
         budget: l.data.budget,
         explicit_need: l.data.explicit_need,
@@ -157,6 +161,9 @@ pub struct LeadInput {
     pub industry: Option<String>,
     pub region: Option<String>,
     pub size: Option<String>,
+    /// 统一社会信用代码, checked with its check character (422 on `credit_code` when wrong).
+    /// A customer or open lead with the same code makes the lead a duplicate.
+    pub credit_code: Option<String>,
     pub need: Option<String>,
     pub budget: Option<String>,
     #[serde(default)]
@@ -183,6 +190,7 @@ impl LeadInput {
             industry: self.industry,
             region: self.region,
             size: self.size,
+            credit_code: self.credit_code,
             need: self.need,
             budget: self.budget,
             explicit_need: self.explicit_need,
@@ -491,6 +499,7 @@ async fn export_leads(
                 l.data.contact_name.unwrap_or_default(),
                 l.data.phone.unwrap_or_default(),
                 l.data.email.unwrap_or_default(),
+                l.data.credit_code.unwrap_or_default(),
                 l.data.source,
                 l.grade,
                 l.status,
@@ -502,7 +511,16 @@ async fn export_leads(
         format,
         "leads",
         &[
-            "id", "company", "contact", "phone", "email", "source", "grade", "status", "owner_id",
+            "id",
+            "company",
+            "contact",
+            "phone",
+            "email",
+            "credit_code",
+            "source",
+            "grade",
+            "status",
+            "owner_id",
         ],
         rows,
     ))
@@ -551,19 +569,32 @@ async fn create_activity(
     Ok((StatusCode::CREATED, Json(activity_dto(activity, now))))
 }
 
-/// The caller's follow-ups due today or overdue, earliest first.
-#[utoipa::path(get, path = "/api/v1/agenda", tag = "leads", responses((status = 200, body = Vec<ActivityDto>)))]
+/// A follow-up on the agenda: the activity and the name of its customer or lead.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgendaItemDto {
+    #[serde(flatten)]
+    pub activity: ActivityDto,
+    /// The customer's name or the lead's company; null when the caller may not see it.
+    pub record_name: Option<String>,
+}
+
+/// The caller's follow-ups due today or overdue, earliest first: of each customer or lead only
+/// the latest activity, with the record's name.
+#[utoipa::path(get, path = "/api/v1/agenda", tag = "leads", responses((status = 200, body = Vec<AgendaItemDto>)))]
 async fn agenda(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-) -> ApiResult<Json<Vec<ActivityDto>>> {
+) -> ApiResult<Json<Vec<AgendaItemDto>>> {
     let now = s.app.now_ms();
     Ok(Json(
         s.app
             .agenda(&actor)
             .await?
             .into_iter()
-            .map(|a| activity_dto(a, now))
+            .map(|item| AgendaItemDto {
+                activity: activity_dto(item.activity, now),
+                record_name: item.record_name,
+            })
             .collect(),
     ))
 }
@@ -586,6 +617,15 @@ pub struct ImportRowProblem {
     pub field: String,
     pub code: String,
     pub message: String,
+    /// A duplicate of this customer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<i64>,
+    /// A duplicate of this open lead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<i64>,
+    /// A duplicate of this earlier row of the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub same_as_row: Option<usize>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -646,11 +686,23 @@ async fn import_leads(
     let rows = |problems: Vec<stride_app::import::RowProblem>| {
         problems
             .into_iter()
-            .map(|p| ImportRowProblem {
-                row: p.row,
-                field: p.field,
-                code: p.code,
-                message: p.message,
+            .map(|p| {
+                let (mut customer_id, mut lead_id, mut same_as_row) = (None, None, None);
+                match p.duplicate_of {
+                    Some(DuplicateOf::Customer(id)) => customer_id = Some(id),
+                    Some(DuplicateOf::Lead(id)) => lead_id = Some(id),
+                    Some(DuplicateOf::Row(row)) => same_as_row = Some(row),
+                    None => {}
+                }
+                ImportRowProblem {
+                    row: p.row,
+                    field: p.field,
+                    code: p.code,
+                    message: p.message,
+                    customer_id,
+                    lead_id,
+                    same_as_row,
+                }
             })
             .collect()
     };

@@ -14,8 +14,7 @@ use axum::{Form, Router};
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use serde::Deserialize;
-use stride_app::customers::CustomerData;
-use stride_app::import::{ImportReport, LEAD_FIELDS};
+use stride_app::import::{DuplicateOf, ImportReport, LEAD_FIELDS};
 use stride_app::leads::{Activity, ActivityData, Lead, LeadData, LeadFilter};
 use stride_app::org::UserFilter;
 use stride_app::page::{PageRequest, MAX_LIMIT};
@@ -379,6 +378,7 @@ struct LeadInput {
     industry: String,
     region: String,
     size: String,
+    credit_code: String,
     need: String,
     budget: String,
     explicit_need: Option<String>,
@@ -402,6 +402,7 @@ impl LeadInput {
             industry: opt(&self.industry),
             region: opt(&self.region),
             size: opt(&self.size),
+            credit_code: opt(&self.credit_code),
             need: opt(&self.need),
             budget: opt(&self.budget),
             explicit_need: self.explicit_need.is_some(),
@@ -505,13 +506,10 @@ async fn create_lead(
     }
     let has_duplicates = problems.iter().any(|p| p.code == "duplicate");
     if has_duplicates {
-        let as_customer = CustomerData {
-            name: data.company.clone(),
-            phone: data.phone.clone(),
-            email: data.email.clone(),
-            ..Default::default()
-        };
-        if let Ok(hits) = app.customer_duplicates(actor, &as_customer, None).await {
+        if let Ok(hits) = app
+            .customer_duplicates(actor, &data.as_customer(), None)
+            .await
+        {
             for h in hits {
                 let on = tr.t_or(&format!("lead.{}", h.matched_on), &h.matched_on);
                 let name = h.name.unwrap_or_else(|| tr.t("customer.hidden_duplicate"));
@@ -599,6 +597,7 @@ fn lead_details(l: &Lead, tr: &Tr, owner: String, chrome: &Chrome) -> Vec<Item> 
         ("industry", d.industry.clone()),
         ("region", d.region.clone()),
         ("size", d.size.clone()),
+        ("credit_code", d.credit_code.clone()),
         ("need", d.need.clone()),
         ("budget", d.budget.clone()),
         ("explicit_need", Some(yes_no(tr, d.explicit_need))),
@@ -963,12 +962,24 @@ struct ProblemRow {
     message: String,
 }
 
+/// A row imported although it looks like a stored record or an earlier row.
+struct DuplicateImportRow {
+    row: usize,
+    /// The field that matched, in the viewer's language.
+    field: String,
+    /// The record it looks like: a customer, an open lead or an earlier row.
+    record: String,
+    /// The record's page; empty for an earlier row.
+    href: String,
+}
+
 struct ReportView {
     rows: usize,
     imported: usize,
     dry_run: bool,
     mapping: Vec<MapRow>,
     problems: Vec<ProblemRow>,
+    duplicates: Vec<DuplicateImportRow>,
 }
 
 #[derive(Template)]
@@ -984,6 +995,13 @@ struct ImportPage {
 }
 
 impl ImportPage {
+    fn duplicates_hint(&self) -> String {
+        let count = self.report.as_ref().map_or(0, |r| r.duplicates.len());
+        self.chrome
+            .tr
+            .f("import.duplicates_hint", &[("count", &count.to_string())])
+    }
+
     fn result_text(&self) -> String {
         let tr = &self.chrome.tr;
         match &self.report {
@@ -1026,6 +1044,33 @@ fn report_view(tr: &Tr, r: ImportReport) -> ReportView {
                     } else {
                         text
                     },
+                }
+            })
+            .collect(),
+        duplicates: r
+            .duplicates
+            .iter()
+            .map(|d| {
+                let (record, href) = match d.duplicate_of {
+                    Some(DuplicateOf::Customer(id)) => (
+                        tr.f("import.duplicate_customer", &[("id", &id.to_string())]),
+                        format!("/customers/{id}"),
+                    ),
+                    Some(DuplicateOf::Lead(id)) => (
+                        tr.f("import.duplicate_lead", &[("id", &id.to_string())]),
+                        format!("/leads/{id}"),
+                    ),
+                    Some(DuplicateOf::Row(row)) => (
+                        tr.f("import.duplicate_row", &[("row", &row.to_string())]),
+                        String::new(),
+                    ),
+                    None => (d.message.clone(), String::new()),
+                };
+                DuplicateImportRow {
+                    row: d.row,
+                    field: field(&d.field),
+                    record,
+                    href,
                 }
             })
             .collect(),
@@ -1152,7 +1197,8 @@ struct AgendaPage {
     rows: Vec<AgendaRow>,
 }
 
-/// The actor's follow-ups due today or overdue, each with the name of its customer or lead.
+/// The actor's follow-ups due today or overdue, each with the name of its customer or lead
+/// (read with them in one statement; `#id` for a record the actor may not see).
 async fn agenda_rows(
     app: &App,
     actor: &Actor,
@@ -1161,55 +1207,33 @@ async fn agenda_rows(
 ) -> Result<Vec<AgendaRow>, AppError> {
     let now = app.now_ms();
     let items = app.agenda(actor).await?;
-    let mut customers: HashMap<i64, String> = HashMap::new();
-    let mut leads: HashMap<i64, String> = HashMap::new();
-    let mut rows = Vec::new();
-    for a in items.into_iter().take(limit) {
-        let (href, record) = match (a.customer_id, a.lead_id) {
-            (Some(c), _) => {
-                let name = match customers.get(&c) {
-                    Some(n) => n.clone(),
-                    None => {
-                        let n = app
-                            .get_customer(actor, c)
-                            .await
-                            .map(|c| c.data.name)
-                            .unwrap_or_else(|_| format!("#{c}"));
-                        customers.insert(c, n.clone());
-                        n
-                    }
-                };
-                (format!("/customers/{c}"), name)
+    Ok(items
+        .into_iter()
+        .take(limit)
+        .map(|item| {
+            let a = item.activity;
+            let (href, id) = match (a.customer_id, a.lead_id) {
+                (Some(c), _) => (format!("/customers/{c}"), c),
+                (None, Some(l)) => (format!("/leads/{l}"), l),
+                (None, None) => (String::new(), 0),
+            };
+            let record = match item.record_name {
+                Some(name) => name,
+                None if href.is_empty() => String::new(),
+                None => format!("#{id}"),
+            };
+            let due = a.data.next_follow_up_at_ms.unwrap_or(now);
+            AgendaRow {
+                due: chrome.time(&due),
+                overdue: due < now,
+                kind: kind_label(&chrome.tr, &a.data.kind),
+                summary: a.data.summary,
+                next_step: a.data.next_step.unwrap_or_default(),
+                href,
+                record,
             }
-            (None, Some(l)) => {
-                let name = match leads.get(&l) {
-                    Some(n) => n.clone(),
-                    None => {
-                        let n = app
-                            .get_lead(actor, l)
-                            .await
-                            .map(|l| l.data.company)
-                            .unwrap_or_else(|_| format!("#{l}"));
-                        leads.insert(l, n.clone());
-                        n
-                    }
-                };
-                (format!("/leads/{l}"), name)
-            }
-            (None, None) => (String::new(), String::new()),
-        };
-        let due = a.data.next_follow_up_at_ms.unwrap_or(now);
-        rows.push(AgendaRow {
-            due: chrome.time(&due),
-            overdue: due < now,
-            kind: kind_label(&chrome.tr, &a.data.kind),
-            summary: a.data.summary,
-            next_step: a.data.next_step.unwrap_or_default(),
-            href,
-            record,
-        });
-    }
-    Ok(rows)
+        })
+        .collect())
 }
 
 async fn agenda_page(State(state): State<AppState>, page: PageActor) -> Response {

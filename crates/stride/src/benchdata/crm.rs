@@ -449,6 +449,7 @@ async fn activities(app: &App, shape: &Shape, owner: &impl Fn(usize) -> (i64, i6
         "owner_id",
         "department_id",
         "created_at_ms",
+        "superseded",
     ];
     let count = shape.args.activities;
     insert_all(app, "activities", &columns, count, |n| {
@@ -486,6 +487,8 @@ async fn activities(app: &App, shape: &Shape, owner: &impl Fn(usize) -> (i64, i6
             Cell::Int(user),
             Cell::Int(department),
             Cell::Int(occurred),
+            // As recording a newer activity leaves it (see `activities.superseded`).
+            Cell::Int(i64::from(back > 0)),
         ]
     })
     .await

@@ -5,7 +5,8 @@ use stride_testkit::{backend_tests, Client, Reply, TestApp, PASSWORD};
 
 backend_tests!(
     csv_imports_whole_or_not_at_all,
-    hostile_files_are_refused_clearly
+    hostile_files_are_refused_clearly,
+    credit_codes_import_and_flag_duplicates
 );
 
 async fn import(c: &Client, query: &str, body: &[u8]) -> Reply {
@@ -316,4 +317,151 @@ async fn xlsx_imports_and_hostile_workbooks_are_refused(app: TestApp) {
     let r = import(&rep, "", b"PK\x03\x04 this is not a zip").await;
     assert_eq!(r.json["errors"][0]["code"], "malformed");
     assert_eq!(lead_count(&rep).await, 2, "nothing changed");
+}
+
+async fn credit_codes_import_and_flag_duplicates(app: TestApp) {
+    app.seed_org().await;
+    let rep = app.login("rep1", PASSWORD).await;
+    let customer = rep
+        .post(
+            "/api/v1/customers",
+            json!({"name": "苏州精密制造有限公司", "credit_code": "91320505MA1MX0003B"}),
+        )
+        .await;
+    assert_eq!(customer.status, 201, "{}", customer.body);
+    let customer = customer.json["id"].as_i64().unwrap();
+    let lead = rep
+        .post("/api/v1/leads", json!({"company": "深圳华强电子有限公司", "contact_name": "黄经理", "source": "partner", "credit_code": "91440300MA5FT0004W"}))
+        .await;
+    assert_eq!(lead.status, 201, "{}", lead.body);
+    let lead = lead.json["id"].as_i64().unwrap();
+
+    // The header maps itself in either language; a bad code is refused on its row.
+    for header in ["统一社会信用代码", "Credit Code", "credit_code"] {
+        let file = format!("公司名称,联系人,{header}\n宁德时代,曾先生,91350900MA2XN0001K\n");
+        let r = import(&rep, "?dry_run=true", file.as_bytes()).await;
+        assert_eq!(r.status, 422, "{header}: {}", r.body);
+        assert_eq!(
+            (
+                r.json["problems"][0]["row"].as_u64(),
+                r.json["problems"][0]["field"].as_str()
+            ),
+            (Some(2), Some("credit_code")),
+            "{header}: {}",
+            r.body
+        );
+    }
+
+    // Codes of a customer, of an open lead and of an earlier row make duplicates, whatever the
+    // company is called.
+    let file = "公司名称,联系人,统一社会信用代码\n\
+        Suzhou Precision,吴工,91320505ma1mx0003b\n\
+        Huaqiang,黄经理,91440300MA5FT0004W\n\
+        宁德时代,曾先生,91350900MA2XN0001J\n\
+        CATL,Zeng,91350900MA2XN0001J\n";
+    let refused = import(&rep, "", file.as_bytes()).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let fields: Vec<_> = refused.json["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["row"].as_u64().unwrap(), p["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        fields,
+        vec![(2, "credit_code"), (3, "credit_code"), (5, "credit_code")]
+    );
+    let allowed = import(&rep, "?allow_duplicates=true", file.as_bytes()).await;
+    assert_eq!(
+        (allowed.status, allowed.json["imported"].as_u64()),
+        (200, Some(4)),
+        "{}",
+        allowed.body
+    );
+    let dups = &allowed.json["duplicates"];
+    assert_eq!(
+        (dups[0]["row"].as_u64(), dups[0]["customer_id"].as_i64()),
+        (Some(2), Some(customer))
+    );
+    assert_eq!(
+        (dups[1]["row"].as_u64(), dups[1]["lead_id"].as_i64()),
+        (Some(3), Some(lead))
+    );
+    assert_eq!(
+        (dups[2]["row"].as_u64(), dups[2]["same_as_row"].as_u64()),
+        (Some(5), Some(4))
+    );
+    let leads = rep.get("/api/v1/leads?limit=200").await;
+    assert!(
+        leads.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["credit_code"] == "91320505MA1MX0003B"),
+        "stored uppercase: {}",
+        leads.body
+    );
+
+    // The import page lists the rows let in as duplicates, with what matched and which record.
+    let csrf = rep.csrf.clone().unwrap();
+    let page_import = |lang: &'static str, csv: &'static str| {
+        let rep = rep.clone();
+        let csrf = csrf.clone();
+        async move {
+            let body = format!(
+                "_csrf={csrf}&allow_duplicates=1&mapping=&csv={}",
+                csv.bytes().map(|b| format!("%{b:02X}")).collect::<String>()
+            );
+            rep.raw(
+                reqwest::Method::POST,
+                "/leads/import",
+                body.into_bytes(),
+                &[
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    ("accept-language", lang),
+                ],
+            )
+            .await
+        }
+    };
+    let csv = "company,credit code,phone,contact\n\
+        Suzhou Precision Two,91320505MA1MX0003B,,吴工\n\
+        Fresh Co,,13900001234,\n\
+        Fresh Co Two,,139 0000 1234,\n";
+    let page = page_import("zh-CN", csv).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let table = page
+        .body
+        .split("id=\"import-duplicates\"")
+        .nth(1)
+        .expect("a duplicates table")
+        .split("</table>")
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        table.contains("data-row=\"2\"")
+            && table.contains(&format!("href=\"/customers/{customer}\""))
+            && table.contains(&format!("客户 #{customer}"))
+            && table.contains("统一社会信用代码"),
+        "{table}"
+    );
+    assert!(
+        table.contains("data-row=\"4\"")
+            && table.contains("本文件第 3 行")
+            && table.contains("电话"),
+        "{table}"
+    );
+    let page = page_import(
+        "en",
+        "company,credit_code,contact\nSuzhou Precision Three,91320505MA1MX0003B,Wu\n",
+    )
+    .await;
+    assert!(
+        page.body.contains("id=\"import-duplicates\"")
+            && page.body.contains(&format!("customer #{customer}"))
+            && page.body.contains("Unified social credit code"),
+        "{}",
+        page.body
+    );
 }

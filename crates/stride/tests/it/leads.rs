@@ -1,7 +1,7 @@
 //! Leads from capture to conversion, grading and response clocks, follow-ups and the agenda.
 
 use serde_json::json;
-use stride_testkit::{backend_tests, TestApp, PASSWORD};
+use stride_testkit::{backend_tests, Client, Reply, TestApp, PASSWORD};
 
 backend_tests!(
     leads_are_graded_and_clocked,
@@ -13,6 +13,8 @@ backend_tests!(
     rules_route_leads_round_robin,
     the_sales_policy_tunes_clocks_and_caps,
     the_sales_policy_page_saves_and_refuses,
+    the_agenda_names_its_records_in_scope_and_keeps_the_latest,
+    leads_carry_a_checked_credit_code,
 );
 
 async fn leads_are_graded_and_clocked(app: TestApp) {
@@ -765,4 +767,383 @@ async fn the_sales_policy_page_saves_and_refuses(app: TestApp) {
             .status,
         403
     );
+}
+
+/// Sets the clock to 10:00 in Asia/Shanghai, so follow-ups within hours are still today.
+fn ten_in_the_morning(app: &TestApp) {
+    let hour = jiff::Timestamp::from_millisecond(app.app.now_ms())
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
+        .hour();
+    app.advance_hours(i64::from((24 + 10 - hour) % 24));
+}
+
+/// An RFC 3339 time `minutes` from the server's now.
+fn in_minutes(app: &TestApp, minutes: i64) -> String {
+    jiff::Timestamp::from_millisecond(app.app.now_ms() + minutes * 60_000)
+        .unwrap()
+        .to_string()
+}
+
+/// (record name, summary, overdue) of each agenda entry, earliest first.
+async fn agenda_of(c: &Client) -> Vec<(Option<String>, String, bool)> {
+    let r = c.get("/api/v1/agenda").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["record_name"].as_str().map(str::to_owned),
+                a["summary"].as_str().unwrap().to_owned(),
+                a["overdue"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn form_encode(pairs: &[(&str, &str)]) -> Vec<u8> {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+        .into_bytes()
+}
+
+async fn post_form(c: &Client, path: &str, pairs: &[(&str, &str)]) -> Reply {
+    let csrf = c.csrf.clone().unwrap();
+    let mut pairs = pairs.to_vec();
+    pairs.push(("_csrf", &csrf));
+    c.raw(
+        reqwest::Method::POST,
+        path,
+        form_encode(&pairs),
+        &[("content-type", "application/x-www-form-urlencoded")],
+    )
+    .await
+}
+
+async fn the_agenda_names_its_records_in_scope_and_keeps_the_latest(app: TestApp) {
+    let org = app.seed_org().await;
+    ten_in_the_morning(&app);
+    let rep = app.login("rep1", PASSWORD).await;
+    let admin = app.login("admin", PASSWORD).await;
+    let new_customer = |name: &'static str| {
+        let rep = rep.clone();
+        async move {
+            let r = rep.post("/api/v1/customers", json!({ "name": name })).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+            r.json["id"].as_i64().unwrap()
+        }
+    };
+    let bank = new_customer("招商银行股份有限公司").await;
+    let works = new_customer("Acme Works Ltd").await;
+    let lead = rep
+        .post(
+            "/api/v1/leads",
+            json!({"company": "Globex Corporation", "contact_name": "Hank", "source": "website"}),
+        )
+        .await
+        .json["id"]
+        .as_i64()
+        .unwrap();
+    let log = |record: serde_json::Value, summary: &'static str, due: Option<i64>| {
+        let rep = rep.clone();
+        let mut body = record;
+        body["kind"] = json!("call");
+        body["summary"] = json!(summary);
+        body["occurred_at"] = json!(in_minutes(&app, -180));
+        if let Some(m) = due {
+            body["next_follow_up_at"] = json!(in_minutes(&app, m));
+        }
+        async move {
+            let r = rep.post("/api/v1/activities", body).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+        }
+    };
+    // A later follow-up of the same customer replaces the earlier one; a follow-up of a lead
+    // past its time is overdue.
+    log(json!({"customer_id": bank}), "first call", Some(30)).await;
+    log(json!({"customer_id": bank}), "second call", Some(120)).await;
+    log(json!({"customer_id": works}), "site visit", Some(60)).await;
+    log(json!({"lead_id": lead}), "intro call", Some(-60)).await;
+    assert_eq!(
+        agenda_of(&rep).await,
+        vec![
+            (Some("Globex Corporation".into()), "intro call".into(), true),
+            (Some("Acme Works Ltd".into()), "site visit".into(), false),
+            (
+                Some("招商银行股份有限公司".into()),
+                "second call".into(),
+                false
+            ),
+        ]
+    );
+    // The page shows the same names, from the same single read.
+    let page = rep.get("/agenda").await;
+    assert_eq!(page.status, 200);
+    for text in [
+        "Globex Corporation",
+        "Acme Works Ltd",
+        "招商银行股份有限公司",
+        "second call",
+    ] {
+        assert!(page.body.contains(text), "{text}: {}", page.body);
+    }
+    assert!(
+        !page.body.contains("first call"),
+        "superseded: {}",
+        page.body
+    );
+    assert_eq!(page.body.matches("<tr class=\"overdue\">").count(), 1);
+
+    // A newer activity without a follow-up takes its customer off the agenda.
+    log(json!({"customer_id": works}), "order placed", None).await;
+    // The works customer merged into the bank: only the bank's latest activity stays.
+    let merged = admin
+        .post(
+            &format!("/api/v1/customers/{bank}/merge"),
+            json!({ "from_id": works }),
+        )
+        .await;
+    assert_eq!(merged.status, 200, "{}", merged.body);
+    let names: Vec<_> = agenda_of(&rep).await.into_iter().map(|a| a.1).collect();
+    assert_eq!(
+        names,
+        vec!["intro call"],
+        "the merged works' order came last"
+    );
+
+    // The lead handed to a rep of another team: the follow-up stays on rep1's agenda, but
+    // without the name rep1 may no longer see.
+    let r = admin
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/leads/{lead}/assign"),
+            Some(json!({ "owner_id": org.rep2 })),
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        agenda_of(&rep).await,
+        vec![(None, "intro call".into(), true)]
+    );
+    let page = rep.get("/agenda").await;
+    assert!(
+        page.body.contains(&format!("#{lead}")) && !page.body.contains("Globex"),
+        "{}",
+        page.body
+    );
+
+    // A manager's own follow-up on a rep's customer names it: the team is in the manager's scope.
+    let manager = app.login("manager", PASSWORD).await;
+    let r = manager
+        .post("/api/v1/activities", json!({"customer_id": bank, "kind": "visit", "summary": "manager visit", "next_follow_up_at": in_minutes(&app, 90)}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        agenda_of(&manager).await,
+        vec![(
+            Some("招商银行股份有限公司".into()),
+            "manager visit".into(),
+            false
+        )]
+    );
+    // … and supersedes the rep's follow-up of that customer (none was due; still nothing new).
+    assert_eq!(agenda_of(&rep).await.len(), 1);
+
+    // A converted lead's follow-ups move to its customer: the latest one stays, named after it.
+    let soon = rep
+        .post("/api/v1/leads", json!({"company": "Initech Ltd.", "contact_name": "Bill", "source": "referral", "explicit_need": true}))
+        .await;
+    let soon_id = soon.json["id"].as_i64().unwrap();
+    let r = rep
+        .post(
+            &format!("/api/v1/leads/{soon_id}/first-contact"),
+            json!({"summary": "met Bill", "next_follow_up_at": in_minutes(&app, 20)}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    log(json!({"lead_id": soon_id}), "sent the offer", Some(240)).await;
+    let lead_now = rep.get(&format!("/api/v1/leads/{soon_id}")).await;
+    let r = rep
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/leads/{soon_id}/convert"),
+            None,
+            &[("if-match", &lead_now.etag())],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let agenda = agenda_of(&rep).await;
+    assert_eq!(
+        agenda.iter().map(|a| a.1.as_str()).collect::<Vec<_>>(),
+        vec!["intro call", "sent the offer"]
+    );
+    assert_eq!(agenda[1].0.as_deref(), Some("Initech Ltd."));
+}
+
+async fn leads_carry_a_checked_credit_code(app: TestApp) {
+    app.seed_org().await;
+    let rep = app.login("rep1", PASSWORD).await;
+    let lead = |company: &str, code: &str| json!({"company": company, "contact_name": "曾先生", "source": "exhibition", "explicit_need": true, "credit_code": code});
+    // A wrong check character is a field error; nothing is saved.
+    let bad = rep
+        .post(
+            "/api/v1/leads",
+            lead("宁德时代新能源科技股份有限公司", "91350900MA2XN0001K"),
+        )
+        .await;
+    assert_eq!(bad.error_fields(), vec!["credit_code"], "{}", bad.body);
+    let made = rep
+        .post(
+            "/api/v1/leads",
+            lead("宁德时代新能源科技股份有限公司", " 91350900ma2xn0001j "),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    assert_eq!(made.json["credit_code"], "91350900MA2XN0001J");
+    let id = made.json["id"].as_i64().unwrap();
+
+    // Another lead with the same code is a duplicate, whatever its name; confirmed, it is saved.
+    let again = rep
+        .post("/api/v1/leads", lead("CATL", "91350900MA2XN0001J"))
+        .await;
+    assert_eq!(again.error_fields(), vec!["credit_code"], "{}", again.body);
+    let mut confirmed = lead("CATL", "91350900MA2XN0001J");
+    confirmed["allow_duplicate"] = json!(true);
+    assert_eq!(rep.post("/api/v1/leads", confirmed).await.status, 201);
+    // … and so is a lead with the code of a customer.
+    let r = rep
+        .post(
+            "/api/v1/customers",
+            json!({"name": "苏州精密制造有限公司", "credit_code": "91320505MA1MX0003B"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let like_customer = rep
+        .post(
+            "/api/v1/leads",
+            lead("Suzhou Precision", "91320505MA1MX0003B"),
+        )
+        .await;
+    assert_eq!(like_customer.error_fields(), vec!["credit_code"]);
+
+    // Edited through the API, checked the same way.
+    let put = |body: serde_json::Value, version: i64| {
+        let rep = rep.clone();
+        async move {
+            rep.send(
+                reqwest::Method::PUT,
+                &format!("/api/v1/leads/{id}"),
+                Some(body),
+                &[("if-match", &format!("\"{version}\""))],
+            )
+            .await
+        }
+    };
+    let r = put(lead("宁德时代新能源科技股份有限公司", "12345"), 1).await;
+    assert_eq!(r.error_fields(), vec!["credit_code"]);
+    let r = put(
+        lead("宁德时代新能源科技股份有限公司", "91440300MA5FT0004W"),
+        1,
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json["credit_code"].as_str()),
+        (200, Some("91440300MA5FT0004W")),
+        "{}",
+        r.body
+    );
+
+    // Shown on the lead's page and exported.
+    let page = rep.get(&format!("/leads/{id}")).await;
+    assert!(page.body.contains("91440300MA5FT0004W"), "{}", page.body);
+    let csv = rep.get("/api/v1/leads/export?format=csv").await;
+    assert!(
+        csv.body.lines().next().unwrap().contains("credit_code")
+            && csv.body.contains("91440300MA5FT0004W"),
+        "{}",
+        csv.body
+    );
+
+    // The customer a lead becomes carries its code.
+    let r = rep
+        .post(
+            &format!("/api/v1/leads/{id}/first-contact"),
+            json!({"summary": "电话沟通"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let version = r.json["lead"]["version"].as_i64().unwrap();
+    let r = rep
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/leads/{id}/convert"),
+            None,
+            &[("if-match", &format!("\"{version}\""))],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json["customer"]["credit_code"], "91440300MA5FT0004W");
+
+    // A lead whose code a customer already has is not converted into a second one.
+    let mut twin = lead("Suzhou Precision", "91320505MA1MX0003B");
+    twin["allow_duplicate"] = json!(true);
+    let twin = rep.post("/api/v1/leads", twin).await;
+    let twin_id = twin.json["id"].as_i64().unwrap();
+    let r = rep
+        .post(
+            &format!("/api/v1/leads/{twin_id}/first-contact"),
+            json!({"summary": "电话沟通"}),
+        )
+        .await;
+    let version = r.json["lead"]["version"].as_i64().unwrap();
+    let r = rep
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/leads/{twin_id}/convert"),
+            None,
+            &[("if-match", &format!("\"{version}\""))],
+        )
+        .await;
+    assert_eq!(r.error_fields(), vec!["credit_code"], "{}", r.body);
+    assert_eq!(
+        rep.get(&format!("/api/v1/leads/{twin_id}")).await.json["status"],
+        "contacted"
+    );
+
+    // The form: a bad code is refused on its field, a good one saved and shown.
+    let form = |code: &'static str| {
+        [
+            ("company", "深圳华强电子有限公司"),
+            ("contact_name", "黄经理"),
+            ("source", "social_media"),
+            ("credit_code", code),
+        ]
+    };
+    let refused = post_form(&rep, "/leads/new", &form("91440300MA5FT0004X")).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body.contains("data-field=\"credit_code\""),
+        "{}",
+        refused.body
+    );
+    let saved = post_form(&rep, "/leads/new", &form("91110000MA01X00054")).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let shown = rep.get(saved.header("location").unwrap()).await;
+    assert!(shown.body.contains("91110000MA01X00054"), "{}", shown.body);
 }

@@ -161,6 +161,11 @@ async fn browser_lead_capture_grade_follow_up_convert(app: TestApp) {
     click(&b, "#dry_run").await;
     click(&b, "#run-import").await;
     wait_text(&b, "#import-result", "已导入 1 条线索").await;
+    // The same file again, duplicates allowed: imported, and the look-alike rows listed.
+    click(&b, "#allow_duplicates").await;
+    click(&b, "#run-import").await;
+    let duplicates = wait_text(&b, "#import-duplicates", "线索 #").await;
+    assert!(duplicates.contains("电话"), "{duplicates}");
     // The same company again is a probable duplicate, captured only when confirmed.
     b.goto(&app.url("/leads/new")).await.unwrap();
     b.wait_for("#lead-form").await.unwrap();
