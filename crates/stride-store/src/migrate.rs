@@ -44,8 +44,8 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(15, "stage_documents", "0015_stage_documents"),
     migration!(16, "sales_indexes", "0016_sales_indexes"),
     migration!(17, "crm_indexes", "0017_crm_indexes"),
-    migration!(19, "agenda", "0019_agenda"),
-    migration!(20, "board_totals", "0020_board_totals"),
+    migration!(18, "agenda", "0018_agenda"),
+    migration!(19, "board_totals", "0019_board_totals"),
 ];
 
 /// The schema version this build expects: its last migration.

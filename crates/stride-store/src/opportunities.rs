@@ -381,7 +381,7 @@ async fn stage_totals(
     // Each opportunity's weighted amount is rounded half up on its own (amounts are never
     // negative), exactly as `stride_domain::opportunities::weighted_amount`, then summed.
     // Filters on the scope, stage, status and owner read the sums the triggers of migration
-    // 0020 keep per (department, owner, stage); a customer or name filter sums the deals.
+    // 0019 keep per (department, owner, stage); a customer or name filter sums the deals.
     let from_sums = f.customer_id.is_none() && f.q.is_none();
     let mut q = if from_sums {
         Sql::new(
