@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::stages::edit_stages;
 use serde_json::{json, Value};
 use stride_testkit::{backend_tests, Client, TestApp, PASSWORD};
 
@@ -98,21 +99,12 @@ async fn patch(c: &Client, o: &Value, body: Value) -> Value {
 
 /// Sets the stages' probabilities by code and switches every gate off.
 async fn configure_stages(admin: &Client, probability: &[(&str, i64)]) {
-    let stages = admin.get("/api/v1/opportunity-stages").await;
-    let mut list = stages.json["stages"].as_array().unwrap().clone();
-    for s in &mut list {
+    edit_stages(admin, |s| {
         s["requires"] = json!([]);
         if let Some((_, p)) = probability.iter().find(|(code, _)| s["code"] == *code) {
             s["probability"] = json!(p);
         }
-    }
-    send(
-        admin,
-        reqwest::Method::PUT,
-        "/api/v1/opportunity-stages",
-        &stages.etag(),
-        json!({ "stages": list }),
-    )
+    })
     .await;
 }
 

@@ -5,6 +5,7 @@
 
 use std::future::Future;
 
+use crate::stages::open_gates;
 use serde_json::{json, Value};
 use stride_testkit::{backend_tests, Client, Org, TestApp, PASSWORD};
 
@@ -966,20 +967,7 @@ async fn closing_a_deal_withdraws_its_moot_reviews(app: TestApp) {
     let admin = app.login("admin", PASSWORD).await;
     let manager = app.login("manager", PASSWORD).await;
     // This test is about the reviews, not the gates on the way to won.
-    let stages = admin.get("/api/v1/opportunity-stages").await;
-    let mut config = stages.json["stages"].clone();
-    for s in config.as_array_mut().unwrap() {
-        s["requires"] = json!([]);
-    }
-    let r = admin
-        .send(
-            reqwest::Method::PUT,
-            "/api/v1/opportunity-stages",
-            Some(json!({ "stages": config })),
-            &[("if-match", &stages.etag())],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    open_gates(&admin).await;
 
     // Won: the proposal review is moot, the contract review goes on.
     let (won_contract, won_contract_review) = submitted(&d).await;

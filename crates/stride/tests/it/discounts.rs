@@ -2,6 +2,7 @@
 //! judged on the whole deal, approved by the reporting line (and leadership for deep ones),
 //! a deal under approval locked against others, and a change of price sending it back.
 
+use crate::stages::open_gates;
 use serde_json::{json, Value};
 use stride_testkit::{backend_tests, Client, TestApp, PASSWORD};
 
@@ -57,24 +58,6 @@ async fn deal(app: &TestApp, discount_bp: i64) -> Deal {
         id: r.json["id"].as_i64().unwrap(),
         company: org.root,
     }
-}
-
-/// Switches every stage gate off (as an admin).
-async fn open_gates(admin: &Client) {
-    let stages = admin.get("/api/v1/opportunity-stages").await;
-    let mut config = stages.json["stages"].clone();
-    for s in config.as_array_mut().unwrap() {
-        s["requires"] = json!([]);
-    }
-    let saved = admin
-        .send(
-            reqwest::Method::PUT,
-            "/api/v1/opportunity-stages",
-            Some(json!({ "stages": config })),
-            &[("if-match", &stages.etag())],
-        )
-        .await;
-    assert_eq!(saved.status, 200, "{}", saved.body);
 }
 
 async fn win(c: &Client, id: i64) -> (u16, Value) {

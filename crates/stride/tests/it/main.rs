@@ -17,6 +17,7 @@ mod leads;
 mod opportunities;
 mod pages;
 mod stage_documents;
+mod stages;
 mod ui;
 mod ui_contracts;
 mod ui_flows;

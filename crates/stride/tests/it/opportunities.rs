@@ -3,6 +3,7 @@
 //! and the opportunity a converted lead brings.
 
 use crate::board_totals::{listed as listed_sums, on_board};
+use crate::stages::open_gates;
 use serde_json::{json, Value};
 use stride_testkit::{backend_tests, Client, Reply, TestApp, PASSWORD};
 
@@ -63,24 +64,6 @@ async fn move_to(c: &Client, o: &Value, stage: &str) -> Reply {
         json!({ "stage": stage }),
     )
     .await
-}
-
-/// Switches every stage gate off (as an admin), for tests about something else.
-async fn open_gates(admin: &Client) {
-    let stages = admin.get("/api/v1/opportunity-stages").await;
-    let mut config = stages.json["stages"].clone();
-    for s in config.as_array_mut().unwrap() {
-        s["requires"] = json!([]);
-    }
-    let saved = admin
-        .send(
-            reqwest::Method::PUT,
-            "/api/v1/opportunity-stages",
-            Some(json!({ "stages": config })),
-            &[("if-match", &stages.etag())],
-        )
-        .await;
-    assert_eq!(saved.status, 200, "{}", saved.body);
 }
 
 /// (field, code) of each entry of a problem's `errors`.

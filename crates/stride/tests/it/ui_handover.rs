@@ -2,6 +2,7 @@
 //! from the user's page in a real headless Chromium, and through the API; won and lost deals
 //! stay with the rep who closed them, and every board follows.
 
+use crate::stages::open_gates;
 use serde_json::{json, Value};
 use stride_testkit::browser::Browser;
 use stride_testkit::{backend_tests, Client, TestApp, PASSWORD};
@@ -50,24 +51,6 @@ async fn a_reps_book(rep: &Client) -> Vec<Value> {
     deals
 }
 
-/// Switches every stage gate off, so a deal may be won from first contact.
-async fn no_gates(admin: &Client) {
-    let stages = admin.get("/api/v1/opportunity-stages").await;
-    let mut list = stages.json["stages"].as_array().unwrap().clone();
-    for s in &mut list {
-        s["requires"] = json!([]);
-    }
-    let r = admin
-        .send(
-            reqwest::Method::PUT,
-            "/api/v1/opportunity-stages",
-            Some(json!({ "stages": list })),
-            &[("if-match", &stages.etag())],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-}
-
 /// (name, owner) of every deal the client may list, sorted by name.
 async fn deals_seen(c: &Client) -> Vec<(String, i64)> {
     let list = c.get("/api/v1/opportunities?limit=100").await;
@@ -89,7 +72,7 @@ async fn deals_seen(c: &Client) -> Vec<(String, i64)> {
 async fn hand_over_moves_customers_and_open_deals(app: TestApp) {
     let org = app.seed_org().await;
     let admin = app.login("admin", PASSWORD).await;
-    no_gates(&admin).await;
+    open_gates(&admin).await;
     let rep1 = app.login("rep1", PASSWORD).await;
     let rep2 = app.login("rep2", PASSWORD).await;
     a_reps_book(&rep1).await;
@@ -131,7 +114,7 @@ async fn hand_over_moves_customers_and_open_deals(app: TestApp) {
 async fn browser_admin_hands_a_leaving_reps_book_over(app: TestApp) {
     let org = app.seed_org().await;
     let admin = app.login("admin", PASSWORD).await;
-    no_gates(&admin).await;
+    open_gates(&admin).await;
     let rep1 = app.login("rep1", PASSWORD).await;
     a_reps_book(&rep1).await;
     let Some(b) = Browser::launch_if_available("zh-CN").await.unwrap() else {
