@@ -38,105 +38,16 @@ CUSTOMERS=${CUSTOMERS:-1000000}
 CONTACTS=${CONTACTS:-2000000}
 ACTIVITIES=${ACTIVITIES:-5000000}
 POOL_EVERY=${POOL_EVERY:-50}
-PG_URL_BASE=${PG_URL_BASE:-postgres://postgres@127.0.0.1:5432}
 PG_DB=${PG_DB:-stride_bench_crm}
 PORT=${PORT:-18190}
 REP=bench00012
 
-case "$BACKENDS" in
-sqlite) BACKENDS=(sqlite) ;;
-postgres) BACKENDS=(postgres) ;;
-both) BACKENDS=(sqlite postgres) ;;
-*)
-    echo "usage: $0 [sqlite|postgres|both] [seconds]" >&2
-    exit 2
-    ;;
-esac
-for tool in wrk curl jq awk sqlite3 psql; do
-    command -v "$tool" >/dev/null || {
-        echo "$0: $tool is required" >&2
-        exit 2
-    }
-done
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/stride}
-WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/stride-crm.XXXXXX")
-SERVER_PID=""
-
-cleanup() {
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    SERVER_PID=""
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { echo "[crm] $*" >&2; }
-
-if [[ -z "${NO_BUILD:-}" ]]; then
-    log "building release binary"
-    (cd "$ROOT" && cargo build --release -p stride >&2)
-fi
-[[ -x "$BIN" ]] || {
-    echo "$0: $BIN not found" >&2
-    exit 2
-}
-
-# wrk prints latencies as 812.00us, 1.23ms or 1.05s; normalise to milliseconds.
-to_ms() {
-    awk -v v="$1" 'BEGIN {
-        if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v / 1000 }
-        else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
-        else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.2f", v * 60000 }
-        else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v * 1000 }
-        else printf "%s", v
-    }'
-}
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-
-# One wrk run; prints "rps p50_ms p99_ms non2xx".
-wrk_run() {
-    local connections=$1 seconds=$2 out=$3
-    shift 3
-    wrk -t"$(( connections < THREADS ? connections : THREADS ))" -c"$connections" -d"${seconds}s" \
-        --timeout 30s --latency "$@" >"$out" 2>&1 || {
-        cat "$out" >&2
-        return 1
-    }
-    local rps p50 p99 bad timeouts
-    timeouts=$(awk '/Socket errors:/ { print $NF }' "$out")
-    [[ -z "$timeouts" || "$timeouts" == 0 ]] || log "$out: socket errors, $timeouts timeouts"
-    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
-    p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
-    p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
-    bad=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
-    echo "$rps $p50 $p99 ${bad:-0}"
-}
-
-wait_ready() {
-    local base=$1
-    for _ in $(seq 1 300); do
-        curl -fsS "$base/healthz" >/dev/null 2>&1 && return 0
-        kill -0 "$SERVER_PID" 2>/dev/null || {
-            echo "$0: server exited; see $WORKDIR" >&2
-            return 1
-        }
-        sleep 0.1
-    done
-    echo "$0: server did not answer /healthz" >&2
-    return 1
-}
-
-DB_SQL=()
-query() {
-    case "${DB_SQL[0]}" in
-    sqlite) sqlite3 -batch -noheader "${DB_SQL[1]}" "$1" ;;
-    postgres) psql -qAtX -F '|' "${DB_SQL[1]}" -c "$1" ;;
-    esac
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+backends_from "$BACKENDS" "[sqlite|postgres|both] [seconds]"
+require_tools wrk curl jq awk sqlite3 psql
+bench_setup crm
+build_release
+KEEP_PG=${REUSE_PG:-}
 
 ROWS=()
 NOTES=()
@@ -166,37 +77,27 @@ bench_get() {
 
 bench_backend() {
     local backend=$1 port=$2
-    local -a db
     local reuse=""
+    use_database "$backend" "$PG_DB"
     case "$backend" in
     sqlite)
-        local dir=${SQLITE_DIR:-$WORKDIR/sqlite-data}
-        [[ -f "$dir/stride.db" ]] && reuse=1
-        db=(--data-dir "$dir")
-        DB_SQL=(sqlite "$dir/stride.db")
-        ;;
-    postgres)
-        local host=${PG_URL_BASE#*@}
-        host=${host%%:*}
-        if [[ -n "${REUSE_PG:-}" ]]; then
-            reuse=1
-        else
-            dropdb --if-exists -h "$host" -U postgres "$PG_DB"
-            createdb -h "$host" -U postgres "$PG_DB"
+        if [[ -n "${SQLITE_DIR:-}" ]]; then
+            DB=(--data-dir "$SQLITE_DIR")
+            DB_SQL=(sqlite "$SQLITE_DIR/stride.db")
         fi
-        db=(--database-url "$PG_URL_BASE/$PG_DB")
-        DB_SQL=(postgres "$PG_URL_BASE/$PG_DB")
+        [[ -f "${DB_SQL[1]}" ]] && reuse=1
         ;;
+    postgres) [[ -z "$KEEP_PG" ]] || reuse=1 ;;
     esac
 
     local t0=$SECONDS
     if [[ -n "$reuse" ]]; then
         log "$backend: reusing the data set generated before"
-        "$BIN" "${db[@]}" migrate >&2
+        "$BIN" "${DB[@]}" migrate >&2
     else
         log "$backend: generating the data set"
         # Quiet: sqlx would log every multi-row statement as slow, text and all.
-        STRIDE_LOG=error "$BIN" "${db[@]}" bench-data --users "$USERS" --customers "$CUSTOMERS" \
+        STRIDE_LOG=error "$BIN" "${DB[@]}" bench-data --users "$USERS" --customers "$CUSTOMERS" \
             --contacts "$CONTACTS" --activities "$ACTIVITIES" --pool-every "$POOL_EVERY" >&2
         NOTES+=("$backend: data set generated in $((SECONDS - t0)) s")
     fi
@@ -206,16 +107,14 @@ bench_backend() {
 
     local rep_id lead rep
     rep_id=$(query "SELECT id FROM users WHERE username = '$REP'")
-    lead=$("$BIN" "${db[@]}" token create benchlead --label bench | tail -n 1)
-    rep=$("$BIN" "${db[@]}" token create "$REP" --label bench | tail -n 1)
+    lead=$("$BIN" "${DB[@]}" token create benchlead --label bench | tail -n 1)
+    rep=$("$BIN" "${DB[@]}" token create "$REP" --label bench | tail -n 1)
     local ids
     ids=$(query "SELECT id FROM customers WHERE owner_id = $rep_id ORDER BY id" | paste -sd, -)
     NOTES+=("$backend: $REP (id $rep_id) owns $(tr ',' '\n' <<<"$ids" | wc -l) customers, $(query "SELECT COUNT(*) FROM customers WHERE owner_id = $rep_id AND tier = 'core'") of them core")
 
     local base=http://127.0.0.1:$port
-    "$BIN" "${db[@]}" serve --addr "127.0.0.1:$port" >"$WORKDIR/$backend-server.log" 2>&1 &
-    SERVER_PID=$!
-    wait_ready "$base"
+    start_server "$port"
 
     local session
     curl -fsS -o /dev/null -c "$WORKDIR/$backend-cookies.txt" \
@@ -261,7 +160,7 @@ bench_backend() {
         bench_get "$backend" agenda '`GET /api/v1/agenda` (rep)' "$c" "$base/api/v1/agenda" -H "$rep_auth"
         bench_get "$backend" agenda-page '`GET /agenda` page (rep)' "$c" "$base/agenda" -H "$cookie"
     done
-    cleanup
+    stop_server
 }
 
 for i in "${!BACKENDS[@]}"; do
@@ -269,7 +168,7 @@ for i in "${!BACKENDS[@]}"; do
 done
 
 echo
-echo "wrk --latency, ${SECONDS_PER_RUN}s per run, median of $RUNS run(s); $(nproc) CPU(s): $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "wrk --latency, ${SECONDS_PER_RUN}s per run, median of $RUNS run(s); $(machine)"
 echo
 echo "| backend | endpoint | connections | req/s | p50 ms | p99 ms |"
 echo "|---|---|---:|---:|---:|---:|"

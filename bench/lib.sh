@@ -137,6 +137,18 @@ wrk_summary() {
     echo "$rps $p50 $p99 ${bad:-0}"
 }
 
+# wrk_run CONNECTIONS SECONDS OUT [wrk args…]: one wrk run (THREADS threads at most); prints "rps p50_ms p99_ms non2xx".
+wrk_run() {
+    local connections=$1 seconds=$2 out=$3
+    shift 3
+    wrk -t"$(( connections < THREADS ? connections : THREADS ))" -c"$connections" -d"${seconds}s" \
+        --timeout 30s --latency "$@" >"$out" 2>&1 || {
+        cat "$out" >&2
+        return 1
+    }
+    wrk_summary "$out"
+}
+
 # The machine, for the report's first line.
 machine() {
     echo "$(nproc) CPU(s): $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo); load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -49,18 +49,6 @@ bench_setup sales
 build_release
 KEEP_PG=${REUSE_PG:-}
 
-# One wrk run; prints "rps p50_ms p99_ms non2xx".
-wrk_run() {
-    local connections=$1 seconds=$2 out=$3
-    shift 3
-    wrk -t"$(( connections < THREADS ? connections : THREADS ))" -c"$connections" -d"${seconds}s" \
-        --timeout 30s --latency "$@" >"$out" 2>&1 || {
-        cat "$out" >&2
-        return 1
-    }
-    wrk_summary "$out"
-}
-
 # The wrk script for one decision run: every approver's token and the requests still waiting
 # for them, read from the database now.
 write_decide_lua() {
