@@ -22,7 +22,7 @@ use stride_domain::approvals::{
 use stride_domain::money::{Currency, Money};
 
 use super::approvals::kind_label;
-use super::leads::user_names;
+use super::user_names;
 use super::{app_error_page, render, see_other, Chrome, Fields, PageActor};
 use crate::i18n::Tr;
 use crate::AppState;

@@ -13,7 +13,7 @@ use stride_app::page::PageRequest;
 use stride_app::AppError;
 use stride_domain::approvals::{Decision, FlowKind};
 
-use super::leads::user_names;
+use super::user_names;
 use super::{
     app_error_page, field_errors, given, money, percent_encode, render, see_other, Chrome,
     PageActor,

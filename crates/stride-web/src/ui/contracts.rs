@@ -17,7 +17,7 @@ use stride_app::{AppError, FieldError};
 use stride_domain::contracts::Milestone;
 use stride_domain::money::{Currency, Money};
 
-use super::leads::user_names;
+use super::user_names;
 use super::{
     app_error_page, field_errors, given, money, percent_encode, render, see_other, Chrome,
     CsrfForm, Fields, PageActor,

@@ -1,8 +1,6 @@
 //! Customer pages: the list and the public pool (公海), registration with duplicate checks,
 //! the 360° view with contacts, and the search box.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -23,6 +21,7 @@ use stride_domain::money::{Currency, Money};
 use super::admin::{form_page, validation_errors, FieldErrors, Opt};
 use super::attachments::{attachments_section, AttachmentsSection};
 use super::leads::{activity_list, kind_options, ActivityInput, ActivityRow};
+use super::user_names;
 use super::{
     app_error_page, given, money, opt, percent_encode, render, see_other, Chrome, CsrfForm,
     PageActor,
@@ -79,24 +78,6 @@ fn local_time_value(ms: i64, tz: &TimeZone) -> String {
                 .to_string()
         })
         .unwrap_or_default()
-}
-
-/// Display names of the given users, as far as the viewer may read them.
-async fn user_names(app: &App, actor: &Actor, ids: Vec<i64>) -> HashMap<i64, String> {
-    let mut names = HashMap::new();
-    names.insert(actor.user_id, actor.display_name.clone());
-    if !actor.can(RecordKind::User, Action::View) {
-        return names;
-    }
-    for id in ids {
-        if names.contains_key(&id) {
-            continue;
-        }
-        if let Ok(u) = app.get_user(actor, id).await {
-            names.insert(id, u.display_name);
-        }
-    }
-    names
 }
 
 // ---- list and public pool -------------------------------------------------------------------

@@ -24,6 +24,7 @@ use stride_domain::leads::{LeadGrade, LeadSource, LeadStatus};
 
 use super::admin::{form_page, validation_errors, FieldErrors, Opt};
 use super::attachments::{attachments_section, AttachmentsSection};
+use super::user_names;
 use super::{
     app_error_page, given, opt, percent_encode, render, see_other, Chrome, CsrfForm, PageActor,
 };
@@ -78,24 +79,6 @@ pub(super) fn kind_label(tr: &Tr, kind: &str) -> String {
 
 fn yes_no(tr: &Tr, v: bool) -> String {
     tr.t(if v { "form.yes" } else { "form.no" })
-}
-
-/// Display names of the given users, as far as the viewer may read them.
-pub(super) async fn user_names(app: &App, actor: &Actor, ids: Vec<i64>) -> HashMap<i64, String> {
-    let mut names = HashMap::new();
-    names.insert(actor.user_id, actor.display_name.clone());
-    if !actor.can(RecordKind::User, Action::View) {
-        return names;
-    }
-    for id in ids {
-        if names.contains_key(&id) {
-            continue;
-        }
-        if let Ok(u) = app.get_user(actor, id).await {
-            names.insert(id, u.display_name);
-        }
-    }
-    names
 }
 
 /// A label and an already formatted value.
