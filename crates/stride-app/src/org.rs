@@ -326,6 +326,35 @@ impl App {
         self.store.user(&reach, id).await?.ok_or(AppError::NotFound)
     }
 
+    /// Display names of the given users as far as the actor may read them, and always the
+    /// actor's own; for pages that show owners and approvers next to records. One read however
+    /// many people (at most 500 distinct ids are looked up).
+    pub async fn user_names(
+        &self,
+        actor: &Actor,
+        ids: &[i64],
+    ) -> AppResult<std::collections::HashMap<i64, String>> {
+        let mut names = std::collections::HashMap::new();
+        names.insert(actor.user_id, actor.display_name.clone());
+        if !actor.can(RecordKind::User, Action::View) {
+            return Ok(names);
+        }
+        let mut wanted: Vec<i64> = ids
+            .iter()
+            .copied()
+            .filter(|id| *id != actor.user_id)
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        wanted.truncate(500);
+        if wanted.is_empty() {
+            return Ok(names);
+        }
+        let reach = self.reach(actor).await?;
+        names.extend(self.store.display_names(&reach, &wanted).await?);
+        Ok(names)
+    }
+
     pub async fn create_user(&self, actor: &Actor, new: NewUser) -> AppResult<User> {
         actor.require(RecordKind::User, Action::Create)?;
         let mut p = Problems::default();

@@ -241,6 +241,30 @@ pub async fn user_by_id(conn: &mut AnyConnection, reach: &Reach, id: i64) -> Res
         .transpose()
 }
 
+pub async fn display_names(
+    conn: &mut AnyConnection,
+    reach: &Reach,
+    ids: &[i64],
+) -> Result<Vec<(i64, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = Sql::new("SELECT id, display_name FROM users WHERE id IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.bind(*id);
+    }
+    q.push(") AND ");
+    user_reach(&mut q, reach);
+    q.fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| Ok((col(r, "id")?, col(r, "display_name")?)))
+        .collect()
+}
+
 pub async fn credentials(
     conn: &mut AnyConnection,
     username: &str,

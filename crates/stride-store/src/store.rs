@@ -63,6 +63,9 @@ impl Store for SqlStore {
     async fn user(&self, reach: &Reach, id: i64) -> StoreResult<Option<User>> {
         org::user_by_id(&mut *self.conn().await?, reach, id).await
     }
+    async fn display_names(&self, reach: &Reach, ids: &[i64]) -> StoreResult<Vec<(i64, String)>> {
+        org::display_names(&mut *self.conn().await?, reach, ids).await
+    }
     async fn credentials(&self, username: &str) -> StoreResult<Option<(i64, String, bool)>> {
         org::credentials(&mut *self.conn().await?, username).await
     }

@@ -85,6 +85,8 @@ pub trait Store:
         page: PageRequest,
     ) -> StoreResult<Vec<User>>;
     async fn user(&self, reach: &Reach, id: i64) -> StoreResult<Option<User>>;
+    /// Display names of those of `ids` within reach, in one read.
+    async fn display_names(&self, reach: &Reach, ids: &[i64]) -> StoreResult<Vec<(i64, String)>>;
     /// The user id and password hash for a login name.
     async fn credentials(&self, username: &str) -> StoreResult<Option<(i64, String, bool)>>;
 

@@ -641,24 +641,17 @@ async fn public_lead_submit(
 }
 
 /// Display names of the given users, as far as the viewer may read them; the viewer's own name
-/// always.
+/// always. A failed read shows ids instead of names rather than failing the page.
 async fn user_names(
     app: &stride_app::App,
     actor: &Actor,
     ids: Vec<i64>,
 ) -> std::collections::HashMap<i64, String> {
-    let mut names = std::collections::HashMap::new();
-    names.insert(actor.user_id, actor.display_name.clone());
-    if !actor.can(RecordKind::User, Action::View) {
-        return names;
-    }
-    for id in ids {
-        if names.contains_key(&id) {
-            continue;
-        }
-        if let Ok(u) = app.get_user(actor, id).await {
-            names.insert(id, u.display_name);
+    match app.user_names(actor, &ids).await {
+        Ok(names) => names,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read user names");
+            std::iter::once((actor.user_id, actor.display_name.clone())).collect()
         }
     }
-    names
 }

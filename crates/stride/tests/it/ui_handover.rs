@@ -105,6 +105,14 @@ async fn hand_over_moves_customers_and_open_deals(app: TestApp) {
     assert_eq!(board.json["open_total_fen"], 620_000, "{}", board.body);
     let board = rep1.get("/api/v1/opportunities/board?cards=0").await;
     assert_eq!(board.json["open_total_fen"], 0, "{}", board.body);
+    // The customer list names each customer's owner (read in one go for the whole page).
+    let page = admin.get("/customers").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("rep2 用户") && !page.body.contains("rep1 用户"),
+        "{}",
+        page.body
+    );
     let audit = admin
         .get("/api/v1/audit?record_kind=customer&action=hand_over")
         .await;
