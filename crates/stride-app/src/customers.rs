@@ -5,7 +5,6 @@ use serde::Serialize;
 use stride_domain::access::{Action, RecordKind};
 use stride_domain::customers::{
     normalize_company_name, normalize_email, normalize_phone, CreditRating, DecisionRole,
-    UnifiedSocialCreditCode,
 };
 use stride_domain::validate;
 
@@ -208,16 +207,7 @@ fn checked_customer(mut d: CustomerData) -> AppResult<CustomerData> {
         p.optional_text(value, field, max);
     }
     p.contact_points(d.email.as_deref(), d.phone.as_deref());
-    if let Some(code) = d.credit_code.take().filter(|c| !c.trim().is_empty()) {
-        match UnifiedSocialCreditCode::parse(&code) {
-            Ok(c) => d.credit_code = Some(c.as_str().to_owned()),
-            Err(e) => p.add(
-                "credit_code",
-                "invalid",
-                format!("not a unified social credit code: {e}"),
-            ),
-        }
-    }
+    p.credit_code(&mut d.credit_code);
     if let Some(rating) = d.credit_rating.take().filter(|r| !r.trim().is_empty()) {
         match rating.trim().parse::<CreditRating>() {
             Ok(r) => d.credit_rating = Some(r.as_str().to_owned()),

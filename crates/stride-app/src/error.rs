@@ -104,6 +104,22 @@ impl Problems {
         }
     }
 
+    /// Checks a unified social credit code, when given, and keeps it in its canonical form;
+    /// a blank one is no code.
+    pub fn credit_code(&mut self, code: &mut Option<String>) {
+        let Some(text) = code.take().filter(|c| !c.trim().is_empty()) else {
+            return;
+        };
+        match stride_domain::customers::UnifiedSocialCreditCode::parse(&text) {
+            Ok(c) => *code = Some(c.as_str().to_owned()),
+            Err(e) => self.add(
+                "credit_code",
+                "invalid",
+                format!("not a unified social credit code: {e}"),
+            ),
+        }
+    }
+
     pub fn into_result(self) -> AppResult<()> {
         if self.0.is_empty() {
             Ok(())

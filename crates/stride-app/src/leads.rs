@@ -5,7 +5,6 @@
 use jiff::Timestamp;
 use serde::Serialize;
 use stride_domain::access::{Action, RecordKind};
-use stride_domain::customers::UnifiedSocialCreditCode;
 use stride_domain::leads::{
     GradingRules, LeadGrade, LeadSource, LeadStatus, Qualification, ResponsePolicy,
 };
@@ -212,16 +211,7 @@ pub(crate) fn checked_lead(mut d: LeadData) -> AppResult<LeadData> {
         p.optional_text(value, field, max);
     }
     p.contact_points(d.email.as_deref(), d.phone.as_deref());
-    if let Some(code) = d.credit_code.take().filter(|c| !c.trim().is_empty()) {
-        match UnifiedSocialCreditCode::parse(&code) {
-            Ok(c) => d.credit_code = Some(c.as_str().to_owned()),
-            Err(e) => p.add(
-                "credit_code",
-                "invalid",
-                format!("not a unified social credit code: {e}"),
-            ),
-        }
-    }
+    p.credit_code(&mut d.credit_code);
     p.check(
         d.phone.is_some() || d.email.is_some() || d.contact_name.is_some(),
         "contact_name",
