@@ -52,29 +52,6 @@ KEEP_PG=${REUSE_PG:-}
 ROWS=()
 NOTES=()
 
-# Measures GET `url` RUNS times with wrk at `connections` (raw output in files named by `key`);
-# adds a table row with the medians. Any non-2xx response fails the script.
-bench_get() {
-    local backend=$1 key=$2 label=$3 connections=$4 url=$5
-    shift 5
-    local -a rps=() p50=() p99=()
-    local r line a b c d
-    if ((WARMUP > 0)); then
-        wrk_run "$connections" "$WARMUP" "$WORKDIR/$backend-$key-c$connections-warmup.txt" "$@" "$url" >/dev/null
-    fi
-    for r in $(seq 1 "$RUNS"); do
-        line=$(wrk_run "$connections" "$SECONDS_PER_RUN" "$WORKDIR/$backend-$key-c$connections-$r.txt" "$@" "$url")
-        read -r a b c d <<<"$line"
-        [[ "$d" == 0 ]] || {
-            echo "$0: $backend $key run $r: $d non-2xx responses" >&2
-            return 1
-        }
-        rps+=("$a") p50+=("$b") p99+=("$c")
-        log "$backend $key c$connections run $r: $a req/s, p50 $b ms, p99 $c ms"
-    done
-    ROWS+=("| $backend | $label | $connections | $(printf '%s\n' "${rps[@]}" | median | xargs printf %.0f) | $(printf '%s\n' "${p50[@]}" | median) | $(printf '%s\n' "${p99[@]}" | median) |")
-}
-
 bench_backend() {
     local backend=$1 port=$2
     local reuse=""

@@ -149,6 +149,31 @@ wrk_run() {
     wrk_summary "$out"
 }
 
+# bench_get BACKEND KEY LABEL CONNECTIONS URL [wrk args…]: measures GET URL RUNS times (after
+# WARMUP seconds of untimed load; raw output in files named by KEY), adds a row with the medians
+# to ROWS and sets LAST_RPS. Any non-2xx response fails the script.
+bench_get() {
+    local backend=$1 key=$2 label=$3 connections=$4 url=$5
+    shift 5
+    local -a rps=() p50=() p99=()
+    local r line a b c d
+    if ((WARMUP > 0)); then
+        wrk_run "$connections" "$WARMUP" "$WORKDIR/$backend-$key-c$connections-warmup.txt" "$@" "$url" >/dev/null
+    fi
+    for r in $(seq 1 "$RUNS"); do
+        line=$(wrk_run "$connections" "$SECONDS_PER_RUN" "$WORKDIR/$backend-$key-c$connections-$r.txt" "$@" "$url")
+        read -r a b c d <<<"$line"
+        [[ "$d" == 0 ]] || {
+            echo "$0: $backend $key run $r: $d non-2xx responses" >&2
+            return 1
+        }
+        rps+=("$a") p50+=("$b") p99+=("$c")
+        log "$backend $key c$connections run $r: $a req/s, p50 $b ms, p99 $c ms"
+    done
+    LAST_RPS=$(printf '%s\n' "${rps[@]}" | median)
+    ROWS+=("| $backend | $label | $connections | $(printf %.0f "$LAST_RPS") | $(printf '%s\n' "${p50[@]}" | median) | $(printf '%s\n' "${p99[@]}" | median) |")
+}
+
 # The machine, for the report's first line.
 machine() {
     echo "$(nproc) CPU(s): $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo); load average $(cut -d' ' -f1-3 /proc/loadavg)"

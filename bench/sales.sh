@@ -71,30 +71,6 @@ write_decide_lua() {
 ROWS=()
 NOTES=()
 
-# Measures GET `url` (raw output in files named by `key`) RUNS times with wrk at `connections`; adds a table row with the medians and
-# sets LAST_RPS. Any non-2xx response fails the script.
-bench_get() {
-    local backend=$1 key=$2 label=$3 connections=$4 url=$5
-    shift 5
-    local -a rps=() p50=() p99=()
-    local r line a b c d
-    if ((WARMUP > 0)); then
-        wrk_run "$connections" "$WARMUP" "$WORKDIR/$backend-$key-c$connections-warmup.txt" "$@" "$url" >/dev/null
-    fi
-    for r in $(seq 1 "$RUNS"); do
-        line=$(wrk_run "$connections" "$SECONDS_PER_RUN" "$WORKDIR/$backend-$key-c$connections-$r.txt" "$@" "$url")
-        read -r a b c d <<<"$line"
-        [[ "$d" == 0 ]] || {
-            echo "$0: $backend $key run $r: $d non-2xx responses" >&2
-            return 1
-        }
-        rps+=("$a") p50+=("$b") p99+=("$c")
-        log "$backend $key c$connections run $r: $a req/s, p50 $b ms, p99 $c ms"
-    done
-    LAST_RPS=$(printf '%s\n' "${rps[@]}" | median)
-    ROWS+=("| $backend | $label | $connections | $(printf %.0f "$LAST_RPS") | $(printf '%s\n' "${p50[@]}" | median) | $(printf '%s\n' "${p99[@]}" | median) |")
-}
-
 bench_backend() {
     local backend=$1 port=$2
     use_database "$backend" "$PG_DB"
