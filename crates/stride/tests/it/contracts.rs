@@ -148,7 +148,8 @@ async fn decide(c: &Client, request: i64, decision: &str, comment: Option<&str>)
     .status
 }
 
-async fn waiting(c: &Client) -> Vec<i64> {
+/// The approval requests waiting for the client.
+pub(crate) async fn waiting(c: &Client) -> Vec<i64> {
     let r = c.get("/api/v1/approvals").await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.json["items"]

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use stride_testkit::browser::Browser;
 use stride_testkit::{backend_tests, Client, TestApp, PASSWORD};
 
-use crate::contracts::{deal, submitted};
+use crate::contracts::{deal, submitted, waiting};
 use crate::pages::{click, select, sign_in, type_into, wait_present, wait_text};
 
 backend_tests!(an_admin_edits_a_flow_in_the_form_and_requests_follow_it);
@@ -59,17 +59,6 @@ async fn contract_flow(admin: &Client) -> Value {
         .find(|f| f["kind"] == "contract")
         .unwrap()
         .clone()
-}
-
-async fn waiting(c: &Client) -> Vec<i64> {
-    let r = c.get("/api/v1/approvals").await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["request"]["id"].as_i64().unwrap())
-        .collect()
 }
 
 async fn an_admin_edits_a_flow_in_the_form_and_requests_follow_it(app: TestApp) {
