@@ -66,10 +66,27 @@ fn inputs(f: &TierFacts) -> TierInputs {
     }
 }
 
+/// Customers re-tiered per transaction: small enough that other writers get the database in
+/// between (SQLite has one writer), large enough that a million customers take a thousand
+/// commits.
+const TIERING_BATCH: usize = 1000;
+/// How long a server holds the month's run between two batches; a server that stopped mid-run
+/// is taken over once this has passed.
+const TIERING_HOLD_MS: i64 = 10 * 60 * 1000;
+const TIERING_JOB: &str = "tiering";
+
 impl App {
     /// Re-tiers every customer once per calendar month (in the organisation's time zone);
-    /// returns how many moved. Several servers may call it: the month is claimed once.
+    /// returns how many moved. Several servers may call it: one holds the month's run, batch by
+    /// batch, and another finishes it if that one stops.
     pub async fn run_monthly_tiering(&self) -> AppResult<usize> {
+        self.retier_customers(TIERING_BATCH, usize::MAX).await
+    }
+
+    /// This month's re-tiering, at most `batches` batches of `batch` customers, each in its own
+    /// transaction. Stopping early leaves the run held until the hold lapses, as a server that
+    /// stopped would (the tests use it so).
+    pub async fn retier_customers(&self, batch: usize, batches: usize) -> AppResult<usize> {
         let now = self.now_ms();
         let tz = jiff::tz::TimeZone::get(&self.store.org_settings().await?.time_zone)
             .unwrap_or(jiff::tz::TimeZone::UTC);
@@ -78,34 +95,67 @@ impl App {
             .to_zoned(tz)
             .strftime("%Y-%m")
             .to_string();
-        let mut tx = self.store.begin().await?;
-        if !tx.claim_job_run("tiering", &period, now).await? {
-            return Ok(0);
-        }
         let (policy, _) = self.sales_policy().await?;
         let (weights, thresholds) = (policy.tier_weights, policy.tier_thresholds);
+        let limit = i64::try_from(batch.max(1)).unwrap_or(i64::MAX);
+        let mut from = None;
         let mut moved = 0;
-        for facts in tx.tier_facts(now - 90 * DAY_MS, now - 365 * DAY_MS).await? {
-            let i = inputs(&facts);
-            let s = score(&weights, &i);
-            let tier = tier_for(s, &thresholds).as_str();
-            if tier != facts.tier {
-                let reason = format!(
-                    "{period}: score {s} (contribution {}, potential {}, payment {}); {} → {tier}",
-                    i.contribution, i.potential, i.payment, facts.tier
-                );
-                let change = TierChange {
-                    customer_id: facts.customer_id,
-                    tier: tier.to_owned(),
-                    score: i64::from(s),
-                    reason,
-                    at_ms: now,
-                };
-                tx.record_tier(&change).await?;
-                moved += 1;
+        for _ in 0..batches {
+            let now = self.now_ms();
+            let held_until = now + TIERING_HOLD_MS;
+            let mut tx = self.store.begin().await?;
+            let after = match from {
+                None => match tx
+                    .take_job_run(TIERING_JOB, &period, now, held_until)
+                    .await?
+                {
+                    Some(after) => after,
+                    None => return Ok(moved),
+                },
+                Some(after) => {
+                    if !tx
+                        .hold_job_run(TIERING_JOB, &period, after, held_until)
+                        .await?
+                    {
+                        return Ok(moved);
+                    }
+                    after
+                }
+            };
+            let facts = tx
+                .tier_facts(now - 90 * DAY_MS, now - 365 * DAY_MS, after, limit)
+                .await?;
+            for facts in &facts {
+                let i = inputs(facts);
+                let s = score(&weights, &i);
+                let tier = tier_for(s, &thresholds).as_str();
+                if tier != facts.tier {
+                    let reason = format!(
+                        "{period}: score {s} (contribution {}, potential {}, payment {}); {} → {tier}",
+                        i.contribution, i.potential, i.payment, facts.tier
+                    );
+                    let change = TierChange {
+                        customer_id: facts.customer_id,
+                        tier: tier.to_owned(),
+                        score: i64::from(s),
+                        reason,
+                        at_ms: now,
+                    };
+                    tx.record_tier(&change).await?;
+                    moved += 1;
+                }
             }
+            let next = match facts.last() {
+                Some(last) if facts.len() as i64 == limit => Some(last.customer_id),
+                _ => None,
+            };
+            tx.advance_job_run(TIERING_JOB, &period, next).await?;
+            tx.commit().await?;
+            if next.is_none() {
+                break;
+            }
+            from = next;
         }
-        tx.commit().await?;
         Ok(moved)
     }
 

@@ -213,26 +213,86 @@ pub async fn mark_read(conn: &mut AnyConnection, user_id: i64, id: i64, now: i64
     Ok(q.execute(conn).await? == 1)
 }
 
-pub async fn claim_job_run(
+/// Takes `job`'s run for `period`: a new run starts at id 0; an unfinished one is taken over
+/// once its holder's hold has lapsed. Returns the id the next batch starts after.
+pub async fn take_job_run(
     conn: &mut AnyConnection,
     job: &str,
     period: &str,
     now: i64,
-) -> Result<bool> {
-    let mut q = Sql::new("INSERT INTO job_runs (job, period, at_ms) VALUES (");
+    held_until: i64,
+) -> Result<Option<i64>> {
+    let mut q = Sql::new(
+        "INSERT INTO job_runs (job, period, at_ms, resume_from_id, held_until_ms) VALUES (",
+    );
     q.bind(job.to_owned())
         .push(", ")
         .bind(period.to_owned())
         .push(", ")
-        .bind(now);
-    q.push(") ON CONFLICT (job, period) DO NOTHING");
+        .bind(now)
+        .push(", 0, ")
+        .bind(held_until)
+        .push(") ON CONFLICT (job, period) DO NOTHING");
+    if q.execute(&mut *conn).await? == 1 {
+        return Ok(Some(0));
+    }
+    let mut q = Sql::new("UPDATE job_runs SET held_until_ms = ");
+    q.bind(held_until)
+        .push(" WHERE job = ")
+        .bind(job.to_owned())
+        .push(" AND period = ")
+        .bind(period.to_owned())
+        .push(" AND resume_from_id IS NOT NULL AND held_until_ms <= ")
+        .bind(now)
+        .push(" RETURNING resume_from_id");
+    q.fetch_optional(conn)
+        .await?
+        .map(|r| col(&r, "resume_from_id"))
+        .transpose()
+}
+
+/// Renews the hold on a run that still resumes from `from` (no other server took it over and
+/// moved it on). The row stays locked until the transaction ends.
+pub async fn hold_job_run(
+    conn: &mut AnyConnection,
+    job: &str,
+    period: &str,
+    from: i64,
+    held_until: i64,
+) -> Result<bool> {
+    let mut q = Sql::new("UPDATE job_runs SET held_until_ms = ");
+    q.bind(held_until)
+        .push(" WHERE job = ")
+        .bind(job.to_owned())
+        .push(" AND period = ")
+        .bind(period.to_owned())
+        .push(" AND resume_from_id = ")
+        .bind(from);
     Ok(q.execute(conn).await? == 1)
+}
+
+/// Records where the run's next batch starts; `None` finishes the run.
+pub async fn advance_job_run(
+    conn: &mut AnyConnection,
+    job: &str,
+    period: &str,
+    next_from: Option<i64>,
+) -> Result<()> {
+    let mut q = Sql::new("UPDATE job_runs SET resume_from_id = ");
+    q.bind(next_from)
+        .push(" WHERE job = ")
+        .bind(job.to_owned())
+        .push(" AND period = ")
+        .bind(period.to_owned());
+    q.execute(conn).await.map(drop)
 }
 
 pub async fn tier_facts(
     conn: &mut AnyConnection,
     activities_since: i64,
     contracts_since: i64,
+    after_id: i64,
+    limit: i64,
 ) -> Result<Vec<TierFacts>> {
     let mut q = Sql::new(
         "SELECT c.id, c.tier, c.credit_limit_minor, c.credit_rating, \
@@ -243,7 +303,10 @@ pub async fn tier_facts(
          WHERE k.customer_id = c.id AND k.status IN ('signed', 'archived') AND k.signed_at_ms >= ",
     );
     q.bind(contracts_since)
-        .push(") AS signed FROM customers c ORDER BY c.id");
+        .push(") AS signed FROM customers c WHERE c.id > ")
+        .bind(after_id)
+        .push(" ORDER BY c.id LIMIT ")
+        .bind(limit);
     q.fetch_all(conn)
         .await?
         .iter()

@@ -46,6 +46,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(17, "crm_indexes", "0017_crm_indexes"),
     migration!(18, "agenda", "0018_agenda"),
     migration!(19, "board_totals", "0019_board_totals"),
+    migration!(20, "job_batches", "0020_job_batches"),
 ];
 
 /// The schema version this build expects: its last migration.

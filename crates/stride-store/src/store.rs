@@ -602,15 +602,47 @@ impl Tx for SqlTx {
     async fn delete_assignment_rule(&mut self, id: i64) -> StoreResult<Option<AssignmentRule>> {
         leads::delete_rule(&mut self.0, id).await
     }
-    async fn claim_job_run(&mut self, job: &str, period: &str, now_ms: i64) -> StoreResult<bool> {
-        jobs::claim_job_run(&mut self.0, job, period, now_ms).await
+    async fn take_job_run(
+        &mut self,
+        job: &str,
+        period: &str,
+        now_ms: i64,
+        held_until_ms: i64,
+    ) -> StoreResult<Option<i64>> {
+        jobs::take_job_run(&mut self.0, job, period, now_ms, held_until_ms).await
+    }
+    async fn hold_job_run(
+        &mut self,
+        job: &str,
+        period: &str,
+        from_id: i64,
+        held_until_ms: i64,
+    ) -> StoreResult<bool> {
+        jobs::hold_job_run(&mut self.0, job, period, from_id, held_until_ms).await
+    }
+    async fn advance_job_run(
+        &mut self,
+        job: &str,
+        period: &str,
+        next_from_id: Option<i64>,
+    ) -> StoreResult<()> {
+        jobs::advance_job_run(&mut self.0, job, period, next_from_id).await
     }
     async fn tier_facts(
         &mut self,
         activities_since_ms: i64,
         contracts_since_ms: i64,
+        after_id: i64,
+        limit: i64,
     ) -> StoreResult<Vec<TierFacts>> {
-        jobs::tier_facts(&mut self.0, activities_since_ms, contracts_since_ms).await
+        jobs::tier_facts(
+            &mut self.0,
+            activities_since_ms,
+            contracts_since_ms,
+            after_id,
+            limit,
+        )
+        .await
     }
     async fn record_tier(&mut self, change: &TierChange) -> StoreResult<()> {
         jobs::record_tier(&mut self.0, change).await

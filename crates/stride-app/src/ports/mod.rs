@@ -472,14 +472,40 @@ pub trait Tx:
     ) -> StoreResult<AssignmentRule>;
     /// Deletes a rule and returns it.
     async fn delete_assignment_rule(&mut self, id: i64) -> StoreResult<Option<AssignmentRule>>;
-    /// Records that a periodic job ran for `period`; false when it already had.
-    async fn claim_job_run(&mut self, job: &str, period: &str, now_ms: i64) -> StoreResult<bool>;
-    /// Tiering facts of every customer: activities count from `activities_since_ms`, signed
-    /// contracts from `contracts_since_ms`.
+    /// Takes the run of a periodic job for `period`, holding it until `held_until_ms`: a new
+    /// run, or an unfinished one whose hold lapsed by `now_ms`. Returns the id its next batch
+    /// starts after; `None` when the run is finished or another server holds it.
+    async fn take_job_run(
+        &mut self,
+        job: &str,
+        period: &str,
+        now_ms: i64,
+        held_until_ms: i64,
+    ) -> StoreResult<Option<i64>>;
+    /// Renews the hold on a run still resuming from `from_id` and locks it for this
+    /// transaction; false when another server took it over meanwhile.
+    async fn hold_job_run(
+        &mut self,
+        job: &str,
+        period: &str,
+        from_id: i64,
+        held_until_ms: i64,
+    ) -> StoreResult<bool>;
+    /// Records where a run's next batch starts; `None` finishes it.
+    async fn advance_job_run(
+        &mut self,
+        job: &str,
+        period: &str,
+        next_from_id: Option<i64>,
+    ) -> StoreResult<()>;
+    /// Tiering facts of up to `limit` customers with ids above `after_id`, in id order:
+    /// activities count from `activities_since_ms`, signed contracts from `contracts_since_ms`.
     async fn tier_facts(
         &mut self,
         activities_since_ms: i64,
         contracts_since_ms: i64,
+        after_id: i64,
+        limit: i64,
     ) -> StoreResult<Vec<TierFacts>>;
     /// Sets a customer's tier and writes the history row.
     async fn record_tier(&mut self, change: &TierChange) -> StoreResult<()>;

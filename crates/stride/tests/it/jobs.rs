@@ -8,6 +8,7 @@ backend_tests!(
     overdue_leads_escalate_once_to_the_supervisor,
     quiet_customers_are_warned_then_return_to_the_pool,
     customers_are_retiered_once_a_month,
+    a_tiering_run_a_server_left_is_finished_by_another,
 );
 
 fn kinds(reply: &stride_testkit::Reply) -> Vec<String> {
@@ -253,4 +254,63 @@ async fn customers_are_retiered_once_a_month(app: TestApp) {
         tier, "core",
         "score 65: three recent activities, full potential and payment"
     );
+}
+
+async fn a_tiering_run_a_server_left_is_finished_by_another(app: TestApp) {
+    // Mid-month, so the hold lapsing below stays within the same month's run.
+    app.clock.set("2026-12-15T04:00:00Z".parse().unwrap());
+    app.seed_org().await;
+    let peer = app.peer().await.unwrap();
+    let rep = app.login("rep1", PASSWORD).await;
+    let mut stars = Vec::new();
+    for name in ["中国石化", "宝钢股份", "Contoso Ltd."] {
+        let star = rep
+            .post(
+                "/api/v1/customers",
+                json!({"name": name, "credit_rating": "AAA", "credit_limit": 200_000_000}),
+            )
+            .await
+            .json["id"]
+            .as_i64()
+            .unwrap();
+        for i in 0..10 {
+            let visit =
+                json!({"customer_id": star, "kind": "visit", "summary": format!("拜访 {i}")});
+            rep.post("/api/v1/activities", visit).await;
+        }
+        stars.push(star);
+    }
+    let tier = |id: i64| {
+        let rep = &rep;
+        async move {
+            rep.get(&format!("/api/v1/customers/{id}")).await.json["tier"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+
+    // One server re-tiers the first customer, then stops as if it had crashed.
+    assert_eq!(app.app.retier_customers(1, 1).await.unwrap(), 1);
+    assert_eq!(tier(stars[0]).await, "strategic");
+    assert_eq!(tier(stars[1]).await, "ordinary");
+    // While its hold lasts, the other server leaves the run alone.
+    assert_eq!(peer.app.run_monthly_tiering().await.unwrap(), 0);
+    assert_eq!(tier(stars[1]).await, "ordinary");
+    // Once the hold has lapsed, the other server finishes the run from where it stopped.
+    app.advance_hours(1);
+    assert_eq!(peer.app.run_monthly_tiering().await.unwrap(), 2);
+    for star in &stars {
+        assert_eq!(tier(*star).await, "strategic");
+        let history = rep.get(&format!("/api/v1/customers/{star}/tiers")).await;
+        assert_eq!(
+            history.json.as_array().unwrap().len(),
+            1,
+            "each customer re-tiered once: {}",
+            history.body
+        );
+    }
+    // The month is done for every server.
+    assert_eq!(app.app.run_monthly_tiering().await.unwrap(), 0);
+    assert_eq!(peer.app.run_due_jobs().await.unwrap().customers_retiered, 0);
 }
