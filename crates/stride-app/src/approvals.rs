@@ -844,7 +844,11 @@ impl App {
 
     /// A request the actor may see: they asked for it or hold (or held) a task in it; or their
     /// data scope reaches it and they may view records of its kind.
-    async fn visible_request(&self, actor: &Actor, id: i64) -> AppResult<ApprovalRequest> {
+    pub(crate) async fn visible_request(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> AppResult<ApprovalRequest> {
         if let Some(r) = self.store.approval_request(actor.user_id, None, id).await? {
             return Ok(r);
         }

@@ -14,7 +14,7 @@ use stride_domain::opportunities::{
 use stride_domain::validate;
 
 use crate::actor::Actor;
-use crate::approvals::WithdrawReason;
+use crate::approvals::{ApprovalRequest, WithdrawReason};
 use crate::audit::NewAuditEntry;
 use crate::error::{AppError, AppResult, FieldError, Problems};
 use crate::page::{Page, PageRequest};
@@ -462,6 +462,30 @@ fn checked_amount(
             (0, None, None)
         }
     }
+}
+
+/// The reviews that no longer make sense once a deal ends: its proposal reviews and discount
+/// requests either way, its contract reviews too when it is lost.
+fn moot_reviews(outcome: Outcome) -> &'static [FlowKind] {
+    match outcome {
+        Outcome::Won => &[FlowKind::ProposalReview, FlowKind::Discount],
+        Outcome::Lost => &[
+            FlowKind::ProposalReview,
+            FlowKind::Discount,
+            FlowKind::Contract,
+        ],
+    }
+}
+
+/// What closing a deal would withdraw, shown before it is closed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ClosePreview {
+    /// Withdrawn whether the deal is won or lost: pending proposal reviews and discount requests.
+    pub either_way: Vec<ApprovalRequest>,
+    /// Withdrawn only when the deal is lost: pending contract reviews.
+    pub if_lost: Vec<ApprovalRequest>,
+    /// Pending reviews the viewer may not see, withdrawn all the same.
+    pub hidden: usize,
 }
 
 impl App {
@@ -1002,6 +1026,27 @@ impl App {
         Ok(after)
     }
 
+    /// The pending reviews closing the deal would withdraw, for the close form (OPP-7). Reviews
+    /// the actor may not see are counted, not shown.
+    pub async fn close_preview(&self, actor: &Actor, id: i64) -> AppResult<ClosePreview> {
+        self.get_opportunity(actor, id).await?;
+        let either_way = moot_reviews(Outcome::Won);
+        let mut preview = ClosePreview::default();
+        for request in self
+            .store
+            .open_deal_approvals(id, moot_reviews(Outcome::Lost))
+            .await?
+        {
+            match self.visible_request(actor, request.id).await {
+                Ok(_) if either_way.contains(&request.kind) => preview.either_way.push(request),
+                Ok(_) => preview.if_lost.push(request),
+                Err(AppError::NotFound) => preview.hidden += 1,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(preview)
+    }
+
     /// Wins or loses an open opportunity with a structured reason (OPP-7). Terminal. Winning
     /// passes every gate still ahead; closing withdraws the deal's reviews that no longer make
     /// sense.
@@ -1073,17 +1118,10 @@ impl App {
             NewAuditEntry::updated(actor, RecordKind::Opportunity, id, &before, &after, now);
         entry.action = "close";
         tx.audit(&entry).await?;
-        // Reviews that no longer make sense end with the deal: the proposal and the discount
-        // either way, the contract too when the deal is lost.
-        let moot: &[FlowKind] = match outcome {
-            Outcome::Won => &[FlowKind::ProposalReview, FlowKind::Discount],
-            Outcome::Lost => &[
-                FlowKind::ProposalReview,
-                FlowKind::Discount,
-                FlowKind::Contract,
-            ],
-        };
-        for request in tx.lock_open_deal_approvals(id, moot).await? {
+        for request in tx
+            .lock_open_deal_approvals(id, moot_reviews(outcome))
+            .await?
+        {
             self.withdraw_request(
                 &mut *tx,
                 actor,

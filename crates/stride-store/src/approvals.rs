@@ -135,6 +135,47 @@ async fn tasks_of(conn: &mut AnyConnection, request_id: i64) -> Result<Vec<Appro
     q.fetch_all(conn).await?.iter().map(task).collect()
 }
 
+/// The running requests about one deal of the `kinds` given: its discount, the reviews of its
+/// proposals and of its contracts.
+fn open_deal_approvals(opportunity_id: i64, kinds: &[FlowKind]) -> Sql {
+    // Where each kind's record hangs on the deal: the deal itself, or its documents.
+    let records = |kind: FlowKind| match kind {
+        FlowKind::Discount => Some((stride_app::discounts::RECORD_KIND, None)),
+        FlowKind::ProposalReview => Some((
+            stride_app::stage_documents::PROPOSAL_KIND,
+            Some("SELECT p.id FROM proposals p WHERE p.opportunity_id = "),
+        )),
+        FlowKind::Contract => Some((
+            stride_app::contracts::RECORD_KIND,
+            Some("SELECT c.id FROM contracts c WHERE c.opportunity_id = "),
+        )),
+        _ => None,
+    };
+    let mut q = Sql::new(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM approval_requests r WHERE r.status = 'pending' AND (1 = 0"
+    ));
+    for kind in kinds {
+        let Some((record_kind, documents)) = records(*kind) else {
+            continue;
+        };
+        q.push(" OR (r.kind = ")
+            .bind(kind.as_str().to_owned())
+            .push(" AND r.record_kind = ")
+            .bind(record_kind.to_owned());
+        match documents {
+            None => q.push(" AND r.record_id = ").bind(opportunity_id),
+            Some(select) => q
+                .push(" AND r.record_id IN (")
+                .push(select)
+                .bind(opportunity_id)
+                .push(")"),
+        };
+        q.push(")");
+    }
+    q.push(") ORDER BY r.id");
+    q
+}
+
 #[async_trait]
 impl ApprovalReads for SqlStore {
     async fn approval_flow(&self, kind: FlowKind) -> StoreResult<Option<StoredFlow>> {
@@ -242,6 +283,19 @@ impl ApprovalReads for SqlStore {
         q.push(" ORDER BY r.id DESC LIMIT ")
             .bind(i64::from(page.limit) + 1);
         q.fetch_all(&mut *self.conn().await?)
+            .await?
+            .iter()
+            .map(request)
+            .collect()
+    }
+
+    async fn open_deal_approvals(
+        &self,
+        opportunity_id: i64,
+        kinds: &[FlowKind],
+    ) -> StoreResult<Vec<ApprovalRequest>> {
+        open_deal_approvals(opportunity_id, kinds)
+            .fetch_all(&mut *self.conn().await?)
             .await?
             .iter()
             .map(request)
@@ -397,41 +451,7 @@ impl ApprovalWrites for SqlTx {
         opportunity_id: i64,
         kinds: &[FlowKind],
     ) -> StoreResult<Vec<ApprovalRequest>> {
-        // Where each kind's record hangs on the deal: the deal itself, or its documents.
-        let records = |kind: FlowKind| match kind {
-            FlowKind::Discount => Some((stride_app::discounts::RECORD_KIND, None)),
-            FlowKind::ProposalReview => Some((
-                stride_app::stage_documents::PROPOSAL_KIND,
-                Some("SELECT p.id FROM proposals p WHERE p.opportunity_id = "),
-            )),
-            FlowKind::Contract => Some((
-                stride_app::contracts::RECORD_KIND,
-                Some("SELECT c.id FROM contracts c WHERE c.opportunity_id = "),
-            )),
-            _ => None,
-        };
-        let mut q = Sql::new(&format!(
-            "SELECT {REQUEST_COLUMNS} FROM approval_requests r WHERE r.status = 'pending' AND (1 = 0"
-        ));
-        for kind in kinds {
-            let Some((record_kind, documents)) = records(*kind) else {
-                continue;
-            };
-            q.push(" OR (r.kind = ")
-                .bind(kind.as_str().to_owned())
-                .push(" AND r.record_kind = ")
-                .bind(record_kind.to_owned());
-            match documents {
-                None => q.push(" AND r.record_id = ").bind(opportunity_id),
-                Some(select) => q
-                    .push(" AND r.record_id IN (")
-                    .push(select)
-                    .bind(opportunity_id)
-                    .push(")"),
-            };
-            q.push(")");
-        }
-        q.push(") ORDER BY r.id");
+        let mut q = open_deal_approvals(opportunity_id, kinds);
         if self.1 == Dialect::Postgres {
             q.push(" FOR UPDATE");
         }

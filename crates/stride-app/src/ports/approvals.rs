@@ -39,6 +39,13 @@ pub trait ApprovalReads: Send + Sync {
         requester_id: i64,
         page: PageRequest,
     ) -> StoreResult<Vec<ApprovalRequest>>;
+    /// The running requests about one deal, unlocked: of the `kinds` given, its discount, the
+    /// reviews of its proposals and of its contracts.
+    async fn open_deal_approvals(
+        &self,
+        opportunity_id: i64,
+        kinds: &[FlowKind],
+    ) -> StoreResult<Vec<ApprovalRequest>>;
     /// The newest request about a record, whatever its status.
     async fn latest_approval(
         &self,

@@ -17,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::approvals::{request_dto, RequestDto};
 use super::org::{all_pages, HasId};
 use super::{rfc3339, PageDto};
 use crate::export::{export_response, Format};
@@ -32,6 +33,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_opportunity, update_opportunity))
         .routes(routes!(move_opportunity))
         .routes(routes!(close_opportunity))
+        .routes(routes!(close_preview))
         .routes(routes!(stage_history))
         .routes(routes!(request_discount_approval))
         .routes(routes!(get_stages, update_stages))
@@ -399,6 +401,33 @@ async fn close_opportunity(
         StatusCode::OK,
         s.app.close_opportunity(&actor, id, version, input).await?,
     ))
+}
+
+/// What closing the deal would withdraw.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClosePreviewDto {
+    /// Pending proposal reviews and discount requests, withdrawn whether the deal is won or lost.
+    pub either_way: Vec<RequestDto>,
+    /// Pending contract reviews, withdrawn only when the deal is lost.
+    pub if_lost: Vec<RequestDto>,
+    /// Pending reviews the caller may not see, withdrawn all the same.
+    pub hidden: usize,
+}
+
+/// The pending reviews that closing the opportunity would withdraw, asked before closing it.
+#[utoipa::path(get, path = "/api/v1/opportunities/{id}/close-preview", tag = "opportunities", params(("id" = i64, Path)),
+    responses((status = 200, body = ClosePreviewDto), (status = 404, body = Problem)))]
+async fn close_preview(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<ClosePreviewDto>> {
+    let p = s.app.close_preview(&actor, id).await?;
+    Ok(Json(ClosePreviewDto {
+        either_way: p.either_way.into_iter().map(request_dto).collect(),
+        if_lost: p.if_lost.into_iter().map(request_dto).collect(),
+        hidden: p.hidden,
+    }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

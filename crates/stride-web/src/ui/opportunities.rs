@@ -518,6 +518,8 @@ struct DetailPage {
     /// What the gates on the way to won still lack, translated.
     close_blocked: Option<String>,
     discount: Option<DiscountView>,
+    /// What closing would withdraw, translated; empty when the deal is closed.
+    withdraws: Vec<String>,
     /// The sales documents section, rendered by `opportunity_documents`.
     documents: String,
 }
@@ -557,6 +559,50 @@ async fn discount_view(
             .map(|r| format!("/approvals/{}", r.id))
             .unwrap_or_default(),
     })
+}
+
+/// The lines the close form shows about the reviews a close would withdraw (OPP-7): those
+/// withdrawn either way, those withdrawn only when lost, and how many the viewer cannot see.
+async fn withdraw_lines(
+    app: &App,
+    actor: &stride_app::actor::Actor,
+    tr: &Tr,
+    id: i64,
+) -> Result<Vec<String>, AppError> {
+    let p = app.close_preview(actor, id).await?;
+    let names = |requests: &[stride_app::approvals::ApprovalRequest]| {
+        requests
+            .iter()
+            .map(|r| {
+                let kind = tr.t(&format!("approval.kind.{}", r.kind.as_str()));
+                format!("{kind} #{} {}", r.id, r.title)
+            })
+            .collect::<Vec<_>>()
+            .join(if tr.is_zh() { "、" } else { ", " })
+    };
+    let mut lines = Vec::new();
+    if !p.either_way.is_empty() {
+        lines.push(tr.f(
+            "opportunity.close_withdraws_either",
+            &[("reviews", &names(&p.either_way))],
+        ));
+    }
+    if !p.if_lost.is_empty() {
+        lines.push(tr.f(
+            "opportunity.close_withdraws_if_lost",
+            &[("reviews", &names(&p.if_lost))],
+        ));
+    }
+    if p.hidden > 0 {
+        lines.push(tr.f(
+            "opportunity.close_withdraws_hidden",
+            &[("count", &p.hidden.to_string())],
+        ));
+    }
+    if lines.is_empty() {
+        lines.push(tr.t("opportunity.close_withdraws_none"));
+    }
+    Ok(lines)
 }
 
 /// What a refused form on the detail page puts over the stored values.
@@ -720,6 +766,14 @@ async fn detail_view(state: &AppState, page: PageActor, id: i64, refused: Refuse
         .collect();
     let has_errors = refused.move_error.is_some() || !close_errors.is_empty();
     let discount = discount_view(app, &o).await;
+    let withdraws = if o.is_closed() {
+        Vec::new()
+    } else {
+        match withdraw_lines(app, actor, &tr, id).await {
+            Ok(lines) => lines,
+            Err(e) => return app_error_page(&page.chrome, e),
+        }
+    };
     let documents =
         super::opportunity_documents::section_html(state, actor, &page.chrome, &o).await;
     let view = DetailPage {
@@ -746,6 +800,7 @@ async fn detail_view(state: &AppState, page: PageActor, id: i64, refused: Refuse
         close_errors,
         close_blocked: refused.close_blocked,
         discount,
+        withdraws,
         documents,
         chrome: page.chrome,
     };

@@ -974,6 +974,50 @@ async fn closing_a_deal_withdraws_its_moot_reviews(app: TestApp) {
     let (won_contract, won_contract_review) = submitted(&d).await;
     let (won_proposal, won_proposal_review) = proposal_in_review(&d.rep1, d.opportunity).await;
     assert_eq!(waiting(&expert).await, [won_proposal_review]);
+    // Before closing, the API and the close form name what a close would withdraw.
+    let preview = d
+        .rep1
+        .get(&format!(
+            "/api/v1/opportunities/{}/close-preview",
+            d.opportunity
+        ))
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    let ids = |list: &serde_json::Value| -> Vec<i64> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(ids(&preview.json["either_way"]), [won_proposal_review]);
+    assert_eq!(ids(&preview.json["if_lost"]), [won_contract_review]);
+    assert_eq!(preview.json["hidden"], 0);
+    let page = d
+        .rep1
+        .get(&format!("/opportunities/{}", d.opportunity))
+        .await
+        .body;
+    let form = page
+        .split("id=\"close-withdraws\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</div>").next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        form.contains(&format!("#{won_proposal_review} "))
+            && form.contains(&format!("#{won_contract_review} ")),
+        "{form}"
+    );
+    // A rep of another team does not learn of the deal's reviews.
+    let other = app.login("rep2", PASSWORD).await;
+    let r = other
+        .get(&format!(
+            "/api/v1/opportunities/{}/close-preview",
+            d.opportunity
+        ))
+        .await;
+    assert_eq!(r.status, 404);
     close(&d.rep1, d.opportunity, "won").await;
     assert_eq!(status_of(&d.rep1, won_proposal_review).await, "withdrawn");
     assert_eq!(status_of(&d.rep1, won_contract_review).await, "pending");
