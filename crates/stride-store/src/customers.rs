@@ -435,6 +435,49 @@ pub async fn update_contact(
 
 // ---- search ---------------------------------------------------------------------------------
 
+/// One kind of record the search box finds: where its rows, names and bigrams are, and how the
+/// caller's scope applies to it.
+struct Searched {
+    kind: &'static str,
+    /// `id, title, detail, customer_id`, unqualified: the bigram table has none of them.
+    columns: &'static str,
+    table: &'static str,
+    name_column: &'static str,
+    bigrams: &'static str,
+    reach: fn(&mut Sql, &Reach),
+}
+
+const CUSTOMERS: Searched = Searched {
+    kind: "customer",
+    columns: "id, name AS title, COALESCE(phone, email) AS detail, id AS customer_id",
+    table: "customers",
+    name_column: "name",
+    bigrams: "customer_name_bigrams",
+    reach: customer_reach,
+};
+
+const CONTACTS: Searched = Searched {
+    kind: "contact",
+    columns: "id, name AS title, COALESCE(phone, email) AS detail, customer_id",
+    table: "contacts",
+    name_column: "name",
+    bigrams: "contact_name_bigrams",
+    reach: contact_reach,
+};
+
+const LEADS: Searched = Searched {
+    kind: "lead",
+    columns: "id, company AS title, contact_name AS detail, customer_id",
+    table: "leads",
+    name_column: "company",
+    bigrams: "lead_name_bigrams",
+    reach: lead_reach,
+};
+
+fn lead_reach(q: &mut Sql, reach: &Reach) {
+    q.reach(reach, "owner_id", "department_id");
+}
+
 /// Substring search, so two Chinese characters (华为) find 华为技术有限公司. Phones match on digits.
 pub async fn search_customers(
     conn: &mut AnyConnection,
@@ -442,9 +485,7 @@ pub async fn search_customers(
     text: &str,
     limit: i64,
 ) -> Result<Vec<SearchHit>> {
-    let mut q = Sql::new("SELECT id, name AS title, COALESCE(phone, email) AS detail, id AS customer_id FROM customers WHERE ");
-    customer_reach(&mut q, reach);
-    hits(conn, q, "customer", "name", text, limit).await
+    search(conn, &CUSTOMERS, reach, text, limit).await
 }
 
 pub async fn search_contacts(
@@ -453,9 +494,7 @@ pub async fn search_contacts(
     text: &str,
     limit: i64,
 ) -> Result<Vec<SearchHit>> {
-    let mut q = Sql::new("SELECT id, name AS title, COALESCE(phone, email) AS detail, customer_id FROM contacts WHERE ");
-    contact_reach(&mut q, reach);
-    hits(conn, q, "contact", "name", text, limit).await
+    search(conn, &CONTACTS, reach, text, limit).await
 }
 
 pub async fn search_leads(
@@ -464,31 +503,66 @@ pub async fn search_leads(
     text: &str,
     limit: i64,
 ) -> Result<Vec<SearchHit>> {
-    let mut q = Sql::new(
-        "SELECT id, company AS title, contact_name AS detail, customer_id FROM leads WHERE ",
-    );
-    q.reach(reach, "owner_id", "department_id");
-    hits(conn, q, "lead", "company", text, limit).await
+    search(conn, &LEADS, reach, text, limit).await
 }
 
-/// Finishes a search whose SELECT names `id, title, detail, customer_id` and whose WHERE holds the
-/// scope: adds the match on the name, e-mail and phone keys, newest first.
-async fn hits(
+/// Both sides of the choice below are counted up to this: enough to tell a handful from many.
+const SEARCH_COUNT_CAP: i64 = 1000;
+/// Bigrams of the words counted to find the rarest.
+const SEARCH_GRAMS_COUNTED: usize = 4;
+
+/// The records in scope whose name, e-mail key or phone key contains `text`, newest first.
+///
+/// Words that can only match names (any non-ASCII character, fewer than three digits) may be
+/// read through the names' bigrams (migration `0021_name_bigrams`): the records holding the
+/// rarest bigram of the words, newest first, each checked for scope and the full match. That
+/// wins when the bigram is rarer than the records in scope (a manager's team and an uncommon
+/// word); the scope is read instead when it is the smaller side (a rep's own customers).
+async fn search(
     conn: &mut AnyConnection,
-    mut q: Sql,
-    kind: &str,
-    name_column: &str,
+    s: &Searched,
+    reach: &Reach,
     text: &str,
     limit: i64,
 ) -> Result<Vec<SearchHit>> {
-    push_match_on(&mut q, name_column, text);
-    q.push(" ORDER BY id DESC LIMIT ").bind(limit);
+    let names_only = can_match_only_names(text);
+    let grams = if names_only {
+        bigrams(text)
+    } else {
+        Vec::new()
+    };
+    let gram = if grams.is_empty() {
+        None
+    } else {
+        rarest_in_reach(&mut *conn, s, reach, &grams).await?
+    };
+    let mut q = Sql::new("SELECT ");
+    q.push(s.columns).push(" FROM ");
+    match &gram {
+        // CROSS JOIN: SQLite keeps the bigram table as the outer loop, read in id order.
+        Some(gram) => q
+            .push(s.bigrams)
+            .push(" g CROSS JOIN ")
+            .push(s.table)
+            .push(" WHERE id = g.record_id AND g.gram = ")
+            .bind(gram.clone())
+            .push(" AND "),
+        None => q.push(s.table).push(" WHERE "),
+    };
+    (s.reach)(&mut q, reach);
+    push_match_on(&mut q, s.name_column, text, names_only);
+    q.push(if gram.is_some() {
+        " ORDER BY g.record_id DESC LIMIT "
+    } else {
+        " ORDER BY id DESC LIMIT "
+    })
+    .bind(limit);
     q.fetch_all(conn)
         .await?
         .iter()
         .map(|r| {
             Ok(SearchHit {
-                kind: kind.to_owned(),
+                kind: s.kind.to_owned(),
                 id: col(r, "id")?,
                 title: col(r, "title")?,
                 detail: col(r, "detail")?,
@@ -498,13 +572,71 @@ async fn hits(
         .collect()
 }
 
-/// Matches `name_column`, the e-mail key or (three digits or more) the phone key.
-fn push_match_on(q: &mut Sql, name_column: &str, text: &str) {
+/// Words with a character beyond ASCII and fewer than three digits are taken as names only:
+/// e-mail keys are searched by ASCII words, phone keys by three digits or more.
+fn can_match_only_names(text: &str) -> bool {
+    !text.is_ascii() && normalize_phone(text).len() < 3
+}
+
+/// The distinct bigrams of the words, lower-cased as the match compares them.
+fn bigrams(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.to_lowercase().chars().collect();
+    let mut grams: Vec<String> = chars.windows(2).map(|w| w.iter().collect()).collect();
+    grams.sort();
+    grams.dedup();
+    grams
+}
+
+/// The rarest of (the first few of) `grams` among the names of `s`, when it is no more common
+/// than the records in `reach`; `None` when reading the scope is the smaller side.
+async fn rarest_in_reach(
+    conn: &mut AnyConnection,
+    s: &Searched,
+    reach: &Reach,
+    grams: &[String],
+) -> Result<Option<String>> {
+    let mut q = Sql::new("SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM ");
+    q.push(s.table).push(" WHERE ");
+    (s.reach)(&mut q, reach);
+    q.push(" LIMIT ")
+        .bind(SEARCH_COUNT_CAP)
+        .push(") r) AS reach");
+    let counted = &grams[..grams.len().min(SEARCH_GRAMS_COUNTED)];
+    for (i, gram) in counted.iter().enumerate() {
+        q.push(", (SELECT COUNT(*) FROM (SELECT 1 FROM ")
+            .push(s.bigrams)
+            .push(" WHERE gram = ")
+            .bind(gram.clone())
+            .push(" LIMIT ")
+            .bind(SEARCH_COUNT_CAP)
+            .push(&format!(") g) AS g{i}"));
+    }
+    let row = q.fetch_one(conn).await?;
+    let in_reach: i64 = col(&row, "reach")?;
+    let mut rarest: Option<(i64, &String)> = None;
+    for (i, gram) in counted.iter().enumerate() {
+        let n: i64 = col(&row, &format!("g{i}"))?;
+        if rarest.is_none_or(|(least, _)| n < least) {
+            rarest = Some((n, gram));
+        }
+    }
+    Ok(rarest
+        .filter(|(n, _)| *n <= in_reach)
+        .map(|(_, gram)| gram.clone()))
+}
+
+/// Matches `name_column`, or unless the words can match only names, the e-mail key or (three
+/// digits or more) the phone key.
+fn push_match_on(q: &mut Sql, name_column: &str, text: &str, names_only: bool) {
     q.push(" AND (LOWER(")
         .push(name_column)
         .push(") LIKE ")
         .bind(like_pattern(text))
         .push(" ESCAPE '\\'");
+    if names_only {
+        q.push(")");
+        return;
+    }
     q.push(" OR email_key LIKE ")
         .bind(like_pattern(&normalize_email(text)))
         .push(" ESCAPE '\\'");

@@ -47,6 +47,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(18, "agenda", "0018_agenda"),
     migration!(19, "board_totals", "0019_board_totals"),
     migration!(20, "job_batches", "0020_job_batches"),
+    migration!(21, "name_bigrams", "0021_name_bigrams"),
 ];
 
 /// The schema version this build expects: its last migration.

@@ -16,6 +16,7 @@ mod jobs;
 mod leads;
 mod opportunities;
 mod pages;
+mod search;
 mod stage_documents;
 mod stages;
 mod ui;

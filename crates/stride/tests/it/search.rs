@@ -1,0 +1,203 @@
+//! The search box over names kept as bigrams: the same answers whichever side a search reads
+//! (the bigrams or the caller's scope), after every kind of write, within the caller's scope.
+
+use serde_json::json;
+use sqlx::Connection;
+use stride_testkit::{backend_tests, Client, TestApp, PASSWORD};
+
+backend_tests!(names_are_found_through_their_bigrams_after_every_write);
+
+/// The titles a search shows, sorted, each prefixed with its kind.
+async fn found(c: &Client, words: &str) -> Vec<String> {
+    let r = c
+        .get(&format!("/api/v1/search?q={}", urlencode(words)))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut titles: Vec<String> = r
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            format!(
+                "{}:{}",
+                h["kind"].as_str().unwrap(),
+                h["title"].as_str().unwrap()
+            )
+        })
+        .collect();
+    titles.sort();
+    titles
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn titles(expected: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = expected.iter().map(|s| (*s).to_owned()).collect();
+    v.sort();
+    v
+}
+
+async fn create(c: &Client, path: &str, body: serde_json::Value) -> i64 {
+    let r = c.post(path, body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.json["id"].as_i64().unwrap()
+}
+
+async fn names_are_found_through_their_bigrams_after_every_write(app: TestApp) {
+    app.seed_org().await;
+    let rep1 = app.login("rep1", PASSWORD).await;
+    let rep2 = app.login("rep2", PASSWORD).await;
+    let manager = app.login("manager", PASSWORD).await;
+    let admin = app.login("admin", PASSWORD).await;
+    let customer = |name: &str| json!({"name": name, "allow_duplicate": true});
+    let huawei = create(&rep1, "/api/v1/customers", customer("华为技术有限公司")).await;
+    create(&rep1, "/api/v1/customers", customer("上海华为销售公司")).await;
+    let electric = create(&rep1, "/api/v1/customers", customer("上海电气集团")).await;
+    let baidu = create(&rep1, "/api/v1/customers", customer("北京百度网讯")).await;
+    create(&rep1, "/api/v1/customers", customer("ACME 上海 Ltd.")).await;
+    create(&rep2, "/api/v1/customers", customer("上海汽车集团")).await;
+    create(&rep2, "/api/v1/customers", customer("上海银行")).await;
+    create(&rep2, "/api/v1/customers", customer("上海石化")).await;
+    create(&rep2, "/api/v1/customers", customer("华为终端(深圳)")).await;
+    create(&rep2, "/api/v1/customers", customer("华为云计算")).await;
+    create(
+        &rep1,
+        "/api/v1/contacts",
+        json!({"customer_id": huawei, "name": "王上海"}),
+    )
+    .await;
+    create(
+        &rep1,
+        "/api/v1/leads",
+        json!({"company": "上海华虹宏力", "contact_name": "周工", "source": "website"}),
+    )
+    .await;
+
+    // 百度 is rarer than rep1's customers: read through its bigram. 上海 is in more names than
+    // rep1 has customers: read from rep1's scope. Both answer exactly what a scan would.
+    assert_eq!(
+        found(&rep1, "百度").await,
+        titles(&["customer:北京百度网讯"])
+    );
+    assert_eq!(
+        found(&rep1, "上海").await,
+        titles(&[
+            "customer:上海华为销售公司",
+            "customer:上海电气集团",
+            "customer:ACME 上海 Ltd.",
+            "contact:王上海",
+            "lead:上海华虹宏力",
+        ])
+    );
+    assert_eq!(
+        found(&rep1, "华为").await,
+        titles(&["customer:华为技术有限公司", "customer:上海华为销售公司"])
+    );
+    assert_eq!(
+        found(&rep2, "华为").await,
+        titles(&["customer:华为终端(深圳)", "customer:华为云计算"])
+    );
+    assert_eq!(
+        found(&manager, "华为").await,
+        found(&rep1, "华为").await,
+        "the manager's reach is rep1's team"
+    );
+    assert_eq!(found(&admin, "华为").await.len(), 4);
+    // Case and mixed scripts: every bigram of the words must be there, in order.
+    assert_eq!(
+        found(&rep1, "acme 上海").await,
+        titles(&["customer:ACME 上海 Ltd."])
+    );
+    assert_eq!(found(&rep1, "海上").await, titles(&[]));
+    assert_eq!(
+        found(&rep1, "上海华为销").await,
+        titles(&["customer:上海华为销售公司"])
+    );
+
+    // A rename moves the name's bigrams with it.
+    let path = format!("/api/v1/customers/{baidu}");
+    let etag = rep1.get(&path).await.etag();
+    let r = rep1
+        .send(
+            reqwest::Method::PUT,
+            &path,
+            Some(json!({"name": "北京字节跳动"})),
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(found(&rep1, "百度").await, titles(&[]));
+    assert_eq!(
+        found(&rep1, "字节").await,
+        titles(&["customer:北京字节跳动"])
+    );
+
+    // A merge deletes the merged customer and its bigrams.
+    let r = manager
+        .post(
+            &format!("/api/v1/customers/{huawei}/merge"),
+            json!({"from_id": electric}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(found(&rep1, "电气").await, titles(&[]));
+
+    // Imported leads are found like typed ones.
+    let csv = "公司名称,联系人,来源\n上海微创医疗,孙经理,展会\n深圳迈瑞,李工,官网\n";
+    let r = rep1
+        .raw(
+            reqwest::Method::POST,
+            "/api/v1/leads/import",
+            csv.as_bytes().to_vec(),
+            &[("content-type", "text/csv")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(found(&rep1, "迈瑞").await, titles(&["lead:深圳迈瑞"]));
+    assert!(found(&rep1, "上海")
+        .await
+        .contains(&"lead:上海微创医疗".to_owned()));
+
+    // The bigrams are exactly those of the names stored: none left behind by the rename or the
+    // merge, none missing for the rows written in bulk.
+    let mut db = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    for (table, bigrams, column) in [
+        ("customers", "customer_name_bigrams", "name"),
+        ("contacts", "contact_name_bigrams", "name"),
+        ("leads", "lead_name_bigrams", "company"),
+    ] {
+        let mut stored: Vec<(String, i64)> =
+            sqlx::query_as(&format!("SELECT gram, record_id FROM {bigrams}"))
+                .fetch_all(&mut db)
+                .await
+                .unwrap();
+        stored.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        let names: Vec<(i64, String)> =
+            sqlx::query_as(&format!("SELECT id, {column} FROM {table}"))
+                .fetch_all(&mut db)
+                .await
+                .unwrap();
+        let mut expected: Vec<(String, i64)> = names
+            .iter()
+            .flat_map(|(id, name)| {
+                let chars: Vec<char> = name.to_lowercase().chars().collect();
+                let mut grams: Vec<String> = chars.windows(2).map(|w| w.iter().collect()).collect();
+                grams.sort();
+                grams.dedup();
+                grams.into_iter().map(move |g| (g, *id))
+            })
+            .collect();
+        expected.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        assert_eq!(stored, expected, "{bigrams}");
+    }
+}
