@@ -9,7 +9,8 @@
 # benchlead (sales manager of the rep's team, Bench Region 1/Team 1), `stride serve`, then wrk:
 #   healthz   GET /healthz, the ceiling of the same run
 #   list      GET /api/v1/customers?owner_id=<rep>&tier=core&limit=50 as benchlead
-#   search    GET /api/v1/search?q=上海 as the rep (and as benchlead, a team's 83,000 customers)
+#   search    GET /api/v1/search?q=上海 as the rep (and as benchlead, a team's 83,000 customers),
+#             and GET /api/v1/search?q=华为, a word few names hold, as benchlead
 #   360       GET /customers/{id} (the page, with the session cookie) and GET /api/v1/customers/{id},
 #             going round the rep's customers
 #   agenda    GET /api/v1/agenda and the page GET /agenda as the rep
@@ -17,7 +18,7 @@
 # seconds of untimed load).
 #
 # Environment:
-#   RUNS=3  WARMUP=2  CONNECTIONS=32  THREADS=2  QUERY=上海
+#   RUNS=3  WARMUP=2  CONNECTIONS=32  THREADS=2  QUERY=上海  RARE_QUERY=华为
 #   USERS=10000 CUSTOMERS=1000000 CONTACTS=2000000 ACTIVITIES=5000000 POOL_EVERY=50
 #   PG_URL_BASE=postgres://postgres@127.0.0.1:5432   PG_DB=stride_bench_crm
 #   REUSE_PG=1         measure the PostgreSQL database a previous run (or `stride bench-data`
@@ -33,6 +34,7 @@ WARMUP=${WARMUP:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 QUERY=${QUERY:-上海}
+RARE_QUERY=${RARE_QUERY:-华为}
 USERS=${USERS:-10000}
 CUSTOMERS=${CUSTOMERS:-1000000}
 CONTACTS=${CONTACTS:-2000000}
@@ -54,21 +56,9 @@ NOTES=()
 
 bench_backend() {
     local backend=$1 port=$2
-    local reuse=""
     use_database "$backend" "$PG_DB"
-    case "$backend" in
-    sqlite)
-        if [[ -n "${SQLITE_DIR:-}" ]]; then
-            DB=(--data-dir "$SQLITE_DIR")
-            DB_SQL=(sqlite "$SQLITE_DIR/stride.db")
-        fi
-        [[ -f "${DB_SQL[1]}" ]] && reuse=1
-        ;;
-    postgres) [[ -z "$KEEP_PG" ]] || reuse=1 ;;
-    esac
-
     local t0=$SECONDS
-    if [[ -n "$reuse" ]]; then
+    if generated_before "$backend"; then
         log "$backend: reusing the data set generated before"
         "$BIN" "${DB[@]}" migrate >&2
     else
@@ -101,8 +91,9 @@ bench_backend() {
         echo "$0: logging in as $REP set no session cookie" >&2
         return 1
     }
-    local q
+    local q rare
     q=$(jq -rn --arg q "$QUERY" '$q | @uri')
+    rare=$(jq -rn --arg q "$RARE_QUERY" '$q | @uri')
 
     # What the measured requests return must be the generated data.
     local listed hits agenda
@@ -116,7 +107,7 @@ bench_backend() {
     local now_ms overdue
     now_ms=$(($(date +%s) * 1000))
     overdue=$(jq --argjson now "$now_ms" '[.[] | select(.next_follow_up_at_ms < $now)] | length' "$WORKDIR/$backend-agenda.json")
-    NOTES+=("$backend: list shows $listed core customers of $REP to benchlead; \"$QUERY\" finds $hits for $REP and $(curl -fsS -H "Authorization: Bearer $lead" "$base/api/v1/search?q=$q" | jq 'length') for benchlead; $REP's agenda has $agenda items, $overdue overdue")
+    NOTES+=("$backend: list shows $listed core customers of $REP to benchlead; \"$QUERY\" finds $hits for $REP and $(curl -fsS -H "Authorization: Bearer $lead" "$base/api/v1/search?q=$q" | jq 'length') for benchlead, \"$RARE_QUERY\" $(curl -fsS -H "Authorization: Bearer $lead" "$base/api/v1/search?q=$rare" | jq 'length') for benchlead; $REP's agenda has $agenda items, $overdue overdue")
 
     local page_lua=$WORKDIR/$backend-page.lua api_lua=$WORKDIR/$backend-api.lua
     sed -e "s/@IDS@/$ids/" -e "s|@PATH@|/customers|" "$ROOT/bench/crm-ids.lua" >"$page_lua"
@@ -132,6 +123,8 @@ bench_backend() {
             "$base/api/v1/search?q=$q" -H "$rep_auth"
         bench_get "$backend" search-lead "\`GET /api/v1/search?q=$QUERY\` (manager)" "$c" \
             "$base/api/v1/search?q=$q" -H "Authorization: Bearer $lead"
+        bench_get "$backend" search-rare "\`GET /api/v1/search?q=$RARE_QUERY\` (manager)" "$c" \
+            "$base/api/v1/search?q=$rare" -H "Authorization: Bearer $lead"
         bench_get "$backend" page360 '`GET /customers/{id}` page (rep)' "$c" "$base" -s "$page_lua" -H "$cookie"
         bench_get "$backend" api360 '`GET /api/v1/customers/{id}` (rep)' "$c" "$base" -s "$api_lua" -H "$rep_auth"
         bench_get "$backend" agenda '`GET /api/v1/agenda` (rep)' "$c" "$base/api/v1/agenda" -H "$rep_auth"

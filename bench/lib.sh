@@ -65,8 +65,9 @@ build_release() {
 use_database() {
     case "$1" in
     sqlite)
-        DB=(--data-dir "$WORKDIR/sqlite-data")
-        DB_SQL=(sqlite "$WORKDIR/sqlite-data/stride.db")
+        local dir=${SQLITE_DIR:-$WORKDIR/sqlite-data}
+        DB=(--data-dir "$dir")
+        DB_SQL=(sqlite "$dir/stride.db")
         ;;
     postgres)
         if [[ -z "${KEEP_PG:-}" ]]; then
@@ -78,6 +79,15 @@ use_database() {
         DB=(--database-url "$PG_URL_BASE/$2")
         DB_SQL=(postgres "$PG_URL_BASE/$2")
         ;;
+    esac
+}
+
+# generated_before BACKEND: true when the data set of use_database is to be measured as it is:
+# SQLITE_DIR holding a database, or REUSE_PG=1 (KEEP_PG) for PostgreSQL.
+generated_before() {
+    case "$1" in
+    sqlite) [[ -f "${DB_SQL[1]}" ]] ;;
+    postgres) [[ -n "${KEEP_PG:-}" ]] ;;
     esac
 }
 

@@ -24,6 +24,9 @@
 #   PG_URL_BASE=postgres://postgres@127.0.0.1:5432   PG_DB=stride_bench_sales
 #   REUSE_PG=1  measure the PostgreSQL database a previous run (or `stride bench-data` with the
 #               same sizes) filled, instead of generating it again; it must not have been measured
+#   SQLITE_DIR=<dir>  the same for SQLite: measure this data directory when it holds a database
+#               (filled by `stride --data-dir <dir> bench-data` with the same sizes, never
+#               measured), else fill it and keep it
 #   PORT=18180 (PostgreSQL: PORT+1)   NO_BUILD=1   BIN (default target/release/stride)
 set -euo pipefail
 
@@ -76,14 +79,15 @@ bench_backend() {
     use_database "$backend" "$PG_DB"
 
     local t0=$SECONDS
-    if [[ $backend == postgres && -n "${REUSE_PG:-}" ]]; then
-        log "postgres: reusing $PG_DB as generated before (REUSE_PG=1)"
+    if generated_before "$backend"; then
+        log "$backend: reusing the data set generated before"
+        "$BIN" "${DB[@]}" migrate >&2
     else
-    log "$backend: generating the data set"
-    # Quiet: sqlx would log every multi-row statement as slow, text and all.
-    STRIDE_LOG=error "$BIN" "${DB[@]}" bench-data --users "$USERS" --customers "$CUSTOMERS" \
-        --opportunities "$OPPORTUNITIES" --approval-steps "$APPROVAL_STEPS" \
-        --approvers "$APPROVERS" --pending-per-approver "$PENDING_PER_APPROVER" >&2
+        log "$backend: generating the data set"
+        # Quiet: sqlx would log every multi-row statement as slow, text and all.
+        STRIDE_LOG=error "$BIN" "${DB[@]}" bench-data --users "$USERS" --customers "$CUSTOMERS" \
+            --opportunities "$OPPORTUNITIES" --approval-steps "$APPROVAL_STEPS" \
+            --approvers "$APPROVERS" --pending-per-approver "$PENDING_PER_APPROVER" >&2
     fi
     local generated=$((SECONDS - t0))
     log "$backend: generated in $generated s"
