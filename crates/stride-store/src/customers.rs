@@ -444,7 +444,14 @@ struct Searched {
     table: &'static str,
     name_column: &'static str,
     bigrams: &'static str,
+    /// The scope as a condition on the rows of `table`, for reading the scope.
     reach: fn(&mut Sql, &Reach),
+    /// The scope checked row by row, for reading a bigram's records.
+    probe_reach: fn(&mut Sql, &Reach),
+    /// Where the records in scope are counted: contacts by their customers, which is cheap
+    /// and close enough (two contacts a customer or so) to choose a side.
+    count_from: &'static str,
+    count_reach: fn(&mut Sql, &Reach),
 }
 
 const CUSTOMERS: Searched = Searched {
@@ -454,6 +461,9 @@ const CUSTOMERS: Searched = Searched {
     name_column: "name",
     bigrams: "customer_name_bigrams",
     reach: customer_reach,
+    probe_reach: customer_reach,
+    count_from: "customers",
+    count_reach: customer_reach,
 };
 
 const CONTACTS: Searched = Searched {
@@ -463,6 +473,9 @@ const CONTACTS: Searched = Searched {
     name_column: "name",
     bigrams: "contact_name_bigrams",
     reach: contact_reach,
+    probe_reach: contact_customer_in_reach,
+    count_from: "customers",
+    count_reach: customer_reach,
 };
 
 const LEADS: Searched = Searched {
@@ -472,7 +485,18 @@ const LEADS: Searched = Searched {
     name_column: "company",
     bigrams: "lead_name_bigrams",
     reach: lead_reach,
+    probe_reach: lead_reach,
+    count_from: "leads",
+    count_reach: lead_reach,
 };
+
+/// The contact's customer is in scope, checked for the one row (`contact_reach` lists the
+/// customers in scope first, which for a team means tens of thousands).
+fn contact_customer_in_reach(q: &mut Sql, reach: &Reach) {
+    q.push("EXISTS (SELECT 1 FROM customers c WHERE c.id = customer_id AND ");
+    q.reach(reach, "c.owner_id", "c.department_id");
+    q.push(")");
+}
 
 fn lead_reach(q: &mut Sql, reach: &Reach) {
     q.reach(reach, "owner_id", "department_id");
@@ -549,7 +573,11 @@ async fn search(
             .push(" AND "),
         None => q.push(s.table).push(" WHERE "),
     };
-    (s.reach)(&mut q, reach);
+    if gram.is_some() {
+        (s.probe_reach)(&mut q, reach);
+    } else {
+        (s.reach)(&mut q, reach);
+    }
     push_match_on(&mut q, s.name_column, text, names_only);
     q.push(if gram.is_some() {
         " ORDER BY g.record_id DESC LIMIT "
@@ -578,10 +606,15 @@ fn can_match_only_names(text: &str) -> bool {
     !text.is_ascii() && normalize_phone(text).len() < 3
 }
 
-/// The distinct bigrams of the words, lower-cased as the match compares them.
+/// The distinct bigrams of the words that the index keeps (those with a character beyond
+/// ASCII), lower-cased as the match compares them.
 fn bigrams(text: &str) -> Vec<String> {
     let chars: Vec<char> = text.to_lowercase().chars().collect();
-    let mut grams: Vec<String> = chars.windows(2).map(|w| w.iter().collect()).collect();
+    let mut grams: Vec<String> = chars
+        .windows(2)
+        .map(|w| w.iter().collect::<String>())
+        .filter(|g| !g.is_ascii())
+        .collect();
     grams.sort();
     grams.dedup();
     grams
@@ -596,8 +629,8 @@ async fn rarest_in_reach(
     grams: &[String],
 ) -> Result<Option<String>> {
     let mut q = Sql::new("SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM ");
-    q.push(s.table).push(" WHERE ");
-    (s.reach)(&mut q, reach);
+    q.push(s.count_from).push(" WHERE ");
+    (s.count_reach)(&mut q, reach);
     q.push(" LIMIT ")
         .bind(SEARCH_COUNT_CAP)
         .push(") r) AS reach");

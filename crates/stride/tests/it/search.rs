@@ -166,8 +166,8 @@ async fn names_are_found_through_their_bigrams_after_every_write(app: TestApp) {
         .await
         .contains(&"lead:上海微创医疗".to_owned()));
 
-    // The bigrams are exactly those of the names stored: none left behind by the rename or the
-    // merge, none missing for the rows written in bulk.
+    // The bigrams are exactly those of the names stored (the ones with a character beyond
+    // ASCII): none left behind by the rename or the merge, none missing for rows written in bulk.
     let mut db = sqlx::AnyConnection::connect(&app.database_url)
         .await
         .unwrap();
@@ -191,7 +191,11 @@ async fn names_are_found_through_their_bigrams_after_every_write(app: TestApp) {
             .iter()
             .flat_map(|(id, name)| {
                 let chars: Vec<char> = name.to_lowercase().chars().collect();
-                let mut grams: Vec<String> = chars.windows(2).map(|w| w.iter().collect()).collect();
+                let mut grams: Vec<String> = chars
+                    .windows(2)
+                    .map(|w| w.iter().collect::<String>())
+                    .filter(|g| !g.is_ascii())
+                    .collect();
                 grams.sort();
                 grams.dedup();
                 grams.into_iter().map(move |g| (g, *id))
