@@ -24,6 +24,7 @@
 #   REUSE_PG=1         measure the PostgreSQL database a previous run (or `stride bench-data`
 #                      with the same sizes) filled, instead of generating it again
 #   SQLITE_DIR=<dir>   measure (or, when empty, fill and keep) this SQLite data directory
+#   ONLY="<keys>"      measure only these (e.g. ONLY="healthz search-lead search-rare")
 #   PORT=18190 (PostgreSQL: PORT+1)   NO_BUILD=1   BIN (default target/release/stride)
 set -euo pipefail
 
