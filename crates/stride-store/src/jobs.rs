@@ -237,11 +237,8 @@ pub async fn take_job_run(
         return Ok(Some(0));
     }
     let mut q = Sql::new("UPDATE job_runs SET held_until_ms = ");
-    q.bind(held_until)
-        .push(" WHERE job = ")
-        .bind(job.to_owned())
-        .push(" AND period = ")
-        .bind(period.to_owned())
+    q.bind(held_until);
+    run_row(&mut q, job, period)
         .push(" AND resume_from_id IS NOT NULL AND held_until_ms <= ")
         .bind(now)
         .push(" RETURNING resume_from_id");
@@ -261,11 +258,8 @@ pub async fn hold_job_run(
     held_until: i64,
 ) -> Result<bool> {
     let mut q = Sql::new("UPDATE job_runs SET held_until_ms = ");
-    q.bind(held_until)
-        .push(" WHERE job = ")
-        .bind(job.to_owned())
-        .push(" AND period = ")
-        .bind(period.to_owned())
+    q.bind(held_until);
+    run_row(&mut q, job, period)
         .push(" AND resume_from_id = ")
         .bind(from);
     Ok(q.execute(conn).await? == 1)
@@ -279,12 +273,17 @@ pub async fn advance_job_run(
     next_from: Option<i64>,
 ) -> Result<()> {
     let mut q = Sql::new("UPDATE job_runs SET resume_from_id = ");
-    q.bind(next_from)
-        .push(" WHERE job = ")
+    q.bind(next_from);
+    run_row(&mut q, job, period);
+    q.execute(conn).await.map(drop)
+}
+
+/// The `WHERE` that picks one run: a job's row for one period.
+fn run_row<'q>(q: &'q mut Sql, job: &str, period: &str) -> &'q mut Sql {
+    q.push(" WHERE job = ")
         .bind(job.to_owned())
         .push(" AND period = ")
-        .bind(period.to_owned());
-    q.execute(conn).await.map(drop)
+        .bind(period.to_owned())
 }
 
 pub async fn tier_facts(
