@@ -134,6 +134,12 @@ impl Tr {
         text
     }
 
+    /// Items joined the way this language lists them (`a, b` / `a、b`), from `list.join`.
+    pub fn list<I: IntoIterator<Item = String>>(&self, items: I) -> String {
+        let separator = self.f("list.join", &[("head", ""), ("tail", "")]);
+        items.into_iter().collect::<Vec<_>>().join(&separator)
+    }
+
     pub fn is_zh(&self) -> bool {
         self.locale == "zh-CN"
     }
@@ -188,6 +194,20 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "keys used but not defined: {missing:?}");
+    }
+
+    #[test]
+    fn lists_read_the_way_each_language_writes_them() {
+        let items = || {
+            [
+                "华为".to_owned(),
+                "Acme { $tail }".to_owned(),
+                "C".to_owned(),
+            ]
+        };
+        assert_eq!(Tr::new("zh-CN").list(items()), "华为、Acme { $tail }、C");
+        assert_eq!(Tr::new("en").list(items()), "华为, Acme { $tail }, C");
+        assert_eq!(Tr::new("en").list(Vec::new()), "");
     }
 
     #[test]

@@ -548,3 +548,6 @@ credit.by = By
 credit.reason = Reason
 credit.none = No change of credit yet.
 credit.reason_label = Reason for a credit change (optional)
+
+# how a list of names reads: head, then one more item
+list.join = { $head }, { $tail }

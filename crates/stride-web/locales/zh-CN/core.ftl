@@ -548,3 +548,6 @@ credit.by = 操作人
 credit.reason = 原因
 credit.none = 暂无信用变更。
 credit.reason_label = 信用变更原因（可选）
+
+# how a list of names reads: head, then one more item
+list.join = { $head }、{ $tail }

@@ -236,13 +236,13 @@ fn department_names(depts: &[Department]) -> HashMap<i64, String> {
     depts.iter().map(|d| (d.id, d.name.clone())).collect()
 }
 
-fn role_names(roles: &[Role], ids: &[i64], locale: &str) -> String {
-    roles
-        .iter()
-        .filter(|r| ids.contains(&r.id))
-        .map(|r| r.name(locale))
-        .collect::<Vec<_>>()
-        .join(", ")
+fn role_names(roles: &[Role], ids: &[i64], tr: &Tr) -> String {
+    tr.list(
+        roles
+            .iter()
+            .filter(|r| ids.contains(&r.id))
+            .map(|r| r.name(tr.locale).to_owned()),
+    )
 }
 
 // ---- users ----------------------------------------------------------------------------------
@@ -308,7 +308,7 @@ async fn users_page(
             username: u.username.clone(),
             display_name: u.display_name.clone(),
             department: names.get(&u.department_id).cloned().unwrap_or_default(),
-            roles: role_names(&roles, &u.role_ids, tr.locale),
+            roles: role_names(&roles, &u.role_ids, tr),
             active: u.active,
         })
         .collect();

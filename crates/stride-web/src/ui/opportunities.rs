@@ -571,14 +571,10 @@ async fn withdraw_lines(
 ) -> Result<Vec<String>, AppError> {
     let p = app.close_preview(actor, id).await?;
     let names = |requests: &[stride_app::approvals::ApprovalRequest]| {
-        requests
-            .iter()
-            .map(|r| {
-                let kind = tr.t(&format!("approval.kind.{}", r.kind.as_str()));
-                format!("{kind} #{} {}", r.id, r.title)
-            })
-            .collect::<Vec<_>>()
-            .join(if tr.is_zh() { "、" } else { ", " })
+        tr.list(requests.iter().map(|r| {
+            let kind = tr.t(&format!("approval.kind.{}", r.kind.as_str()));
+            format!("{kind} #{} {}", r.id, r.title)
+        }))
     };
     let mut lines = Vec::new();
     if !p.either_way.is_empty() {
