@@ -171,6 +171,24 @@ pub struct ContactData {
     pub notes: Option<String>,
 }
 
+/// What the search box looks through, in the order its hits are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SearchKind {
+    Customer,
+    Contact,
+    Lead,
+}
+
+impl SearchKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SearchKind::Customer => "customer",
+            SearchKind::Contact => "contact",
+            SearchKind::Lead => "lead",
+        }
+    }
+}
+
 /// One hit of the search box.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SearchHit {
@@ -734,17 +752,19 @@ impl App {
                 "search for 2 to 100 characters",
             ));
         }
+        let kinds: Vec<SearchKind> = [
+            (RecordKind::Customer, SearchKind::Customer),
+            (RecordKind::Contact, SearchKind::Contact),
+            (RecordKind::Lead, SearchKind::Lead),
+        ]
+        .into_iter()
+        .filter(|(record, _)| actor.can(*record, Action::View))
+        .map(|(_, kind)| kind)
+        .collect();
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
         let reach = self.reach(actor).await?;
-        let mut hits = Vec::new();
-        if actor.can(RecordKind::Customer, Action::View) {
-            hits.extend(self.store.search_customers(&reach, q, 20).await?);
-        }
-        if actor.can(RecordKind::Contact, Action::View) {
-            hits.extend(self.store.search_contacts(&reach, q, 20).await?);
-        }
-        if actor.can(RecordKind::Lead, Action::View) {
-            hits.extend(self.store.search_leads(&reach, q, 20).await?);
-        }
-        Ok(hits)
+        Ok(self.store.search(&reach, &kinds, q, 20).await?)
     }
 }

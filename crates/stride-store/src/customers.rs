@@ -4,7 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 use stride_app::customers::{
     Contact, ContactData, CreditChange, Customer, CustomerData, CustomerFilter, DuplicateHit,
-    MatchKeys, SearchHit,
+    MatchKeys, SearchHit, SearchKind,
 };
 use stride_app::page::PageRequest;
 use stride_app::{Reach, StoreError};
@@ -502,32 +502,12 @@ fn lead_reach(q: &mut Sql, reach: &Reach) {
     q.reach(reach, "owner_id", "department_id");
 }
 
-/// Substring search, so two Chinese characters (华为) find 华为技术有限公司. Phones match on digits.
-pub async fn search_customers(
-    conn: &mut AnyConnection,
-    reach: &Reach,
-    text: &str,
-    limit: i64,
-) -> Result<Vec<SearchHit>> {
-    search(conn, &CUSTOMERS, reach, text, limit).await
-}
-
-pub async fn search_contacts(
-    conn: &mut AnyConnection,
-    reach: &Reach,
-    text: &str,
-    limit: i64,
-) -> Result<Vec<SearchHit>> {
-    search(conn, &CONTACTS, reach, text, limit).await
-}
-
-pub async fn search_leads(
-    conn: &mut AnyConnection,
-    reach: &Reach,
-    text: &str,
-    limit: i64,
-) -> Result<Vec<SearchHit>> {
-    search(conn, &LEADS, reach, text, limit).await
+fn searched(kind: SearchKind) -> &'static Searched {
+    match kind {
+        SearchKind::Customer => &CUSTOMERS,
+        SearchKind::Contact => &CONTACTS,
+        SearchKind::Lead => &LEADS,
+    }
 }
 
 /// Both sides of the choice below are counted up to this: enough to tell a handful from many.
@@ -535,69 +515,105 @@ const SEARCH_COUNT_CAP: i64 = 1000;
 /// Bigrams of the words counted to find the rarest.
 const SEARCH_GRAMS_COUNTED: usize = 4;
 
-/// The records in scope whose name, e-mail key or phone key contains `text`, newest first.
+/// The records of `kinds` in scope whose name, e-mail key or phone key contains `text` (a
+/// substring, so 华为 finds 华为技术有限公司; phones match on digits): up to `limit` of each kind,
+/// newest first, grouped by kind in the order given. Two statements at most: the counts that
+/// choose each kind's read, then all the reads as one `UNION ALL`.
 ///
 /// Words that can only match names (any non-ASCII character, fewer than three digits) may be
 /// read through the names' bigrams (migration `0021_name_bigrams`): the records holding the
 /// rarest bigram of the words, newest first, each checked for scope and the full match. That
 /// wins when the bigram is rarer than the records in scope (a manager's team and an uncommon
 /// word); the scope is read instead when it is the smaller side (a rep's own customers).
-async fn search(
+pub async fn search(
     conn: &mut AnyConnection,
-    s: &Searched,
     reach: &Reach,
+    kinds: &[SearchKind],
     text: &str,
     limit: i64,
 ) -> Result<Vec<SearchHit>> {
+    let kinds: Vec<&Searched> = kinds.iter().map(|k| searched(*k)).collect();
+    if kinds.is_empty() {
+        return Ok(Vec::new());
+    }
     let names_only = can_match_only_names(text);
     let grams = if names_only {
         bigrams(text)
     } else {
         Vec::new()
     };
-    let gram = if grams.is_empty() {
-        None
+    let through = if grams.is_empty() {
+        vec![None; kinds.len()]
     } else {
-        rarest_in_reach(&mut *conn, s, reach, &grams).await?
+        rarest_in_reach(&mut *conn, &kinds, reach, &grams).await?
     };
-    let mut q = Sql::new("SELECT ");
-    q.push(s.columns).push(" FROM ");
-    match &gram {
-        // CROSS JOIN: SQLite keeps the bigram table as the outer loop, read in id order.
-        Some(gram) => q
-            .push(s.bigrams)
-            .push(" g CROSS JOIN ")
-            .push(s.table)
-            .push(" WHERE id = g.record_id AND g.gram = ")
-            .bind(gram.clone())
-            .push(" AND "),
-        None => q.push(s.table).push(" WHERE "),
-    };
-    if gram.is_some() {
-        (s.probe_reach)(&mut q, reach);
-    } else {
-        (s.reach)(&mut q, reach);
+    let mut q = Sql::new("");
+    for (i, (s, gram)) in kinds.iter().zip(&through).enumerate() {
+        if i > 0 {
+            q.push(" UNION ALL ");
+        }
+        q.push("SELECT * FROM (");
+        push_search_read(&mut q, s, reach, gram.as_deref(), text, names_only, limit);
+        q.push(&format!(") s{i}"));
     }
-    push_match_on(&mut q, s.name_column, text, names_only);
-    q.push(if gram.is_some() {
-        " ORDER BY g.record_id DESC LIMIT "
-    } else {
-        " ORDER BY id DESC LIMIT "
-    })
-    .bind(limit);
-    q.fetch_all(conn)
+    let mut hits = q
+        .fetch_all(conn)
         .await?
         .iter()
         .map(|r| {
             Ok(SearchHit {
-                kind: s.kind.to_owned(),
+                kind: col(r, "kind")?,
                 id: col(r, "id")?,
                 title: col(r, "title")?,
                 detail: col(r, "detail")?,
                 customer_id: col(r, "customer_id")?,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    // A `UNION ALL` promises no order of its own.
+    let rank = |kind: &str| kinds.iter().position(|s| s.kind == kind);
+    hits.sort_by_key(|h| (rank(&h.kind), std::cmp::Reverse(h.id)));
+    Ok(hits)
+}
+
+/// One kind's newest `limit` matches, read through the bigram `gram` or through the scope.
+fn push_search_read(
+    q: &mut Sql,
+    s: &Searched,
+    reach: &Reach,
+    gram: Option<&str>,
+    text: &str,
+    names_only: bool,
+    limit: i64,
+) {
+    q.push("SELECT '")
+        .push(s.kind)
+        .push("' AS kind, ")
+        .push(s.columns)
+        .push(" FROM ");
+    match gram {
+        // CROSS JOIN: SQLite keeps the bigram table as the outer loop, read in id order.
+        Some(gram) => {
+            q.push(s.bigrams)
+                .push(" g CROSS JOIN ")
+                .push(s.table)
+                .push(" WHERE id = g.record_id AND g.gram = ")
+                .bind(gram.to_owned())
+                .push(" AND ");
+            (s.probe_reach)(q, reach);
+        }
+        None => {
+            q.push(s.table).push(" WHERE ");
+            (s.reach)(q, reach);
+        }
+    }
+    push_match_on(q, s.name_column, text, names_only);
+    q.push(if gram.is_some() {
+        " ORDER BY g.record_id DESC LIMIT "
+    } else {
+        " ORDER BY id DESC LIMIT "
+    })
+    .bind(limit);
 }
 
 /// Words with a character beyond ASCII and fewer than three digits are taken as names only:
@@ -620,42 +636,62 @@ fn bigrams(text: &str) -> Vec<String> {
     grams
 }
 
-/// The rarest of (the first few of) `grams` among the names of `s`, when it is no more common
-/// than the records in `reach`; `None` when reading the scope is the smaller side.
+/// For each of `kinds`, the rarest of (the first few of) `grams` among its names when it is no
+/// more common than the records in `reach`, else `None` (reading the scope is the smaller
+/// side). One statement counts every side, each count capped.
 async fn rarest_in_reach(
     conn: &mut AnyConnection,
-    s: &Searched,
+    kinds: &[&Searched],
     reach: &Reach,
     grams: &[String],
-) -> Result<Option<String>> {
-    let mut q = Sql::new("SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM ");
-    q.push(s.count_from).push(" WHERE ");
-    (s.count_reach)(&mut q, reach);
-    q.push(" LIMIT ")
-        .bind(SEARCH_COUNT_CAP)
-        .push(") r) AS reach");
+) -> Result<Vec<Option<String>>> {
     let counted = &grams[..grams.len().min(SEARCH_GRAMS_COUNTED)];
-    for (i, gram) in counted.iter().enumerate() {
-        q.push(", (SELECT COUNT(*) FROM (SELECT 1 FROM ")
-            .push(s.bigrams)
-            .push(" WHERE gram = ")
-            .bind(gram.clone())
-            .push(" LIMIT ")
+    let mut reaches: Vec<&str> = Vec::new();
+    let mut q = Sql::new("SELECT ");
+    for s in kinds {
+        if reaches.contains(&s.count_from) {
+            continue;
+        }
+        if !reaches.is_empty() {
+            q.push(", ");
+        }
+        q.push("(SELECT COUNT(*) FROM (SELECT 1 FROM ")
+            .push(s.count_from)
+            .push(" WHERE ");
+        (s.count_reach)(&mut q, reach);
+        q.push(" LIMIT ")
             .bind(SEARCH_COUNT_CAP)
-            .push(&format!(") g) AS g{i}"));
+            .push(&format!(") r) AS reach_{}", s.count_from));
+        reaches.push(s.count_from);
     }
-    let row = q.fetch_one(conn).await?;
-    let in_reach: i64 = col(&row, "reach")?;
-    let mut rarest: Option<(i64, &String)> = None;
-    for (i, gram) in counted.iter().enumerate() {
-        let n: i64 = col(&row, &format!("g{i}"))?;
-        if rarest.is_none_or(|(least, _)| n < least) {
-            rarest = Some((n, gram));
+    for s in kinds {
+        for (i, gram) in counted.iter().enumerate() {
+            q.push(", (SELECT COUNT(*) FROM (SELECT 1 FROM ")
+                .push(s.bigrams)
+                .push(" WHERE gram = ")
+                .bind(gram.clone())
+                .push(" LIMIT ")
+                .bind(SEARCH_COUNT_CAP)
+                .push(&format!(") g) AS {}_g{i}", s.kind));
         }
     }
-    Ok(rarest
-        .filter(|(n, _)| *n <= in_reach)
-        .map(|(_, gram)| gram.clone()))
+    let row = q.fetch_one(conn).await?;
+    kinds
+        .iter()
+        .map(|s| {
+            let in_reach: i64 = col(&row, &format!("reach_{}", s.count_from))?;
+            let mut rarest: Option<(i64, &String)> = None;
+            for (i, gram) in counted.iter().enumerate() {
+                let n: i64 = col(&row, &format!("{}_g{i}", s.kind))?;
+                if rarest.is_none_or(|(least, _)| n < least) {
+                    rarest = Some((n, gram));
+                }
+            }
+            Ok(rarest
+                .filter(|(n, _)| *n <= in_reach)
+                .map(|(_, gram)| gram.clone()))
+        })
+        .collect()
 }
 
 /// Matches `name_column`, or unless the words can match only names, the e-mail key or (three

@@ -10,7 +10,7 @@ use stride_app::audit::{AuditEntry, AuditFilter, NewAuditEntry};
 use stride_app::auth::{ApiToken, Principal};
 use stride_app::customers::{
     Contact, ContactData, CreditChange, Customer, CustomerData, CustomerFilter, DuplicateHit,
-    MatchKeys, SearchHit,
+    MatchKeys, SearchHit, SearchKind,
 };
 use stride_app::idempotency::{IdempotencyClaim, StoredResponse};
 use stride_app::jobs::{NewNotification, Notification};
@@ -137,21 +137,14 @@ impl Store for SqlStore {
     async fn contact(&self, reach: &Reach, id: i64) -> StoreResult<Option<Contact>> {
         customers::contact_by_id(&mut *self.conn().await?, reach, id).await
     }
-    async fn search_customers(
+    async fn search(
         &self,
         reach: &Reach,
+        kinds: &[SearchKind],
         q: &str,
         limit: i64,
     ) -> StoreResult<Vec<SearchHit>> {
-        customers::search_customers(&mut *self.conn().await?, reach, q, limit).await
-    }
-    async fn search_contacts(
-        &self,
-        reach: &Reach,
-        q: &str,
-        limit: i64,
-    ) -> StoreResult<Vec<SearchHit>> {
-        customers::search_contacts(&mut *self.conn().await?, reach, q, limit).await
+        customers::search(&mut *self.conn().await?, reach, kinds, q, limit).await
     }
     async fn leads(
         &self,
@@ -223,14 +216,6 @@ impl Store for SqlStore {
     }
     async fn tier_history(&self, customer_id: i64) -> StoreResult<Vec<TierChange>> {
         jobs::tier_history(&mut *self.conn().await?, customer_id).await
-    }
-    async fn search_leads(
-        &self,
-        reach: &Reach,
-        q: &str,
-        limit: i64,
-    ) -> StoreResult<Vec<SearchHit>> {
-        customers::search_leads(&mut *self.conn().await?, reach, q, limit).await
     }
     async fn sales_policy(&self) -> StoreResult<(Option<String>, i64)> {
         settings::sales_policy(&mut *self.conn().await?).await

@@ -27,7 +27,7 @@ use crate::audit::{AuditEntry, AuditFilter, NewAuditEntry};
 use crate::auth::{ApiToken, Principal};
 use crate::customers::{
     Contact, ContactData, CreditChange, Customer, CustomerData, CustomerFilter, DuplicateHit,
-    MatchKeys, SearchHit,
+    MatchKeys, SearchHit, SearchKind,
 };
 use crate::idempotency::{IdempotencyClaim, StoredResponse};
 use crate::jobs::{NewNotification, Notification};
@@ -139,20 +139,14 @@ pub trait Store:
         page: PageRequest,
     ) -> StoreResult<Vec<Contact>>;
     async fn contact(&self, reach: &Reach, id: i64) -> StoreResult<Option<Contact>>;
-    async fn search_customers(
+    /// Up to `limit` hits of each kind, grouped by kind in the order given, newest first.
+    async fn search(
         &self,
         reach: &Reach,
+        kinds: &[SearchKind],
         q: &str,
         limit: i64,
     ) -> StoreResult<Vec<SearchHit>>;
-    async fn search_contacts(
-        &self,
-        reach: &Reach,
-        q: &str,
-        limit: i64,
-    ) -> StoreResult<Vec<SearchHit>>;
-    async fn search_leads(&self, reach: &Reach, q: &str, limit: i64)
-        -> StoreResult<Vec<SearchHit>>;
 
     /// Throttle counters (failed logins, public form posts): hits under `key` since `since_ms`,
     /// and the oldest of them.

@@ -9,12 +9,18 @@ backend_tests!(names_are_found_through_their_bigrams_after_every_write);
 
 /// The titles a search shows, sorted, each prefixed with its kind.
 async fn found(c: &Client, words: &str) -> Vec<String> {
+    let mut titles = shown(c, words).await;
+    titles.sort();
+    titles
+}
+
+/// The titles a search shows, in the order shown, each prefixed with its kind.
+async fn shown(c: &Client, words: &str) -> Vec<String> {
     let r = c
         .get(&format!("/api/v1/search?q={}", urlencode(words)))
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let mut titles: Vec<String> = r
-        .json
+    r.json
         .as_array()
         .unwrap()
         .iter()
@@ -25,9 +31,7 @@ async fn found(c: &Client, words: &str) -> Vec<String> {
                 h["title"].as_str().unwrap()
             )
         })
-        .collect();
-    titles.sort();
-    titles
+        .collect()
 }
 
 fn urlencode(s: &str) -> String {
@@ -96,6 +100,17 @@ async fn names_are_found_through_their_bigrams_after_every_write(app: TestApp) {
             "contact:王上海",
             "lead:上海华虹宏力",
         ])
+    );
+    // One answer for all three kinds: customers, contacts, then leads, each newest first.
+    assert_eq!(
+        shown(&rep1, "上海").await,
+        [
+            "customer:ACME 上海 Ltd.",
+            "customer:上海电气集团",
+            "customer:上海华为销售公司",
+            "contact:王上海",
+            "lead:上海华虹宏力",
+        ]
     );
     assert_eq!(
         found(&rep1, "华为").await,
