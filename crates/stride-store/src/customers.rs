@@ -12,6 +12,7 @@ use stride_domain::customers::{normalize_company_name, normalize_email, normaliz
 
 use crate::org::versioned;
 use crate::sql::{col, Sql};
+use crate::Dialect;
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -527,6 +528,7 @@ const SEARCH_GRAMS_COUNTED: usize = 4;
 /// word); the scope is read instead when it is the smaller side (a rep's own customers).
 pub async fn search(
     conn: &mut AnyConnection,
+    dialect: Dialect,
     reach: &Reach,
     kinds: &[SearchKind],
     text: &str,
@@ -553,7 +555,17 @@ pub async fn search(
             q.push(" UNION ALL ");
         }
         q.push("SELECT * FROM (");
-        push_search_read(&mut q, s, reach, gram.as_deref(), text, names_only, limit);
+        let read = SearchRead {
+            s,
+            text,
+            names_only,
+            limit,
+        };
+        match (gram.as_deref(), dialect) {
+            (None, _) => read.through_scope(&mut q, reach),
+            (Some(gram), Dialect::Sqlite) => read.through_gram_sqlite(&mut q, reach, gram),
+            (Some(gram), Dialect::Postgres) => read.through_gram_postgres(&mut q, reach, gram),
+        }
         q.push(&format!(") s{i}"));
     }
     let mut hits = q
@@ -576,44 +588,62 @@ pub async fn search(
     Ok(hits)
 }
 
-/// One kind's newest `limit` matches, read through the bigram `gram` or through the scope.
-fn push_search_read(
-    q: &mut Sql,
-    s: &Searched,
-    reach: &Reach,
-    gram: Option<&str>,
-    text: &str,
+/// One kind's newest `limit` matches of `text`, read through the scope or a bigram.
+struct SearchRead<'a> {
+    s: &'a Searched,
+    text: &'a str,
     names_only: bool,
     limit: i64,
-) {
-    q.push("SELECT '")
-        .push(s.kind)
-        .push("' AS kind, ")
-        .push(s.columns)
-        .push(" FROM ");
-    match gram {
-        // CROSS JOIN: SQLite keeps the bigram table as the outer loop, read in id order.
-        Some(gram) => {
-            q.push(s.bigrams)
-                .push(" g CROSS JOIN ")
-                .push(s.table)
-                .push(" WHERE id = g.record_id AND g.gram = ")
-                .bind(gram.to_owned())
-                .push(" AND ");
-            (s.probe_reach)(q, reach);
-        }
-        None => {
-            q.push(s.table).push(" WHERE ");
-            (s.reach)(q, reach);
-        }
+}
+
+impl SearchRead<'_> {
+    fn through_scope(&self, q: &mut Sql, reach: &Reach) {
+        let s = self.s;
+        q.push("SELECT '").push(s.kind).push("' AS kind, ");
+        q.push(s.columns)
+            .push(" FROM ")
+            .push(s.table)
+            .push(" WHERE ");
+        (s.reach)(q, reach);
+        push_match_on(q, s.name_column, self.text, self.names_only);
+        q.push(" ORDER BY id DESC LIMIT ").bind(self.limit);
     }
-    push_match_on(q, s.name_column, text, names_only);
-    q.push(if gram.is_some() {
-        " ORDER BY g.record_id DESC LIMIT "
-    } else {
-        " ORDER BY id DESC LIMIT "
-    })
-    .bind(limit);
+
+    /// `CROSS JOIN`: SQLite keeps the bigram table as the outer loop, read in id order, and
+    /// stops at the limit.
+    fn through_gram_sqlite(&self, q: &mut Sql, reach: &Reach, gram: &str) {
+        let s = self.s;
+        q.push("SELECT '").push(s.kind).push("' AS kind, ");
+        q.push(s.columns).push(" FROM ").push(s.bigrams);
+        q.push(" g CROSS JOIN ").push(s.table);
+        q.push(" WHERE id = g.record_id AND g.gram = ")
+            .bind(gram.to_owned())
+            .push(" AND ");
+        (s.probe_reach)(q, reach);
+        push_match_on(q, s.name_column, self.text, self.names_only);
+        q.push(" ORDER BY g.record_id DESC LIMIT ").bind(self.limit);
+    }
+
+    /// PostgreSQL reorders a `CROSS JOIN`, and underestimates how many names a `LIKE '%…%'`
+    /// keeps, so it would read the whole scope and sort. The counts already chose the bigram
+    /// as the smaller side: a `LATERAL` probe (kept apart by `OFFSET 0`) makes it the outer
+    /// loop, read newest first, stopping at the limit.
+    fn through_gram_postgres(&self, q: &mut Sql, reach: &Reach, gram: &str) {
+        let s = self.s;
+        q.push("SELECT '")
+            .push(s.kind)
+            .push("' AS kind, x.* FROM (SELECT record_id FROM ");
+        q.push(s.bigrams)
+            .push(" WHERE gram = ")
+            .bind(gram.to_owned())
+            .push(" ORDER BY record_id DESC) g CROSS JOIN LATERAL (SELECT ");
+        q.push(s.columns).push(" FROM ").push(s.table);
+        q.push(" WHERE id = g.record_id AND ");
+        (s.probe_reach)(q, reach);
+        push_match_on(q, s.name_column, self.text, self.names_only);
+        q.push(" OFFSET 0) x ORDER BY g.record_id DESC LIMIT ")
+            .bind(self.limit);
+    }
 }
 
 /// Words with a character beyond ASCII and fewer than three digits are taken as names only:

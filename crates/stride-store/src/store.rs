@@ -144,7 +144,15 @@ impl Store for SqlStore {
         q: &str,
         limit: i64,
     ) -> StoreResult<Vec<SearchHit>> {
-        customers::search(&mut *self.conn().await?, reach, kinds, q, limit).await
+        customers::search(
+            &mut *self.conn().await?,
+            self.dialect(),
+            reach,
+            kinds,
+            q,
+            limit,
+        )
+        .await
     }
     async fn leads(
         &self,
