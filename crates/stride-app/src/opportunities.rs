@@ -104,6 +104,32 @@ impl Opportunity {
     }
 }
 
+/// What the board shows of one opportunity: its card, without the deal's terms and history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BoardCard {
+    pub id: i64,
+    pub name: String,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub amount_fen: i64,
+    /// `YYYY-MM-DD`.
+    pub expected_close_date: Option<String>,
+    /// A [`Stage`] code.
+    pub stage: String,
+    /// In percent: set by hand, else the stage's.
+    pub probability: i64,
+    pub owner_id: i64,
+    pub owner_name: String,
+    pub version: i64,
+}
+
+impl BoardCard {
+    /// amount × probability, rounded by the one rule.
+    pub fn weighted_amount_fen(&self) -> i64 {
+        rules::weighted_amount(self.amount_fen, self.probability)
+    }
+}
+
 /// One product line as stored, with the product's code, name and unit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OpportunityLine {
@@ -335,7 +361,7 @@ pub struct BoardColumn {
     pub total_fen: i64,
     pub weighted_fen: i64,
     /// The newest cards, at most the number asked for.
-    pub cards: Vec<Opportunity>,
+    pub cards: Vec<BoardCard>,
 }
 
 /// What a blocked move lacks, in English; the UI shows its own texts per requirement code.

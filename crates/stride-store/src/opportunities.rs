@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 use stride_app::opportunities::{
-    NewOpportunity, Opportunity, OpportunityData, OpportunityFilter, OpportunityLine, StageChange,
-    StageMove, StageSettings, StageTotals, StatusFilter,
+    BoardCard, NewOpportunity, Opportunity, OpportunityData, OpportunityFilter, OpportunityLine,
+    StageChange, StageMove, StageSettings, StageTotals, StatusFilter,
 };
 use stride_app::page::PageRequest;
 use stride_app::ports::{OpportunityReads, OpportunityWrites, StoreResult};
@@ -418,17 +418,21 @@ async fn stage_totals(
         .collect()
 }
 
-/// The newest `per_stage` opportunities of every stage. One `ORDER BY id DESC LIMIT n` per
-/// stage walks an index on (scope column, stage, id) backwards, so a column costs n index
-/// entries however many deals the stage holds; only the kept rows are joined.
+/// The cards of the newest `per_stage` opportunities of every stage. One `ORDER BY id DESC
+/// LIMIT n` per stage walks an index on (scope column, stage, id) backwards, so a column costs
+/// n index entries however many deals the stage holds; only the kept rows are joined, and only
+/// what a card shows is read.
 async fn board_cards(
     conn: &mut AnyConnection,
     reach: &Reach,
     f: &OpportunityFilter,
     per_stage: u32,
-) -> Result<Vec<Opportunity>> {
-    let mut q = Sql::new("SELECT ");
-    q.push(OPPORTUNITY_COLUMNS).push(" FROM (");
+) -> Result<Vec<BoardCard>> {
+    let mut q = Sql::new(
+        "SELECT o.id, o.name, o.customer_id, c.name AS customer_name, o.amount_fen, \
+         o.expected_close_date, o.stage, COALESCE(o.probability_override, s.probability) AS probability, \
+         o.owner_id, u.display_name AS owner_name, o.version FROM (",
+    );
     for (i, stage) in Stage::ALL.iter().enumerate() {
         if i > 0 {
             q.push(" UNION ALL ");
@@ -450,7 +454,25 @@ async fn board_cards(
          JOIN opportunity_stages s ON s.code = o.stage \
          ORDER BY o.stage, o.id DESC",
     );
-    q.fetch_all(conn).await?.iter().map(opportunity).collect()
+    q.fetch_all(conn)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(BoardCard {
+                id: col(row, "id")?,
+                name: col(row, "name")?,
+                customer_id: col(row, "customer_id")?,
+                customer_name: col(row, "customer_name")?,
+                amount_fen: col(row, "amount_fen")?,
+                expected_close_date: col(row, "expected_close_date")?,
+                stage: col(row, "stage")?,
+                probability: col(row, "probability")?,
+                owner_id: col(row, "owner_id")?,
+                owner_name: col(row, "owner_name")?,
+                version: col(row, "version")?,
+            })
+        })
+        .collect()
 }
 
 async fn transfer_open(
@@ -700,7 +722,7 @@ impl OpportunityReads for SqlStore {
         reach: &Reach,
         filter: &OpportunityFilter,
         per_stage: u32,
-    ) -> StoreResult<Vec<Opportunity>> {
+    ) -> StoreResult<Vec<BoardCard>> {
         board_cards(&mut *self.conn().await?, reach, filter, per_stage).await
     }
     async fn gate_facts(&self, opportunity_id: i64) -> StoreResult<GateFacts> {

@@ -5,8 +5,8 @@ use stride_domain::opportunities::{GateFacts, StageConfig};
 
 use crate::actor::Reach;
 use crate::opportunities::{
-    NewOpportunity, Opportunity, OpportunityData, OpportunityFilter, StageChange, StageMove,
-    StageSettings, StageTotals,
+    BoardCard, NewOpportunity, Opportunity, OpportunityData, OpportunityFilter, StageChange,
+    StageMove, StageSettings, StageTotals,
 };
 use crate::page::PageRequest;
 use crate::ports::StoreResult;
@@ -44,13 +44,13 @@ pub trait OpportunityReads: Send + Sync {
         reach: &Reach,
         filter: &OpportunityFilter,
     ) -> StoreResult<Vec<StageTotals>>;
-    /// The newest `per_stage` opportunities of each stage in reach (without lines).
+    /// The cards of the newest `per_stage` opportunities of each stage in reach.
     async fn board_cards(
         &self,
         reach: &Reach,
         filter: &OpportunityFilter,
         per_stage: u32,
-    ) -> StoreResult<Vec<Opportunity>>;
+    ) -> StoreResult<Vec<BoardCard>>;
     /// What the stage gates know about an opportunity's documents (needs analysis confirmed,
     /// proposal approved, letter of intent signed).
     async fn gate_facts(&self, opportunity_id: i64) -> StoreResult<GateFacts>;

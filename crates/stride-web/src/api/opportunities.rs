@@ -642,7 +642,7 @@ fn board_dto(columns: Vec<BoardColumn>) -> BoardDto {
                     .cards
                     .into_iter()
                     .map(|o| CardDto {
-                        probability: o.probability(),
+                        probability: o.probability,
                         weighted_amount_fen: o.weighted_amount_fen(),
                         id: o.id,
                         name: o.name,

@@ -214,7 +214,6 @@ struct CardView {
     amount: String,
     owner: String,
     version: i64,
-    moves: Vec<Opt>,
 }
 
 struct ColumnView {
@@ -225,6 +224,8 @@ struct ColumnView {
     total: String,
     weighted: String,
     cards: Vec<CardView>,
+    /// Where a card of this column may move: every other open stage.
+    moves: Vec<Opt>,
     /// Opportunities of the stage not shown as cards.
     more: i64,
 }
@@ -294,13 +295,13 @@ async fn board_view(
                     .map(|o| CardView {
                         id: o.id,
                         amount: fmt.money(o.amount_fen),
-                        moves: open_stage_options(&settings, &tr, Some(&code)),
                         name: o.name,
                         customer: o.customer_name,
                         owner: o.owner_name,
                         version: o.version,
                     })
                     .collect(),
+                moves: open_stage_options(&settings, &tr, Some(&code)),
                 code,
             }
         })
