@@ -544,14 +544,18 @@ pub async fn search(
     } else {
         Vec::new()
     };
-    let through = if grams.is_empty() {
-        vec![None; kinds.len()]
+    let paths = if grams.is_empty() {
+        vec![SearchPath::Scope; kinds.len()]
     } else {
-        rarest_in_reach(&mut *conn, &kinds, reach, &grams).await?
+        cheaper_paths(&mut *conn, &kinds, reach, &grams).await?
     };
     let mut q = Sql::new("");
-    for (i, (s, gram)) in kinds.iter().zip(&through).enumerate() {
-        if i > 0 {
+    let mut parts = 0;
+    for (s, path) in kinds.iter().zip(&paths) {
+        if *path == SearchPath::Nothing {
+            continue;
+        }
+        if parts > 0 {
             q.push(" UNION ALL ");
         }
         q.push("SELECT * FROM (");
@@ -561,12 +565,20 @@ pub async fn search(
             names_only,
             limit,
         };
-        match (gram.as_deref(), dialect) {
-            (None, _) => read.through_scope(&mut q, reach),
-            (Some(gram), Dialect::Sqlite) => read.through_gram_sqlite(&mut q, reach, gram),
-            (Some(gram), Dialect::Postgres) => read.through_gram_postgres(&mut q, reach, gram),
+        match (path, dialect) {
+            (SearchPath::Gram(gram), Dialect::Sqlite) => {
+                read.through_gram_sqlite(&mut q, reach, gram)
+            }
+            (SearchPath::Gram(gram), Dialect::Postgres) => {
+                read.through_gram_postgres(&mut q, reach, gram)
+            }
+            _ => read.through_scope(&mut q, reach),
         }
-        q.push(&format!(") s{i}"));
+        q.push(&format!(") s{parts}"));
+        parts += 1;
+    }
+    if parts == 0 {
+        return Ok(Vec::new());
     }
     let mut hits = q
         .fetch_all(conn)
@@ -666,15 +678,26 @@ fn bigrams(text: &str) -> Vec<String> {
     grams
 }
 
-/// For each of `kinds`, the rarest of (the first few of) `grams` among its names when it is no
-/// more common than the records in `reach`, else `None` (reading the scope is the smaller
-/// side). One statement counts every side, each count capped.
-async fn rarest_in_reach(
+/// How one kind's matches are read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SearchPath {
+    /// The records in scope, newest first, each matched.
+    Scope,
+    /// The records holding this bigram, newest first, each checked for scope and matched.
+    Gram(String),
+    /// No name holds one of the bigrams: nothing can match.
+    Nothing,
+}
+
+/// For each of `kinds`: the rarest of (the first few of) `grams` among its names when it is no
+/// more common than the records in `reach`, else the scope. One statement counts every side,
+/// each count capped.
+async fn cheaper_paths(
     conn: &mut AnyConnection,
     kinds: &[&Searched],
     reach: &Reach,
     grams: &[String],
-) -> Result<Vec<Option<String>>> {
+) -> Result<Vec<SearchPath>> {
     let counted = &grams[..grams.len().min(SEARCH_GRAMS_COUNTED)];
     let mut reaches: Vec<&str> = Vec::new();
     let mut q = Sql::new("SELECT ");
@@ -717,9 +740,11 @@ async fn rarest_in_reach(
                     rarest = Some((n, gram));
                 }
             }
-            Ok(rarest
-                .filter(|(n, _)| *n <= in_reach)
-                .map(|(_, gram)| gram.clone()))
+            Ok(match rarest {
+                Some((0, _)) => SearchPath::Nothing,
+                Some((n, gram)) if n <= in_reach => SearchPath::Gram(gram.clone()),
+                _ => SearchPath::Scope,
+            })
         })
         .collect()
 }
