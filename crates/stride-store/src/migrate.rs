@@ -5,7 +5,7 @@ use sqlx::Executor;
 use stride_app::StoreError;
 
 use crate::sql::{col, Sql};
-use crate::{backend, Dialect, SqlStore};
+use crate::{backend, Dialect, SqlStore, WriteTx};
 
 pub struct Migration {
     pub version: i64,
@@ -62,7 +62,7 @@ impl SqlStore {
         self.pool.execute(BOOKKEEPING).await.map_err(backend)?;
         let mut applied = 0;
         for m in MIGRATIONS {
-            let mut tx = self.begin_write().await?;
+            let (mut tx, _turn) = self.begin_write().await?;
             if self.dialect == Dialect::Postgres {
                 // Servers starting together queue here instead of racing on the same DDL.
                 tx.execute("SELECT pg_advisory_xact_lock(7424873)")
@@ -116,17 +116,25 @@ impl SqlStore {
         }
     }
 
-    pub(crate) async fn begin_write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
-        match self.dialect {
-            Dialect::Sqlite => self
-                .pool
-                .begin_with("BEGIN IMMEDIATE")
-                .await
-                .map_err(backend),
-            Dialect::Postgres => self.pool.begin().await.map_err(backend),
+    /// A write transaction, and on SQLite this process's write turn, to be held until the
+    /// transaction ends (see `SqlStore::write_turns`).
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx, StoreError> {
+        let turn =
+            match &self.write_turns {
+                // Never closed, so the wait always ends with a turn.
+                Some(turns) => {
+                    Some(turns.clone().acquire_owned().await.map_err(|_| {
+                        StoreError::Backend("the write turns were closed".to_owned())
+                    })?)
+                }
+                None => None,
+            };
+        let tx = match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.pool.begin().await,
         }
+        .map_err(backend)?;
+        Ok((tx, turn))
     }
 }
 

@@ -24,6 +24,7 @@ use stride_app::settings::OrgSettings;
 use stride_app::tiers::{TierChange, TierFacts};
 use stride_app::{Reach, Store, Tx};
 use stride_domain::calendar::CalendarDay;
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::{audit, auth, backend, customers, jobs, leads, org, settings, Dialect, SqlStore};
 
@@ -40,7 +41,8 @@ impl Store for SqlStore {
     }
 
     async fn begin(&self) -> StoreResult<Box<dyn Tx>> {
-        Ok(Box::new(SqlTx(self.begin_write().await?, self.dialect)))
+        let (tx, turn) = self.begin_write().await?;
+        Ok(Box::new(SqlTx(tx, self.dialect, turn)))
     }
 
     async fn department_subtree(&self, root: i64) -> StoreResult<Vec<i64>> {
@@ -232,7 +234,7 @@ impl Store for SqlStore {
         auth::throttle_hits(&mut *self.conn().await?, key, since_ms).await
     }
     async fn record_throttle_hits(&self, keys: &[String], at_ms: i64) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
+        let (mut tx, _turn) = self.begin_write().await?;
         auth::record_throttle_hits(&mut tx, keys, at_ms).await?;
         tx.commit().await.map_err(backend)
     }
@@ -246,7 +248,7 @@ impl Store for SqlStore {
         hash: &str,
         now_ms: i64,
     ) -> StoreResult<IdempotencyClaim> {
-        let mut tx = self.begin_write().await?;
+        let (mut tx, _turn) = self.begin_write().await?;
         let claim = auth::claim_idempotency_key(&mut tx, owner, key, hash, now_ms).await?;
         tx.commit().await.map_err(backend)?;
         Ok(claim)
@@ -270,7 +272,13 @@ impl Store for SqlStore {
 }
 
 /// A write transaction and the dialect it speaks; area modules implement their `…Writes` port on it.
-pub(crate) struct SqlTx(pub(crate) Transaction<'static, Any>, pub(crate) Dialect);
+/// The write turn (SQLite) is the last field, so it is given back after the transaction ends.
+pub(crate) struct SqlTx(
+    pub(crate) Transaction<'static, Any>,
+    pub(crate) Dialect,
+    // Never read: held so that dropping the transaction gives the turn back.
+    #[allow(dead_code)] Option<OwnedSemaphorePermit>,
+);
 
 #[async_trait]
 impl Tx for SqlTx {
