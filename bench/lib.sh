@@ -159,14 +159,20 @@ wrk_run() {
     wrk_summary "$out"
 }
 
+# wanted KEY: true unless ONLY is set (keys separated by spaces, e.g. ONLY="healthz
+# search-lead") and does not name KEY.
+wanted() {
+    [[ -z "${ONLY:-}" || " $ONLY " == *" $1 "* ]]
+}
+
 # bench_get BACKEND KEY LABEL CONNECTIONS URL [wrk args…]: measures GET URL RUNS times (after
 # WARMUP seconds of untimed load; raw output in files named by KEY), adds a row with the medians
-# to ROWS and sets LAST_RPS. Any non-2xx response fails the script. With ONLY set (keys separated
-# by spaces, e.g. ONLY="healthz search-lead"), other keys are skipped.
+# to ROWS and sets LAST_RPS. Any non-2xx response fails the script. Keys ONLY leaves out are
+# skipped.
 bench_get() {
     local backend=$1 key=$2 label=$3 connections=$4 url=$5
     shift 5
-    [[ -z "${ONLY:-}" || " $ONLY " == *" $key "* ]] || return 0
+    wanted "$key" || return 0
     local -a rps=() p50=() p99=()
     local r line a b c d
     if ((WARMUP > 0)); then

@@ -27,6 +27,7 @@
 #   SQLITE_DIR=<dir>  the same for SQLite: measure this data directory when it holds a database
 #               (filled by `stride --data-dir <dir> bench-data` with the same sizes, never
 #               measured), else fill it and keep it
+#   ONLY="<keys>"     measure only these (healthz board decide contract)
 #   PORT=18180 (PostgreSQL: PORT+1)   NO_BUILD=1   BIN (default target/release/stride)
 set -euo pipefail
 
@@ -127,7 +128,9 @@ bench_backend() {
     for connections in 1 "$CONNECTIONS"; do
         bench_get "$backend" board '`GET /api/v1/opportunities/board` (10,000 open)' "$connections" \
             "$base/api/v1/opportunities/board" -H "Authorization: Bearer $lead"
-        NOTES+=("$backend board c$connections: 1 request per $(awk -v a="$LAST_RPS" -v b="$healthz_rps" 'BEGIN { printf "%.0f", b / a }') /healthz requests of the same run")
+        if wanted board; then
+            NOTES+=("$backend board c$connections: 1 request per $(awk -v a="$LAST_RPS" -v b="$healthz_rps" 'BEGIN { printf "%.0f", b / a }') /healthz requests of the same run")
+        fi
     done
 
     # Decisions: each run gets a fresh list of pending tasks; the Lua script reports the
@@ -160,7 +163,9 @@ bench_backend() {
         m_rps=$(printf '%s\n' "${rps[@]}" | median)
         ROWS+=("| $backend | \`POST /api/v1/approvals/{id}/decision\` (decided/s: $(printf '%s\n' "${okrate[@]}" | median)) | $CONNECTIONS | $(printf %.0f "$m_rps") | $(printf '%s\n' "${p50[@]}" | median) | $(printf '%s\n' "${p99[@]}" | median) |")
     }
-    bench_decisions
+    if wanted decide; then
+        bench_decisions
+    fi
 
     # Contracts: the body names customers in turn; afterwards every number must be unique and
     # the sequence gapless.
@@ -188,6 +193,10 @@ bench_backend() {
             log "$backend contract run $r: $a req/s, p50 $b ms, p99 $c ms"
         done
         ROWS+=("| $backend | \`POST /api/v1/contracts\` | $CONNECTIONS | $(printf '%s\n' "${rps[@]}" | median | xargs printf %.0f) | $(printf '%s\n' "${p50[@]}" | median) | $(printf '%s\n' "${p99[@]}" | median) |")
+    }
+    wanted contract || {
+        stop_server
+        return 0
     }
     bench_contracts
     # Numbers look like HT-2026-00042: the sequence is what follows the last '-'.
