@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, Router};
 use stride_app::App;
@@ -73,7 +73,23 @@ pub fn router(app: App, config: WebConfig) -> Router {
             state.clone(),
             observe::observe,
         ))
+        .layer(middleware::from_fn(finish_writes))
         .with_state(state)
+}
+
+/// A write the server has begun runs to its end even when the client goes away. The server drops
+/// a request's future when its connection closes; a write dropped between two awaits — while its
+/// `BEGIN` is under way, say — can leave a pooled connection inside a transaction, and on SQLite
+/// holding the write lock, which failed every later write. Reads stay cancellable.
+async fn finish_writes(request: axum::extract::Request, next: middleware::Next) -> Response {
+    if request.method().is_safe() {
+        return next.run(request).await;
+    }
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
 }
 
 async fn healthz() -> &'static str {

@@ -597,7 +597,8 @@ pub struct SearchHitDto {
     pub customer_id: Option<i64>,
 }
 
-/// One box over customers, contacts and leads, within the caller's scope.
+/// One box over customers, contacts and leads, within the caller's scope: up to 20 hits of each
+/// kind, customers first, then contacts, then leads, each newest first.
 #[utoipa::path(get, path = "/api/v1/search", tag = "customers", params(SearchQuery),
     responses((status = 200, body = Vec<SearchHitDto>), (status = 422, body = Problem)))]
 async fn search(

@@ -4,6 +4,7 @@ use serde_json::json;
 use stride_testkit::{backend_tests, TestApp, PASSWORD};
 
 backend_tests!(
+    writes_finish_when_their_clients_go_away,
     login_rotates_sessions_and_logout_ends_them,
     cookie_writes_need_csrf_but_tokens_do_not,
     login_is_throttled_per_account,
@@ -1024,5 +1025,88 @@ async fn login_is_throttled_per_address(app: TestApp) {
         .await
         .status,
         200
+    );
+}
+
+/// Clients that hang up in the middle of their writes (timeouts, closed tabs) leave nothing
+/// half-done behind: every write that follows succeeds, and each abandoned write either
+/// happened whole or not at all.
+async fn writes_finish_when_their_clients_go_away(app: TestApp) {
+    app.seed_org().await;
+    let rep = app.login("rep1", PASSWORD).await;
+    let token = rep
+        .post("/api/v1/tokens", json!({"name": "impatient"}))
+        .await;
+    assert_eq!(token.status, 201, "{}", token.body);
+    let secret = token.json["secret"].as_str().unwrap().to_owned();
+    let url = app.url("/api/v1/customers");
+    let patient = rep.with_bearer(&secret);
+    // A hang-up lands in the dangerous instant only now and then: four rounds of 45.
+    for round in 0..4u64 {
+        let abandoned: Vec<_> = (0..45u64)
+            .map(|i| {
+                let (url, secret) = (url.clone(), secret.clone());
+                tokio::spawn(async move {
+                    // Gone after 0 to 7 ms, 40 µs apart: before, during and after the transaction.
+                    let impatient = reqwest::Client::builder()
+                        .timeout(std::time::Duration::from_micros((i * 4 + round) * 40))
+                        .build()
+                        .unwrap();
+                    let name = format!("放弃的客户 {round}-{i}");
+                    let _ = impatient
+                        .post(&url)
+                        .bearer_auth(&secret)
+                        .json(&json!({"name": name, "allow_duplicate": true}))
+                        .send()
+                        .await;
+                })
+            })
+            .collect();
+        for task in abandoned {
+            task.await.unwrap();
+        }
+        for i in 0..3 {
+            let r = patient
+                .post(
+                    "/api/v1/customers",
+                    json!({"name": format!("耐心的客户 {round}-{i}"), "allow_duplicate": true}),
+                )
+                .await;
+            assert_eq!(
+                r.status, 201,
+                "write {round}-{i} after the hang-ups: {}",
+                r.body
+            );
+        }
+    }
+    let listed = patient.get("/api/v1/customers?limit=200").await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let names: Vec<&str> = listed.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names.iter().filter(|n| n.starts_with("耐心的客户")).count(),
+        12
+    );
+    // Each abandoned customer exists at most once, with its audit row (whole or not at all).
+    let audit = app
+        .login("admin", PASSWORD)
+        .await
+        .get("/api/v1/audit?record_kind=customer&limit=200")
+        .await;
+    assert_eq!(audit.status, 200, "{}", audit.body);
+    let created = audit.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "create")
+        .count();
+    assert_eq!(
+        created,
+        names.len(),
+        "one create audit row per stored customer"
     );
 }
