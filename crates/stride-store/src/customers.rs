@@ -611,13 +611,10 @@ struct SearchRead<'a> {
 impl SearchRead<'_> {
     fn through_scope(&self, q: &mut Sql, reach: &Reach) {
         let s = self.s;
-        q.push("SELECT '").push(s.kind).push("' AS kind, ");
-        q.push(s.columns)
-            .push(" FROM ")
-            .push(s.table)
-            .push(" WHERE ");
-        (s.reach)(q, reach);
-        push_match_on(q, s.name_column, self.text, self.names_only);
+        self.select_kind(q);
+        q.push(s.columns).push(" FROM ").push(s.table);
+        q.push(" WHERE ");
+        self.matching(q, s.reach, reach);
         q.push(" ORDER BY id DESC LIMIT ").bind(self.limit);
     }
 
@@ -625,14 +622,13 @@ impl SearchRead<'_> {
     /// stops at the limit.
     fn through_gram_sqlite(&self, q: &mut Sql, reach: &Reach, gram: &str) {
         let s = self.s;
-        q.push("SELECT '").push(s.kind).push("' AS kind, ");
+        self.select_kind(q);
         q.push(s.columns).push(" FROM ").push(s.bigrams);
         q.push(" g CROSS JOIN ").push(s.table);
         q.push(" WHERE id = g.record_id AND g.gram = ")
             .bind(gram.to_owned())
             .push(" AND ");
-        (s.probe_reach)(q, reach);
-        push_match_on(q, s.name_column, self.text, self.names_only);
+        self.matching(q, s.probe_reach, reach);
         q.push(" ORDER BY g.record_id DESC LIMIT ").bind(self.limit);
     }
 
@@ -642,19 +638,27 @@ impl SearchRead<'_> {
     /// loop, read newest first, stopping at the limit.
     fn through_gram_postgres(&self, q: &mut Sql, reach: &Reach, gram: &str) {
         let s = self.s;
-        q.push("SELECT '")
-            .push(s.kind)
-            .push("' AS kind, x.* FROM (SELECT record_id FROM ");
-        q.push(s.bigrams)
-            .push(" WHERE gram = ")
+        self.select_kind(q);
+        q.push("x.* FROM (SELECT record_id FROM ").push(s.bigrams);
+        q.push(" WHERE gram = ")
             .bind(gram.to_owned())
             .push(" ORDER BY record_id DESC) g CROSS JOIN LATERAL (SELECT ");
         q.push(s.columns).push(" FROM ").push(s.table);
         q.push(" WHERE id = g.record_id AND ");
-        (s.probe_reach)(q, reach);
-        push_match_on(q, s.name_column, self.text, self.names_only);
+        self.matching(q, s.probe_reach, reach);
         q.push(" OFFSET 0) x ORDER BY g.record_id DESC LIMIT ")
             .bind(self.limit);
+    }
+
+    /// `SELECT '<kind>' AS kind, `: the rows of the `UNION ALL` say which kind they are.
+    fn select_kind(&self, q: &mut Sql) {
+        q.push("SELECT '").push(self.s.kind).push("' AS kind, ");
+    }
+
+    /// The scope, checked by `in_reach`, and the words.
+    fn matching(&self, q: &mut Sql, in_reach: fn(&mut Sql, &Reach), reach: &Reach) {
+        in_reach(q, reach);
+        push_match_on(q, self.s.name_column, self.text, self.names_only);
     }
 }
 

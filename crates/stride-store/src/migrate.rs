@@ -48,6 +48,11 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(19, "board_totals", "0019_board_totals"),
     migration!(20, "job_batches", "0020_job_batches"),
     migration!(21, "name_bigrams", "0021_name_bigrams"),
+    migration!(
+        22,
+        "department_board_totals",
+        "0022_department_board_totals"
+    ),
 ];
 
 /// The schema version this build expects: its last migration.

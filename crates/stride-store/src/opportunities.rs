@@ -380,16 +380,22 @@ async fn stage_totals(
 ) -> Result<Vec<StageTotals>> {
     // Each opportunity's weighted amount is rounded half up on its own (amounts are never
     // negative), exactly as `stride_domain::opportunities::weighted_amount`, then summed.
-    // Filters on the scope, stage, status and owner read the sums the triggers of migration
-    // 0019 keep per (department, owner, stage); a customer or name filter sums the deals.
+    // Filters on the scope, stage, status and owner read the sums the triggers keep: per
+    // (department, stage) (migration 0022) for a scope of departments without an owner filter,
+    // else per (department, owner, stage) (0019). A customer or name filter sums the deals.
     let from_sums = f.customer_id.is_none() && f.q.is_none();
+    let per_department = from_sums && f.owner_id.is_none() && !matches!(reach, Reach::Owner { .. });
     let mut q = if from_sums {
-        Sql::new(
+        Sql::new(&format!(
             "SELECT o.stage AS stage, CAST(SUM(o.n) AS BIGINT) AS n, \
              CAST(SUM(o.total_fen) AS BIGINT) AS total_fen, \
-             CAST(SUM(o.weighted_fen) AS BIGINT) AS weighted_fen \
-             FROM opportunity_stage_sums o",
-        )
+             CAST(SUM(o.weighted_fen) AS BIGINT) AS weighted_fen FROM {} o",
+            if per_department {
+                "opportunity_department_sums"
+            } else {
+                "opportunity_stage_sums"
+            }
+        ))
     } else {
         Sql::new(
             "SELECT o.stage AS stage, COUNT(*) AS n, \

@@ -1,7 +1,8 @@
 //! The kanban board's column totals are kept per (department, owner, stage) by the database;
 //! whatever happens to the deals — created, moved, re-priced, re-weighted by hand or by the
-//! administrator, won or lost — every viewer's board adds up to what that viewer may
-//! list, on both databases.
+//! administrator, won or lost, handed over to another team — every viewer's board adds up to
+//! what that viewer may list, on both databases. A scope of departments reads the per-department
+//! roll-up of those sums, an owner the per-owner rows.
 
 use std::collections::BTreeMap;
 
@@ -189,4 +190,15 @@ async fn board_totals_follow_every_change_of_a_deal(app: TestApp) {
     // 45 % of 88 888.89 yuan = 40 000.0005 → 40 000.00.
     assert_eq!(needs["weighted_fen"], 4_000_000, "{needs}");
     boards_add_up("re-weighting the stages", &viewers, &filters).await;
+
+    // Handing rep2's book (another department) to rep1 moves the open deals across teams.
+    let r = admin
+        .post(
+            "/api/v1/customers/hand-over",
+            json!({"from_user_id": org.rep2, "to_user_id": org.rep1}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json["opportunities_moved"], 1, "{}", r.body);
+    boards_add_up("handing over", &viewers, &filters).await;
 }
