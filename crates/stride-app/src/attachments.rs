@@ -133,12 +133,27 @@ impl App {
         record_id: i64,
         page: PageRequest,
     ) -> AppResult<Page<Attachment>> {
-        self.record_access(actor, record_kind, record_id).await?;
+        Ok(self
+            .record_files(actor, record_kind, record_id, page)
+            .await?
+            .1)
+    }
+
+    /// What the actor may do with a record's attachments, and the attachments: the record's
+    /// visibility is checked once for both.
+    pub async fn record_files(
+        &self,
+        actor: &Actor,
+        record_kind: &str,
+        record_id: i64,
+        page: PageRequest,
+    ) -> AppResult<(RecordAccess, Page<Attachment>)> {
+        let access = self.record_access(actor, record_kind, record_id).await?;
         let rows = self
             .store
             .attachments_of(record_kind, record_id, page)
             .await?;
-        Ok(Page::from_rows(rows, page, |a| a.id))
+        Ok((access, Page::from_rows(rows, page, |a| a.id)))
     }
 
     /// One attachment, when the actor can see its record.

@@ -660,6 +660,19 @@ impl App {
         Ok(self.store.credit_history(customer_id).await?)
     }
 
+    /// A customer with its tier and credit histories, for the 360° view: the customer's
+    /// visibility is checked once for all three.
+    pub async fn customer_with_histories(
+        &self,
+        actor: &Actor,
+        customer_id: i64,
+    ) -> AppResult<(Customer, Vec<crate::tiers::TierChange>, Vec<CreditChange>)> {
+        let customer = self.get_customer(actor, customer_id).await?;
+        let tiers = self.store.tier_history(customer_id).await?;
+        let credit = self.store.credit_history(customer_id).await?;
+        Ok((customer, tiers, credit))
+    }
+
     // ---- contacts -------------------------------------------------------------------------
 
     pub async fn list_contacts(

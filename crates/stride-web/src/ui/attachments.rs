@@ -62,13 +62,9 @@ pub async fn attachments_section(
     record_kind: &'static str,
     record_id: i64,
 ) -> Option<AttachmentsSection> {
-    let access = app
-        .record_access(actor, record_kind, record_id)
-        .await
-        .ok()?;
     let page = PageRequest::parse(Some(MAX_LIMIT), None).ok()?;
-    let found = app
-        .list_attachments(actor, record_kind, record_id, page)
+    let (access, found) = app
+        .record_files(actor, record_kind, record_id, page)
         .await
         .ok()?;
     Some(AttachmentsSection {

@@ -520,7 +520,7 @@ struct CustomerPage {
     activity_kinds: Vec<Opt>,
     activity_errors: FieldErrors,
     /// The tier history, newest first; `None` when the viewer may not see it.
-    tiers: Option<Vec<TierRow>>,
+    tiers: Vec<TierRow>,
     revisit_due: bool,
     /// Changes of credit rating and limit, newest first.
     credit_history: Vec<CreditRow>,
@@ -652,29 +652,20 @@ async fn customer_view(state: &AppState, page: PageActor, id: i64, forms: Entere
         merge,
     } = forms;
     let (app, actor, tr) = (&state.app, &page.actor, page.chrome.tr);
-    let customer = match app.get_customer(actor, id).await {
-        Ok(c) => c,
+    let (customer, tiers, credit_history) = match app.customer_with_histories(actor, id).await {
+        Ok(found) => found,
         Err(e) => return app_error_page(&page.chrome, e),
     };
-    let tiers = match app.tier_history(actor, id).await {
-        Ok(changes) => Some(
-            changes
-                .into_iter()
-                .map(|c| TierRow {
-                    tier: tier_label(&tr, &c.tier),
-                    score: c.score,
-                    reason: c.reason,
-                    at: page.chrome.time(&c.at_ms),
-                })
-                .collect(),
-        ),
-        Err(AppError::Forbidden) => None,
-        Err(e) => return app_error_page(&page.chrome, e),
-    };
-    let credit_history = match app.credit_history(actor, id).await {
-        Ok(changes) => credit_rows(app, actor, &page.chrome, changes).await,
-        Err(e) => return app_error_page(&page.chrome, e),
-    };
+    let tiers = tiers
+        .into_iter()
+        .map(|c| TierRow {
+            tier: tier_label(&tr, &c.tier),
+            score: c.score,
+            reason: c.reason,
+            at: page.chrome.time(&c.at_ms),
+        })
+        .collect();
+    let credit_history = credit_rows(app, actor, &page.chrome, credit_history).await;
     let revisit_due = match app.revisit_rule().await {
         Ok(rule) => rule.is_due(&customer),
         Err(e) => return app_error_page(&page.chrome, e),
