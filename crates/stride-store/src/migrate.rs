@@ -123,23 +123,32 @@ impl SqlStore {
 
     /// A write transaction, and on SQLite this process's write turn, to be held until the
     /// transaction ends (see `SqlStore::write_turns`).
+    ///
+    /// It begins in a task of its own: a caller dropped while SQLite's worker acknowledges the
+    /// `BEGIN` (a client hanging up, a job stopped) would otherwise lose the transaction that
+    /// has just begun, and its pooled connection would stay inside it, holding the write lock.
+    /// The task always ends with a `Transaction`, which rolls back if nobody takes it.
     pub(crate) async fn begin_write(&self) -> Result<WriteTx, StoreError> {
-        let turn =
-            match &self.write_turns {
-                // Never closed, so the wait always ends with a turn.
-                Some(turns) => {
-                    Some(turns.clone().acquire_owned().await.map_err(|_| {
+        let (pool, dialect, turns) = (self.pool.clone(), self.dialect, self.write_turns.clone());
+        let beginning = tokio::spawn(async move {
+            let turn =
+                match turns {
+                    // Never closed, so the wait always ends with a turn.
+                    Some(turns) => Some(turns.acquire_owned().await.map_err(|_| {
                         StoreError::Backend("the write turns were closed".to_owned())
-                    })?)
-                }
-                None => None,
-            };
-        let tx = match self.dialect {
-            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Dialect::Postgres => self.pool.begin().await,
-        }
-        .map_err(backend)?;
-        Ok((tx, turn))
+                    })?),
+                    None => None,
+                };
+            let tx = match dialect {
+                Dialect::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+                Dialect::Postgres => pool.begin().await,
+            }
+            .map_err(backend)?;
+            Ok((tx, turn))
+        });
+        beginning
+            .await
+            .map_err(|e| StoreError::Backend(format!("beginning a transaction: {e}")))?
     }
 }
 

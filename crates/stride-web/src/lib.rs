@@ -78,9 +78,10 @@ pub fn router(app: App, config: WebConfig) -> Router {
 }
 
 /// A write the server has begun runs to its end even when the client goes away. The server drops
-/// a request's future when its connection closes; a write dropped between two awaits — while its
-/// `BEGIN` is under way, say — can leave a pooled connection inside a transaction, and on SQLite
-/// holding the write lock, which failed every later write. Reads stay cancellable.
+/// a request's future when its connection closes; a write cut after its Idempotency-Key was
+/// claimed would leave the key "in flight" for good, so the client's retry — what the key is
+/// for — could never get its answer. (A transaction cut while it begins is the store's concern:
+/// `SqlStore::begin_write`.) Reads stay cancellable.
 async fn finish_writes(request: axum::extract::Request, next: middleware::Next) -> Response {
     if request.method().is_safe() {
         return next.run(request).await;

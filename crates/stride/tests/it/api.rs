@@ -5,6 +5,8 @@ use stride_testkit::{backend_tests, TestApp, PASSWORD};
 
 backend_tests!(
     writes_finish_when_their_clients_go_away,
+    transactions_cut_while_they_begin_leave_the_pool_clean,
+    an_abandoned_idempotent_write_is_replayed_on_retry,
     login_rotates_sessions_and_logout_ends_them,
     cookie_writes_need_csrf_but_tokens_do_not,
     login_is_throttled_per_account,
@@ -1109,4 +1111,105 @@ async fn writes_finish_when_their_clients_go_away(app: TestApp) {
         names.len(),
         "one create audit row per stored customer"
     );
+}
+
+/// Whatever drops a transaction's future while it begins — a hung-up request, a job stopped at
+/// shutdown — the pooled connections stay clean: every later transaction begins, writes and
+/// commits.
+async fn transactions_cut_while_they_begin_leave_the_pool_clean(app: TestApp) {
+    app.seed_org().await;
+    let store = app.app.store();
+    // Cut after k turns of the scheduler: before, while and just after the worker begins.
+    let after_turns = |k: u32| async move {
+        for _ in 0..k {
+            tokio::task::yield_now().await;
+        }
+    };
+    for round in 0..3 {
+        for k in 0..150 {
+            tokio::select! {
+                biased;
+                _ = store.begin() => {}
+                _ = after_turns(k + round) => {}
+            }
+        }
+    }
+    for i in 0..8 {
+        let tx = store.begin().await.expect("a transaction begins");
+        tx.commit().await.expect("and commits");
+        let r = app
+            .login("rep1", PASSWORD)
+            .await
+            .post(
+                "/api/v1/customers",
+                json!({"name": format!("之后的客户 {i}"), "allow_duplicate": true}),
+            )
+            .await;
+        assert_eq!(
+            r.status, 201,
+            "write {i} after the cut transactions: {}",
+            r.body
+        );
+    }
+}
+
+/// What an Idempotency-Key is for: a client whose write timed out sends it again with the same
+/// key and gets the one answer, whenever the first attempt was cut — never a second record, and
+/// never a key stuck "in flight" because the abandoned attempt stopped after claiming it.
+async fn an_abandoned_idempotent_write_is_replayed_on_retry(app: TestApp) {
+    app.seed_org().await;
+    let rep = app.login("rep1", PASSWORD).await;
+    let token = rep
+        .post("/api/v1/tokens", json!({"name": "retrying"}))
+        .await;
+    assert_eq!(token.status, 201, "{}", token.body);
+    let secret = token.json["secret"].as_str().unwrap().to_owned();
+    let patient = rep.with_bearer(&secret);
+    for i in 0..24u64 {
+        let key = format!("retry-{i}");
+        let body = json!({"name": format!("重试的客户 {i}"), "allow_duplicate": true});
+        let impatient = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_micros(i * 250))
+            .build()
+            .unwrap();
+        let _ = impatient
+            .post(app.url("/api/v1/customers"))
+            .bearer_auth(&secret)
+            .header("idempotency-key", &key)
+            .json(&body)
+            .send()
+            .await;
+        // The abandoned attempt may still be running: a retry meanwhile is told so (409).
+        let mut retry = None;
+        for _ in 0..100 {
+            let r = patient
+                .send(
+                    reqwest::Method::POST,
+                    "/api/v1/customers",
+                    Some(body.clone()),
+                    &[("idempotency-key", key.as_str())],
+                )
+                .await;
+            if r.status != 409 {
+                retry = Some(r);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let retry = retry.unwrap_or_else(|| panic!("key {key} stayed in flight"));
+        assert_eq!(retry.status, 201, "{}", retry.body);
+    }
+    let listed = patient.get("/api/v1/customers?limit=200").await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let mut names: Vec<&str> = listed.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .filter(|n| n.starts_with("重试的客户"))
+        .collect();
+    names.sort_unstable();
+    let before = names.len();
+    names.dedup();
+    assert_eq!((before, names.len()), (24, 24), "one customer per key");
 }
