@@ -171,8 +171,8 @@ pub struct ContactData {
     pub notes: Option<String>,
 }
 
-/// What the search box looks through, in the order its hits are shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// What the search box looks through; `SearchHit::kind` is its `as_str`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SearchKind {
     Customer,
     Contact,

@@ -439,7 +439,7 @@ pub async fn update_contact(
 /// One kind of record the search box finds: where its rows, names and bigrams are, and how the
 /// caller's scope applies to it.
 struct Searched {
-    kind: &'static str,
+    kind: SearchKind,
     /// `id, title, detail, customer_id`, unqualified: the bigram table has none of them.
     columns: &'static str,
     table: &'static str,
@@ -456,7 +456,7 @@ struct Searched {
 }
 
 const CUSTOMERS: Searched = Searched {
-    kind: "customer",
+    kind: SearchKind::Customer,
     columns: "id, name AS title, COALESCE(phone, email) AS detail, id AS customer_id",
     table: "customers",
     name_column: "name",
@@ -468,7 +468,7 @@ const CUSTOMERS: Searched = Searched {
 };
 
 const CONTACTS: Searched = Searched {
-    kind: "contact",
+    kind: SearchKind::Contact,
     columns: "id, name AS title, COALESCE(phone, email) AS detail, customer_id",
     table: "contacts",
     name_column: "name",
@@ -480,7 +480,7 @@ const CONTACTS: Searched = Searched {
 };
 
 const LEADS: Searched = Searched {
-    kind: "lead",
+    kind: SearchKind::Lead,
     columns: "id, company AS title, contact_name AS detail, customer_id",
     table: "leads",
     name_column: "company",
@@ -595,7 +595,7 @@ pub async fn search(
         })
         .collect::<Result<Vec<_>>>()?;
     // A `UNION ALL` promises no order of its own.
-    let rank = |kind: &str| kinds.iter().position(|s| s.kind == kind);
+    let rank = |kind: &str| kinds.iter().position(|s| s.kind.as_str() == kind);
     hits.sort_by_key(|h| (rank(&h.kind), std::cmp::Reverse(h.id)));
     Ok(hits)
 }
@@ -652,7 +652,9 @@ impl SearchRead<'_> {
 
     /// `SELECT '<kind>' AS kind, `: the rows of the `UNION ALL` say which kind they are.
     fn select_kind(&self, q: &mut Sql) {
-        q.push("SELECT '").push(self.s.kind).push("' AS kind, ");
+        q.push("SELECT '")
+            .push(self.s.kind.as_str())
+            .push("' AS kind, ");
     }
 
     /// The scope, checked by `in_reach`, and the words.
@@ -729,7 +731,7 @@ async fn cheaper_paths(
                 .bind(gram.clone())
                 .push(" LIMIT ")
                 .bind(SEARCH_COUNT_CAP)
-                .push(&format!(") g) AS {}_g{i}", s.kind));
+                .push(&format!(") g) AS {}_g{i}", s.kind.as_str()));
         }
     }
     let row = q.fetch_one(conn).await?;
@@ -739,7 +741,7 @@ async fn cheaper_paths(
             let in_reach: i64 = col(&row, &format!("reach_{}", s.count_from))?;
             let mut rarest: Option<(i64, &String)> = None;
             for (i, gram) in counted.iter().enumerate() {
-                let n: i64 = col(&row, &format!("{}_g{i}", s.kind))?;
+                let n: i64 = col(&row, &format!("{}_g{i}", s.kind.as_str()))?;
                 if rarest.is_none_or(|(least, _)| n < least) {
                     rarest = Some((n, gram));
                 }
