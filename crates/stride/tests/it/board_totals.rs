@@ -10,7 +10,10 @@ use crate::stages::edit_stages;
 use serde_json::{json, Value};
 use stride_testkit::{backend_tests, Client, TestApp, PASSWORD};
 
-backend_tests!(board_totals_follow_every_change_of_a_deal);
+backend_tests!(
+    board_totals_follow_every_change_of_a_deal,
+    a_team_moving_deals_both_ways_at_once_loses_no_move
+);
 
 type Sums = BTreeMap<String, (i64, i64, i64)>;
 
@@ -201,4 +204,65 @@ async fn board_totals_follow_every_change_of_a_deal(app: TestApp) {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json["opportunities_moved"], 1, "{}", r.body);
     boards_add_up("handing over", &viewers, &filters).await;
+}
+
+/// Two reps of one team drag deals between the same two columns in opposite directions at the
+/// same moment: every move lands (no deadlock on the team's column totals), and every board
+/// still adds up.
+async fn a_team_moving_deals_both_ways_at_once_loses_no_move(app: TestApp) {
+    let org = app.seed_org().await;
+    app.add_user("rep1b", "rep", org.team1, None).await;
+    let admin = app.login("admin", PASSWORD).await;
+    let manager = app.login("manager", PASSWORD).await;
+    let rep1 = app.login("rep1", PASSWORD).await;
+    let rep1b = app.login("rep1b", PASSWORD).await;
+    configure_stages(&admin, &[]).await;
+    let mut forward = Vec::new();
+    let mut backward = Vec::new();
+    for (rep, deals, customer) in [
+        (&rep1, &mut forward, "宁德时代新能源"),
+        (&rep1b, &mut backward, "BYD Company Ltd."),
+    ] {
+        let c = rep
+            .post("/api/v1/customers", json!({ "name": customer }))
+            .await;
+        assert_eq!(c.status, 201, "{}", c.body);
+        for i in 0..12 {
+            let o = rep
+                .post(
+                    "/api/v1/opportunities",
+                    json!({"customer_id": c.json["id"], "name": format!("{customer} {i}"),
+                           "amount_fen": 100_000 + i}),
+                )
+                .await;
+            assert_eq!(o.status, 201, "{}", o.body);
+            deals.push(o.json);
+        }
+    }
+    for o in backward.iter_mut() {
+        *o = move_to(&rep1b, o, "needs_analysis").await;
+    }
+    let moves: Vec<_> = forward
+        .into_iter()
+        .map(|o| (rep1.clone(), o, "needs_analysis"))
+        .chain(
+            backward
+                .into_iter()
+                .map(|o| (rep1b.clone(), o, "first_contact")),
+        )
+        .map(|(rep, o, stage)| tokio::spawn(async move { move_to(&rep, &o, stage).await }))
+        .collect();
+    for m in moves {
+        m.await.expect("every move answers 200");
+    }
+    let viewers = [
+        ("rep1", &rep1),
+        ("rep1b", &rep1b),
+        ("manager", &manager),
+        ("admin", &admin),
+    ];
+    boards_add_up("moving both ways at once", &viewers, &[String::new()]).await;
+    let board = on_board(&manager, "").await;
+    assert_eq!(board["first_contact"].0, 12, "{board:?}");
+    assert_eq!(board["needs_analysis"].0, 12, "{board:?}");
 }
