@@ -12,7 +12,7 @@ use crate::actor::Actor;
 use crate::audit::NewAuditEntry;
 use crate::customers::MatchKeys;
 use crate::error::{AppError, AppResult};
-use crate::leads::{checked_lead, new_lead_state, LeadData};
+use crate::leads::{checked_lead, new_lead_state, Lead, LeadData};
 use crate::ports::{ImportKeys, StoredRecord};
 use crate::App;
 
@@ -469,17 +469,23 @@ impl App {
         }
         let (rules, policy) = self.grading().await?;
         let now = self.now_ms();
-        let leads: Vec<_> = leads
-            .into_iter()
-            .map(|data| {
-                let state = new_lead_state(&rules, &policy, actor, &data, now);
-                (data, state)
-            })
-            .collect();
+        let mut leads = leads.into_iter().map(|data| {
+            let state = new_lead_state(&rules, &policy, actor, &data, now);
+            (data, state)
+        });
         let mut tx = self.store.begin().await?;
         let mut written = 0;
-        for batch in leads.chunks(WRITE_BATCH) {
-            let stored = tx.insert_leads(batch, now).await?;
+        loop {
+            let batch: Vec<_> = leads.by_ref().take(WRITE_BATCH).collect();
+            if batch.is_empty() {
+                break;
+            }
+            let ids = tx.insert_leads(&batch, now).await?;
+            let stored: Vec<_> = batch
+                .into_iter()
+                .zip(ids)
+                .map(|((data, state), id)| Lead::inserted(id, data, state, now))
+                .collect();
             tx.record_first_grades(&stored, Some(actor.user_id), now)
                 .await?;
             let entries: Vec<_> = stored

@@ -82,6 +82,28 @@ pub struct Lead {
 }
 
 impl Lead {
+    /// The lead as the store holds it right after inserting `data` and `state` under `id`
+    /// at `now_ms`: the first version, created and updated then.
+    pub fn inserted(id: i64, data: LeadData, state: LeadState, now_ms: i64) -> Self {
+        Self {
+            id,
+            data,
+            grade: state.grade.as_str().to_owned(),
+            status: state.status.as_str().to_owned(),
+            owner_id: state.owner_id,
+            department_id: state.department_id,
+            assigned_at_ms: state.assigned_at_ms,
+            response_due_at_ms: state.response_due_at_ms,
+            first_contact_at_ms: state.first_contact_at_ms,
+            next_nurture_at_ms: state.next_nurture_at_ms,
+            disqualify_reason: state.disqualify_reason,
+            customer_id: state.customer_id,
+            version: 1,
+            created_at_ms: now_ms,
+            updated_at_ms: now_ms,
+        }
+    }
+
     /// Past its response clock with no first contact in time (LEAD-4).
     pub fn is_overdue(&self, now_ms: i64) -> bool {
         let ts = |ms: Option<i64>| ms.and_then(|m| Timestamp::from_millisecond(m).ok());

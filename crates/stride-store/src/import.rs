@@ -8,13 +8,14 @@ use stride_app::leads::{Lead, LeadData, LeadState};
 use stride_app::ports::{
     ImportKeys, ImportReads, ImportWrites, StoreResult, StoredKey, StoredRecord,
 };
+use stride_app::StoreError;
 
-use crate::sql::{col, Batch, Binds};
+use crate::sql::{col, Batch, Binds, Sql};
 use crate::store::SqlTx;
 use crate::{audit, leads, Dialect, SqlStore};
 
 /// Keys per lookup.
-const KEYS_PER_QUERY: usize = 1_000;
+const KEYS_PER_QUERY: usize = 5_000;
 /// Audit rows per statement (9 placeholders each).
 const AUDIT_ROWS_PER_INSERT: usize = 2_000;
 
@@ -31,6 +32,22 @@ const KEY_COLUMNS: [(&str, &str, &str); 8] = [
     ("leads", "credit_code", "credit_code"),
 ];
 
+/// `column IN (…)` over the keys of one lookup, bound as a single JSON array: one placeholder
+/// however many keys, so every chunk plans alike, and PostgreSQL probes the key index per key
+/// instead of filtering a scan of the whole table through a thousand-item `IN` list.
+fn key_in(q: &mut Sql, dialect: Dialect, column: &str, keys: &[String]) -> StoreResult<()> {
+    let keys = serde_json::to_string(keys).map_err(|e| StoreError::Backend(e.to_string()))?;
+    q.push(column).push(" IN (SELECT ");
+    match dialect {
+        Dialect::Sqlite => q.push("value FROM json_each(").bind(keys).push("))"),
+        Dialect::Postgres => q
+            .push("json_array_elements_text(")
+            .bind(keys)
+            .push("::json))"),
+    };
+    Ok(())
+}
+
 async fn stored_keys(
     conn: &mut AnyConnection,
     dialect: Dialect,
@@ -45,17 +62,8 @@ async fn stored_keys(
             _ => &keys.credit_codes,
         };
         for chunk in wanted.chunks(KEYS_PER_QUERY) {
-            let mut q = Batch::new(
-                dialect,
-                &format!("SELECT id, {column} FROM {table} WHERE {column} IN ("),
-            );
-            for (i, key) in chunk.iter().enumerate() {
-                if i > 0 {
-                    q.push(", ");
-                }
-                q.bind(key.clone());
-            }
-            q.push(")");
+            let mut q = Sql::new(&format!("SELECT id, {column} FROM {table} WHERE "));
+            key_in(&mut q, dialect, column, chunk)?;
             if table == "leads" {
                 q.push(" AND status NOT IN ('converted', 'disqualified')");
             }
@@ -108,7 +116,7 @@ impl ImportWrites for SqlTx {
         &mut self,
         leads: &[(LeadData, LeadState)],
         now_ms: i64,
-    ) -> StoreResult<Vec<Lead>> {
+    ) -> StoreResult<Vec<i64>> {
         leads::insert_leads(&mut self.0, self.1, leads, now_ms).await
     }
     async fn record_first_grades(

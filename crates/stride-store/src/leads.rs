@@ -12,7 +12,7 @@ use stride_app::{Reach, StoreError};
 use stride_domain::customers::{normalize_company_name, normalize_email, normalize_phone};
 
 use crate::org::versioned;
-use crate::sql::{col, flag, Sql};
+use crate::sql::{col, flag, reserve_ids, Sql};
 use crate::sql::{Batch, Binds};
 use crate::Dialect;
 
@@ -233,38 +233,34 @@ pub async fn insert_lead(
         .ok_or(StoreError::NotFound)
 }
 
-/// Leads per statement: 31 placeholders each, well below SQLite's 32,766.
+/// Leads per statement: 32 placeholders each, well below SQLite's 32,766.
 const LEADS_PER_INSERT: usize = 500;
 
-/// Inserts many leads with multi-row statements; returns them as stored, ordered by id.
+/// Inserts many leads with multi-row statements; returns their ids, in the order given.
 pub async fn insert_leads(
     conn: &mut AnyConnection,
     dialect: Dialect,
     leads: &[(LeadData, LeadState)],
     now: i64,
-) -> Result<Vec<Lead>> {
-    let mut stored = Vec::with_capacity(leads.len());
-    for chunk in leads.chunks(LEADS_PER_INSERT) {
+) -> Result<Vec<i64>> {
+    let ids = reserve_ids(conn, dialect, "leads", leads.len()).await?;
+    for (chunk, ids) in leads
+        .chunks(LEADS_PER_INSERT)
+        .zip(ids.chunks(LEADS_PER_INSERT))
+    {
         let mut q = Batch::new(
             dialect,
-            &format!("INSERT INTO leads ({LEAD_FIELDS}, created_at_ms, updated_at_ms) VALUES "),
+            &format!("INSERT INTO leads (id, {LEAD_FIELDS}, created_at_ms, updated_at_ms) VALUES "),
         );
-        for (i, (d, s)) in chunk.iter().enumerate() {
+        for (i, ((d, s), id)) in chunk.iter().zip(ids).enumerate() {
             q.push(if i == 0 { "(" } else { ", (" });
+            q.bind(*id).push(", ");
             bind_lead(&mut q, d, s);
             q.push(", ").bind(now).push(", ").bind(now).push(")");
         }
-        q.push(concat!(" RETURNING ", lead_columns!()));
-        let mut rows = q
-            .fetch_all(conn)
-            .await?
-            .iter()
-            .map(lead)
-            .collect::<Result<Vec<_>>>()?;
-        rows.sort_by_key(|l| l.id);
-        stored.append(&mut rows);
+        q.execute(conn).await?;
     }
-    Ok(stored)
+    Ok(ids)
 }
 
 /// Grade rows per statement (5 placeholders each).

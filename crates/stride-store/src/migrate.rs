@@ -53,6 +53,7 @@ pub const MIGRATIONS: &[Migration] = &[
         "department_board_totals",
         "0022_department_board_totals"
     ),
+    migration!(23, "name_bigrams_follow", "0023_name_bigrams_follow"),
 ];
 
 /// The schema version this build expects: its last migration.

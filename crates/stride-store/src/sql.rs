@@ -114,6 +114,46 @@ impl Sql {
     }
 }
 
+/// `n` fresh ids for rows about to be inserted into `table` with explicit ids, so a multi-row
+/// insert need not return its rows to tell which id each got. PostgreSQL draws them from the
+/// table's identity sequence; SQLite (its `AUTOINCREMENT` tables never reuse an id) continues
+/// after the highest id it ever gave, which holds because the caller is inside a write
+/// transaction, so no other writer can take the same ids.
+pub(crate) async fn reserve_ids(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    table: &str,
+    n: usize,
+) -> StoreResult<Vec<i64>> {
+    let n = i64::try_from(n).map_err(|e| StoreError::Backend(e.to_string()))?;
+    match dialect {
+        Dialect::Postgres => {
+            let mut q = Sql::new(&format!(
+                "SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id \
+                 FROM generate_series(1, "
+            ));
+            q.bind(n).push(")");
+            q.fetch_all(conn)
+                .await?
+                .iter()
+                .map(|r| col(r, "id"))
+                .collect()
+        }
+        Dialect::Sqlite => {
+            let last: i64 = col(
+                &Sql::new(&format!(
+                    "SELECT MAX(COALESCE((SELECT MAX(id) FROM {table}), 0), \
+                     COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0)) AS id"
+                ))
+                .fetch_one(conn)
+                .await?,
+                "id",
+            )?;
+            Ok((last + 1..=last + n).collect())
+        }
+    }
+}
+
 /// Reads a column, turning a decoding failure into a store error that names the column.
 pub(crate) fn col<'r, T>(row: &'r AnyRow, name: &str) -> Result<T, StoreError>
 where
@@ -169,16 +209,8 @@ impl Batch {
         }
     }
 
-    pub async fn fetch_all(self, conn: &mut AnyConnection) -> StoreResult<Vec<AnyRow>> {
-        // Not kept in the statement cache: each text is big and seldom the same twice.
-        sqlx::query_with(&self.text, self.args)
-            .persistent(false)
-            .fetch_all(conn)
-            .await
-            .map_err(backend)
-    }
-
     pub async fn execute(self, conn: &mut AnyConnection) -> StoreResult<u64> {
+        // Not kept in the statement cache: each text is big and seldom the same twice.
         sqlx::query_with(&self.text, self.args)
             .persistent(false)
             .execute(conn)

@@ -42,12 +42,12 @@ pub trait ImportReads: Send + Sync {
 /// Writes for imports, inside a [`crate::Tx`].
 #[async_trait]
 pub trait ImportWrites: Send {
-    /// Inserts checked leads; returns them as stored, in the order given.
+    /// Inserts checked leads; returns their ids, in the order given.
     async fn insert_leads(
         &mut self,
         leads: &[(LeadData, LeadState)],
         now_ms: i64,
-    ) -> StoreResult<Vec<Lead>>;
+    ) -> StoreResult<Vec<i64>>;
     /// The first grade of each lead, given by the rules.
     async fn record_first_grades(
         &mut self,
