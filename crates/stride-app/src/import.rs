@@ -12,7 +12,7 @@ use crate::actor::Actor;
 use crate::audit::NewAuditEntry;
 use crate::customers::MatchKeys;
 use crate::error::{AppError, AppResult};
-use crate::leads::{checked_lead, new_lead_state, Lead, LeadData};
+use crate::leads::{checked_lead, new_lead_state, Lead, LeadData, LeadState};
 use crate::ports::{ImportKeys, StoredRecord};
 use crate::App;
 
@@ -382,6 +382,43 @@ fn lead_from(values: &HashMap<&'static str, String>) -> LeadData {
 /// rows take, and moves the progress bar.
 const WRITE_BATCH: usize = 2_000;
 
+/// Leads about to be written together, with their ids and their `create` audit rows.
+struct WriteBatch {
+    ids: Vec<i64>,
+    leads: Vec<(LeadData, LeadState)>,
+    audit: Vec<NewAuditEntry>,
+}
+
+impl WriteBatch {
+    fn prepared(
+        ids: &[i64],
+        leads: impl Iterator<Item = LeadData>,
+        state_of: impl Fn(&LeadData) -> LeadState,
+        actor: &Actor,
+        now: i64,
+    ) -> Self {
+        let leads: Vec<_> = leads
+            .map(|data| {
+                let state = state_of(&data);
+                (data, state)
+            })
+            .collect();
+        let audit = ids
+            .iter()
+            .zip(&leads)
+            .map(|(&id, (data, state))| {
+                let stored = Lead::inserted(id, data.clone(), state.clone(), now);
+                NewAuditEntry::created(actor, RecordKind::Lead, id, &stored, now)
+            })
+            .collect();
+        Self {
+            ids: ids.to_vec(),
+            leads,
+            audit,
+        }
+    }
+}
+
 /// A row that passed its own checks, with the keys duplicate detection compares.
 struct CheckedRow {
     row: usize,
@@ -469,33 +506,46 @@ impl App {
         }
         let (rules, policy) = self.grading().await?;
         let now = self.now_ms();
-        let mut leads = leads.into_iter().map(|data| {
-            let state = new_lead_state(&rules, &policy, actor, &data, now);
-            (data, state)
-        });
         let mut tx = self.store.begin().await?;
-        let mut written = 0;
-        loop {
-            let batch: Vec<_> = leads.by_ref().take(WRITE_BATCH).collect();
-            if batch.is_empty() {
-                break;
+        let ids = tx.reserve_lead_ids(leads.len()).await?;
+        // The batches are prepared (states, audit rows and their JSON) on a thread of their own
+        // while the store writes the previous one: the import takes the time of the slower side,
+        // not of both.
+        let (ready, mut batches) = tokio::sync::mpsc::channel(2);
+        let preparing = tokio::task::spawn_blocking({
+            let actor = actor.clone();
+            move || {
+                let mut leads = leads.into_iter();
+                for ids in ids.chunks(WRITE_BATCH) {
+                    let batch = WriteBatch::prepared(
+                        ids,
+                        leads.by_ref().take(ids.len()),
+                        |data| new_lead_state(&rules, &policy, &actor, data, now),
+                        &actor,
+                        now,
+                    );
+                    if ready.blocking_send(batch).is_err() {
+                        break; // the writes stopped
+                    }
+                }
             }
-            let ids = tx.insert_leads(&batch, now).await?;
-            let stored: Vec<_> = batch
-                .into_iter()
-                .zip(ids)
-                .map(|((data, state), id)| Lead::inserted(id, data, state, now))
-                .collect();
-            tx.record_first_grades(&stored, Some(actor.user_id), now)
-                .await?;
-            let entries: Vec<_> = stored
-                .iter()
-                .map(|lead| NewAuditEntry::created(actor, RecordKind::Lead, lead.id, lead, now))
-                .collect();
-            tx.audit_all(&entries).await?;
-            written += stored.len();
+        });
+        let mut written = 0;
+        while let Some(batch) = batches.recv().await {
+            tx.insert_leads(
+                &batch.ids,
+                &batch.leads,
+                &batch.audit,
+                Some(actor.user_id),
+                now,
+            )
+            .await?;
+            written += batch.ids.len();
             progress(total + written, total * 2);
         }
+        preparing
+            .await
+            .map_err(|e| AppError::Internal(format!("preparing the import: {e}")))?;
         let entry = NewAuditEntry::new(actor, "import", RecordKind::Lead, None, now).with_after(
             &serde_json::json!({ "rows": written, "duplicates": report.duplicates.len() }),
         );

@@ -4,13 +4,13 @@
 use async_trait::async_trait;
 use sqlx::AnyConnection;
 use stride_app::audit::NewAuditEntry;
-use stride_app::leads::{Lead, LeadData, LeadState};
+use stride_app::leads::{LeadData, LeadState};
 use stride_app::ports::{
     ImportKeys, ImportReads, ImportWrites, StoreResult, StoredKey, StoredRecord,
 };
 use stride_app::StoreError;
 
-use crate::sql::{col, Batch, Binds, Sql};
+use crate::sql::{col, execute_all, reserve_ids, Batch, Binds, Sql};
 use crate::store::SqlTx;
 use crate::{audit, leads, Dialect, SqlStore};
 
@@ -85,12 +85,9 @@ async fn stored_keys(
     Ok(found)
 }
 
-async fn audit_all(
-    conn: &mut AnyConnection,
-    dialect: Dialect,
-    entries: &[NewAuditEntry],
-) -> StoreResult<()> {
-    for chunk in entries.chunks(AUDIT_ROWS_PER_INSERT) {
+/// `INSERT INTO audit_log` statements for many rows.
+fn audit_inserts(dialect: Dialect, entries: &[NewAuditEntry]) -> impl Iterator<Item = Batch> + '_ {
+    entries.chunks(AUDIT_ROWS_PER_INSERT).map(move |chunk| {
         let mut q = Batch::new(dialect, audit::INSERT_INTO);
         for (i, e) in chunk.iter().enumerate() {
             if i > 0 {
@@ -98,9 +95,8 @@ async fn audit_all(
             }
             audit::values(&mut q, e);
         }
-        q.execute(conn).await?;
-    }
-    Ok(())
+        q
+    })
 }
 
 #[async_trait]
@@ -112,22 +108,23 @@ impl ImportReads for SqlStore {
 
 #[async_trait]
 impl ImportWrites for SqlTx {
+    async fn reserve_lead_ids(&mut self, n: usize) -> StoreResult<Vec<i64>> {
+        reserve_ids(&mut self.0, self.1, "leads", n).await
+    }
     async fn insert_leads(
         &mut self,
+        ids: &[i64],
         leads: &[(LeadData, LeadState)],
-        now_ms: i64,
-    ) -> StoreResult<Vec<i64>> {
-        leads::insert_leads(&mut self.0, self.1, leads, now_ms).await
-    }
-    async fn record_first_grades(
-        &mut self,
-        leads: &[Lead],
+        audit: &[NewAuditEntry],
         actor_id: Option<i64>,
-        at_ms: i64,
+        now_ms: i64,
     ) -> StoreResult<()> {
-        leads::record_first_grades(&mut self.0, self.1, leads, actor_id, at_ms).await
-    }
-    async fn audit_all(&mut self, entries: &[NewAuditEntry]) -> StoreResult<()> {
-        audit_all(&mut self.0, self.1, entries).await
+        let dialect = self.1;
+        let statements = leads::lead_inserts(dialect, ids, leads, now_ms)
+            .chain(leads::first_grade_inserts(
+                dialect, ids, leads, actor_id, now_ms,
+            ))
+            .chain(audit_inserts(dialect, audit));
+        execute_all(&mut self.0, statements).await
     }
 }

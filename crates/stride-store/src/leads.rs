@@ -12,7 +12,7 @@ use stride_app::{Reach, StoreError};
 use stride_domain::customers::{normalize_company_name, normalize_email, normalize_phone};
 
 use crate::org::versioned;
-use crate::sql::{col, flag, reserve_ids, Sql};
+use crate::sql::{col, flag, Sql};
 use crate::sql::{Batch, Binds};
 use crate::Dialect;
 
@@ -236,63 +236,64 @@ pub async fn insert_lead(
 /// Leads per statement: 32 placeholders each, well below SQLite's 32,766.
 const LEADS_PER_INSERT: usize = 500;
 
-/// Inserts many leads with multi-row statements; returns their ids, in the order given.
-pub async fn insert_leads(
-    conn: &mut AnyConnection,
+/// Multi-row statements inserting many leads under reserved ids (see
+/// [`crate::sql::reserve_ids`]), built one by one as they are run.
+pub fn lead_inserts<'a>(
     dialect: Dialect,
-    leads: &[(LeadData, LeadState)],
+    ids: &'a [i64],
+    leads: &'a [(LeadData, LeadState)],
     now: i64,
-) -> Result<Vec<i64>> {
-    let ids = reserve_ids(conn, dialect, "leads", leads.len()).await?;
-    for (chunk, ids) in leads
+) -> impl Iterator<Item = Batch> + 'a {
+    debug_assert_eq!(ids.len(), leads.len());
+    let fields =
+        format!("INSERT INTO leads (id, {LEAD_FIELDS}, created_at_ms, updated_at_ms) VALUES ");
+    leads
         .chunks(LEADS_PER_INSERT)
         .zip(ids.chunks(LEADS_PER_INSERT))
-    {
-        let mut q = Batch::new(
-            dialect,
-            &format!("INSERT INTO leads (id, {LEAD_FIELDS}, created_at_ms, updated_at_ms) VALUES "),
-        );
-        for (i, ((d, s), id)) in chunk.iter().zip(ids).enumerate() {
-            q.push(if i == 0 { "(" } else { ", (" });
-            q.bind(*id).push(", ");
-            bind_lead(&mut q, d, s);
-            q.push(", ").bind(now).push(", ").bind(now).push(")");
-        }
-        q.execute(conn).await?;
-    }
-    Ok(ids)
+        .map(move |(chunk, ids)| {
+            let mut q = Batch::new(dialect, &fields);
+            for (i, ((d, s), id)) in chunk.iter().zip(ids).enumerate() {
+                q.push(if i == 0 { "(" } else { ", (" });
+                q.bind(*id).push(", ");
+                bind_lead(&mut q, d, s);
+                q.push(", ").bind(now).push(", ").bind(now).push(")");
+            }
+            q
+        })
 }
 
 /// Grade rows per statement (5 placeholders each).
 const GRADES_PER_INSERT: usize = 2_000;
 
-/// The first grade of each new lead, as the rules gave it.
-pub async fn record_first_grades(
-    conn: &mut AnyConnection,
+/// Statements recording the first grade of each new lead, as the rules gave it.
+pub fn first_grade_inserts<'a>(
     dialect: Dialect,
-    leads: &[Lead],
+    ids: &'a [i64],
+    leads: &'a [(LeadData, LeadState)],
     actor: Option<i64>,
     at: i64,
-) -> Result<()> {
-    for chunk in leads.chunks(GRADES_PER_INSERT) {
-        let mut q = Batch::new(
-            dialect,
-            "INSERT INTO lead_grades (lead_id, grade, by_rules, actor_id, at_ms) VALUES ",
-        );
-        for (i, lead) in chunk.iter().enumerate() {
-            q.push(if i == 0 { "(" } else { ", (" });
-            q.bind(lead.id)
-                .push(", ")
-                .bind(lead.grade.clone())
-                .push(", 1, ")
-                .bind(actor)
-                .push(", ")
-                .bind(at)
-                .push(")");
-        }
-        q.execute(conn).await?;
-    }
-    Ok(())
+) -> impl Iterator<Item = Batch> + 'a {
+    leads
+        .chunks(GRADES_PER_INSERT)
+        .zip(ids.chunks(GRADES_PER_INSERT))
+        .map(move |(chunk, ids)| {
+            let mut q = Batch::new(
+                dialect,
+                "INSERT INTO lead_grades (lead_id, grade, by_rules, actor_id, at_ms) VALUES ",
+            );
+            for (i, ((_, state), id)) in chunk.iter().zip(ids).enumerate() {
+                q.push(if i == 0 { "(" } else { ", (" });
+                q.bind(*id)
+                    .push(", ")
+                    .bind(state.grade.as_str().to_owned())
+                    .push(", 1, ")
+                    .bind(actor)
+                    .push(", ")
+                    .bind(at)
+                    .push(")");
+            }
+            q
+        })
 }
 
 pub async fn update_lead(

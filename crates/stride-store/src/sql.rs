@@ -154,6 +154,24 @@ pub(crate) async fn reserve_ids(
     }
 }
 
+/// Runs statements in order, building each next one while the one before runs: the database
+/// (SQLite's worker thread, or the PostgreSQL server) works while this thread binds.
+pub(crate) async fn execute_all(
+    conn: &mut AnyConnection,
+    mut statements: impl Iterator<Item = Batch>,
+) -> StoreResult<()> {
+    let mut next = statements.next();
+    while let Some(statement) = next {
+        // Biased: the statement is sent before the next one is built.
+        let (ran, following) = tokio::join!(biased; statement.execute(&mut *conn), async {
+            statements.next()
+        });
+        ran?;
+        next = following;
+    }
+    Ok(())
+}
+
 /// Reads a column, turning a decoding failure into a store error that names the column.
 pub(crate) fn col<'r, T>(row: &'r AnyRow, name: &str) -> Result<T, StoreError>
 where

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use crate::audit::NewAuditEntry;
-use crate::leads::{Lead, LeadData, LeadState};
+use crate::leads::{LeadData, LeadState};
 use crate::ports::StoreResult;
 
 /// The normalised keys of a file's rows, each once.
@@ -42,18 +42,16 @@ pub trait ImportReads: Send + Sync {
 /// Writes for imports, inside a [`crate::Tx`].
 #[async_trait]
 pub trait ImportWrites: Send {
-    /// Inserts checked leads; returns their ids, in the order given.
+    /// `n` fresh lead ids, for [`ImportWrites::insert_leads`].
+    async fn reserve_lead_ids(&mut self, n: usize) -> StoreResult<Vec<i64>>;
+    /// Inserts checked leads under reserved ids (`ids[i]` for `leads[i]`), each with its first
+    /// grade as the rules gave it (recorded for `actor_id`) and its `create` audit row.
     async fn insert_leads(
         &mut self,
+        ids: &[i64],
         leads: &[(LeadData, LeadState)],
-        now_ms: i64,
-    ) -> StoreResult<Vec<i64>>;
-    /// The first grade of each lead, given by the rules.
-    async fn record_first_grades(
-        &mut self,
-        leads: &[Lead],
+        audit: &[NewAuditEntry],
         actor_id: Option<i64>,
-        at_ms: i64,
+        now_ms: i64,
     ) -> StoreResult<()>;
-    async fn audit_all(&mut self, entries: &[NewAuditEntry]) -> StoreResult<()>;
 }
