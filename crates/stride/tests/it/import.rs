@@ -6,7 +6,8 @@ use stride_testkit::{backend_tests, Client, Reply, TestApp, PASSWORD};
 backend_tests!(
     csv_imports_whole_or_not_at_all,
     hostile_files_are_refused_clearly,
-    credit_codes_import_and_flag_duplicates
+    credit_codes_import_and_flag_duplicates,
+    each_imported_lead_keeps_its_own_id_grade_and_audit_row
 );
 
 async fn import(c: &Client, query: &str, body: &[u8]) -> Reply {
@@ -463,5 +464,98 @@ async fn credit_codes_import_and_flag_duplicates(app: TestApp) {
             && page.body.contains("Unified social credit code"),
         "{}",
         page.body
+    );
+}
+
+/// Ids are reserved before the multi-row inserts, which return nothing: across batch and
+/// statement boundaries, each row of the file must get its own fresh id, and its audit row and
+/// grade must name that lead.
+async fn each_imported_lead_keeps_its_own_id_grade_and_audit_row(app: TestApp) {
+    app.seed_org().await;
+    let rep = app.login("rep1", PASSWORD).await;
+    let by_hand = rep
+        .post(
+            "/api/v1/leads",
+            json!({"company": "手工录入有限公司", "contact_name": "李雷", "source": "website"}),
+        )
+        .await;
+    assert_eq!(by_hand.status, 201, "{}", by_hand.body);
+    let hand_id = by_hand.json["id"].as_i64().unwrap();
+
+    // More rows than one write batch (2,000) and than one insert statement (500); every
+    // third row states a budget and a need, so the rules grade rows differently.
+    let rows = 2_501;
+    let mut file = String::from("company,phone,source,need,budget\n");
+    for i in 0..rows {
+        let (need, budget) = if i % 3 == 0 {
+            ("ERP", "500万")
+        } else {
+            ("", "")
+        };
+        file.push_str(&format!(
+            "导入测试{i:04}科技有限公司,1390000{i:04},website,{need},{budget}\n"
+        ));
+    }
+    let done = import(&rep, "", file.as_bytes()).await;
+    assert_eq!(
+        (done.status, done.json["imported"].as_u64()),
+        (200, Some(rows)),
+        "{}",
+        done.body
+    );
+
+    // Every lead the rep sees, by company, read page by page.
+    let mut id_of = std::collections::HashMap::new();
+    let mut cursor = String::new();
+    loop {
+        let page = rep.get(&format!("/api/v1/leads?limit=200{cursor}")).await;
+        for lead in page.json["items"].as_array().unwrap() {
+            let company = lead["company"].as_str().unwrap().to_owned();
+            assert!(
+                id_of
+                    .insert(company, lead["id"].as_i64().unwrap())
+                    .is_none(),
+                "two leads share a company"
+            );
+        }
+        match page.json["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(id_of.len(), rows as usize + 1);
+
+    let admin = app.login("admin", PASSWORD).await;
+    let mut ids = Vec::new();
+    for row in [0, 1, 499, 500, 1_999, 2_000, 2_500] {
+        let company = format!("导入测试{row:04}科技有限公司");
+        let id = id_of[&company];
+        assert!(id > hand_id, "row {row} got id {id}, not after {hand_id}");
+        let lead = rep.get(&format!("/api/v1/leads/{id}")).await;
+        assert_eq!(lead.json["company"], company.as_str(), "row {row}");
+        let expected_grade = lead.json["grade"].clone();
+        let audit = admin
+            .get(&format!(
+                "/api/v1/audit?record_kind=lead&record_id={id}&action=create"
+            ))
+            .await;
+        let entries = audit.json["items"].as_array().unwrap();
+        assert_eq!(entries.len(), 1, "row {row}: {}", audit.body);
+        assert_eq!(
+            entries[0]["after"]["company"],
+            company.as_str(),
+            "row {row}"
+        );
+        assert_eq!(entries[0]["after"]["id"], id, "row {row}");
+        assert_eq!(entries[0]["after"]["grade"], expected_grade, "row {row}");
+        ids.push(id);
+    }
+    // Ids follow the file's order, each row its own.
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    let graded_apart = rep.get(&format!("/api/v1/leads/{}", ids[0])).await.json["grade"].clone();
+    let other = rep.get(&format!("/api/v1/leads/{}", ids[1])).await.json["grade"].clone();
+    assert_ne!(
+        graded_apart, other,
+        "rows 0 and 1 were meant to grade differently"
     );
 }
