@@ -43,44 +43,30 @@ BEGIN
     RETURN NULL;
 END $$;
 
-DROP TRIGGER customer_name_bigrams_insert ON customers;
-DROP TRIGGER customer_name_bigrams_update ON customers;
-DROP TRIGGER customer_name_bigrams_delete ON customers;
-DROP FUNCTION customer_name_bigrams_follow();
-CREATE TRIGGER customer_name_bigrams_insert AFTER INSERT ON customers
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION name_bigrams_follow('customer_name_bigrams', 'name');
-CREATE TRIGGER customer_name_bigrams_update AFTER UPDATE ON customers
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION name_bigrams_follow('customer_name_bigrams', 'name');
-CREATE TRIGGER customer_name_bigrams_delete AFTER DELETE ON customers
-    REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION name_bigrams_follow('customer_name_bigrams', 'name');
-
-DROP TRIGGER contact_name_bigrams_insert ON contacts;
-DROP TRIGGER contact_name_bigrams_update ON contacts;
-DROP TRIGGER contact_name_bigrams_delete ON contacts;
-DROP FUNCTION contact_name_bigrams_follow();
-CREATE TRIGGER contact_name_bigrams_insert AFTER INSERT ON contacts
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION name_bigrams_follow('contact_name_bigrams', 'name');
-CREATE TRIGGER contact_name_bigrams_update AFTER UPDATE ON contacts
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION name_bigrams_follow('contact_name_bigrams', 'name');
-CREATE TRIGGER contact_name_bigrams_delete AFTER DELETE ON contacts
-    REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION name_bigrams_follow('contact_name_bigrams', 'name');
-
-DROP TRIGGER lead_name_bigrams_insert ON leads;
-DROP TRIGGER lead_name_bigrams_update ON leads;
-DROP TRIGGER lead_name_bigrams_delete ON leads;
-DROP FUNCTION lead_name_bigrams_follow();
-CREATE TRIGGER lead_name_bigrams_insert AFTER INSERT ON leads
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION name_bigrams_follow('lead_name_bigrams', 'company');
-CREATE TRIGGER lead_name_bigrams_update AFTER UPDATE ON leads
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION name_bigrams_follow('lead_name_bigrams', 'company');
-CREATE TRIGGER lead_name_bigrams_delete AFTER DELETE ON leads
-    REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION name_bigrams_follow('lead_name_bigrams', 'company');
+-- Each kind's three triggers move to the shared function; the per-kind functions of 0021 go.
+DO $$
+DECLARE
+    k RECORD;
+BEGIN
+    FOR k IN SELECT * FROM (VALUES ('customer', 'customers', 'name'),
+                                   ('contact', 'contacts', 'name'),
+                                   ('lead', 'leads', 'company')) AS kinds (kind, tbl, col)
+    LOOP
+        EXECUTE format('DROP TRIGGER %1$s_name_bigrams_insert ON %2$I;
+                        DROP TRIGGER %1$s_name_bigrams_update ON %2$I;
+                        DROP TRIGGER %1$s_name_bigrams_delete ON %2$I;
+                        DROP FUNCTION %1$s_name_bigrams_follow();', k.kind, k.tbl);
+        EXECUTE format('CREATE TRIGGER %1$s_name_bigrams_insert AFTER INSERT ON %2$I
+                            REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+                            EXECUTE FUNCTION name_bigrams_follow(%3$L, %4$L)',
+                       k.kind, k.tbl, k.kind || '_name_bigrams', k.col);
+        EXECUTE format('CREATE TRIGGER %1$s_name_bigrams_update AFTER UPDATE ON %2$I
+                            REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+                            EXECUTE FUNCTION name_bigrams_follow(%3$L, %4$L)',
+                       k.kind, k.tbl, k.kind || '_name_bigrams', k.col);
+        EXECUTE format('CREATE TRIGGER %1$s_name_bigrams_delete AFTER DELETE ON %2$I
+                            REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
+                            EXECUTE FUNCTION name_bigrams_follow(%3$L, %4$L)',
+                       k.kind, k.tbl, k.kind || '_name_bigrams', k.col);
+    END LOOP;
+END $$;
