@@ -494,6 +494,27 @@ impl Client {
     pub async fn get(&self, path: &str) -> Reply {
         self.send(reqwest::Method::GET, path, None, &[]).await
     }
+    /// Every item of a cursor-paged list, following `next_cursor` from the first page of `path`
+    /// (which may carry its own query, e.g. `?limit=3`) to the last; each page must answer 200.
+    pub async fn every_item(&self, path: &str) -> Vec<Value> {
+        let joiner = if path.contains('?') { '&' } else { '?' };
+        let mut items = Vec::new();
+        let mut page = self.get(path).await;
+        loop {
+            assert_eq!(page.status, 200, "{path}: {}", page.body);
+            items.extend(
+                page.json["items"]
+                    .as_array()
+                    .expect("a list")
+                    .iter()
+                    .cloned(),
+            );
+            match page.json["next_cursor"].as_str() {
+                Some(next) => page = self.get(&format!("{path}{joiner}cursor={next}")).await,
+                None => return items,
+            }
+        }
+    }
     pub async fn post(&self, path: &str, body: Value) -> Reply {
         self.send(reqwest::Method::POST, path, Some(body), &[])
             .await

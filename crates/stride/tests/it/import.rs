@@ -506,22 +506,14 @@ async fn each_imported_lead_keeps_its_own_id_grade_and_audit_row(app: TestApp) {
 
     // Every lead the rep sees, by company, read page by page.
     let mut id_of = std::collections::HashMap::new();
-    let mut cursor = String::new();
-    loop {
-        let page = rep.get(&format!("/api/v1/leads?limit=200{cursor}")).await;
-        for lead in page.json["items"].as_array().unwrap() {
-            let company = lead["company"].as_str().unwrap().to_owned();
-            assert!(
-                id_of
-                    .insert(company, lead["id"].as_i64().unwrap())
-                    .is_none(),
-                "two leads share a company"
-            );
-        }
-        match page.json["next_cursor"].as_str() {
-            Some(next) => cursor = format!("&cursor={next}"),
-            None => break,
-        }
+    for lead in rep.every_item("/api/v1/leads?limit=200").await {
+        let company = lead["company"].as_str().unwrap().to_owned();
+        assert!(
+            id_of
+                .insert(company, lead["id"].as_i64().unwrap())
+                .is_none(),
+            "two leads share a company"
+        );
     }
     assert_eq!(id_of.len(), rows as usize + 1);
 
