@@ -171,8 +171,9 @@ pub struct ContactData {
     pub notes: Option<String>,
 }
 
-/// What the search box looks through; `SearchHit::kind` is its `as_str`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the search box looks through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SearchKind {
     Customer,
     Contact,
@@ -192,8 +193,7 @@ impl SearchKind {
 /// One hit of the search box.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SearchHit {
-    /// customer, contact or lead.
-    pub kind: String,
+    pub kind: SearchKind,
     pub id: i64,
     pub title: String,
     pub detail: Option<String>,

@@ -585,19 +585,24 @@ pub async fn search(
         .await?
         .iter()
         .map(|r| {
-            Ok(SearchHit {
-                kind: col(r, "kind")?,
+            let kind: String = col(r, "kind")?;
+            let rank = kinds
+                .iter()
+                .position(|s| s.kind.as_str() == kind)
+                .ok_or_else(|| StoreError::Backend(format!("search read a {kind}")))?;
+            let hit = SearchHit {
+                kind: kinds[rank].kind,
                 id: col(r, "id")?,
                 title: col(r, "title")?,
                 detail: col(r, "detail")?,
                 customer_id: col(r, "customer_id")?,
-            })
+            };
+            Ok((rank, hit))
         })
         .collect::<Result<Vec<_>>>()?;
-    // A `UNION ALL` promises no order of its own.
-    let rank = |kind: &str| kinds.iter().position(|s| s.kind.as_str() == kind);
-    hits.sort_by_key(|h| (rank(&h.kind), std::cmp::Reverse(h.id)));
-    Ok(hits)
+    // A `UNION ALL` promises no order of its own: the kinds in the order asked, newest first.
+    hits.sort_by_key(|(rank, hit)| (*rank, std::cmp::Reverse(hit.id)));
+    Ok(hits.into_iter().map(|(_, hit)| hit).collect())
 }
 
 /// One kind's newest `limit` matches of `text`, read through the scope or a bigram.

@@ -610,7 +610,7 @@ async fn search(
     Ok(Json(
         hits.into_iter()
             .map(|h: SearchHit| SearchHitDto {
-                kind: h.kind,
+                kind: h.kind.as_str().to_owned(),
                 id: h.id,
                 title: h.title,
                 detail: h.detail,

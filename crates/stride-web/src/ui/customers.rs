@@ -959,7 +959,7 @@ struct SearchQuery {
 
 fn hit_row(h: SearchHit, tr: &Tr) -> HitRow {
     HitRow {
-        kind: tr.t_or(&format!("search_kind.{}", h.kind), &h.kind),
+        kind: tr.t(&format!("search_kind.{}", h.kind.as_str())),
         title: h.title,
         detail: h.detail.unwrap_or_default(),
         customer_id: h.customer_id,
