@@ -519,7 +519,7 @@ struct CustomerPage {
     activity: ActivityInput,
     activity_kinds: Vec<Opt>,
     activity_errors: FieldErrors,
-    /// The tier history, newest first; `None` when the viewer may not see it.
+    /// The tier history, newest first.
     tiers: Vec<TierRow>,
     revisit_due: bool,
     /// Changes of credit rating and limit, newest first.
