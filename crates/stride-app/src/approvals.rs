@@ -716,7 +716,10 @@ impl App {
         )
         .await?;
         let outcome = step_outcome(task.mode, &states);
-        if outcome != StepOutcome::Waiting {
+        let others_waiting = tasks
+            .iter()
+            .any(|t| t.id != decided && t.status == TaskState::Pending);
+        if outcome != StepOutcome::Waiting && others_waiting {
             // The step is over either way: whoever has not decided yet no longer needs to.
             tx.close_pending_tasks(request_id, TaskState::Skipped, now)
                 .await?;
@@ -760,9 +763,28 @@ impl App {
         entry.action = decision.as_str();
         tx.audit(&entry).await?;
         tx.commit().await?;
+        // The tasks as they now stand follow from the ones read under the lock, unless a next
+        // step was entered: its tasks are new, and only the store knows their ids.
+        let entered_next = after.current_step.is_some_and(|s| s != step);
+        let tasks_now = (!entered_next).then(|| {
+            tasks
+                .into_iter()
+                .map(|mut t| {
+                    if t.id == decided {
+                        t.status = decision.task_state();
+                        t.comment = comment.clone();
+                        t.decided_at_ms = Some(now);
+                    } else if t.status == TaskState::Pending && outcome != StepOutcome::Waiting {
+                        t.status = TaskState::Skipped;
+                        t.decided_at_ms = Some(now);
+                    }
+                    t
+                })
+                .collect()
+        });
         // The approver holds a task in the request, so it is theirs to see; and the
         // transaction returned the request as it now stands.
-        self.detail_of(actor, after).await
+        self.detail_of(actor, after, tasks_now).await
     }
 
     /// The requester takes a running request back.
@@ -790,7 +812,7 @@ impl App {
             .withdraw_request(&mut *tx, actor, request, WithdrawReason::Requester, now)
             .await?;
         tx.commit().await?;
-        self.detail_of(actor, after).await
+        self.detail_of(actor, after, None).await
     }
 
     /// Ends a running request as withdrawn, in the caller's transaction: its pending tasks close
@@ -870,16 +892,22 @@ impl App {
     /// whose data scope reaches the requester's records.
     pub async fn approval_detail(&self, actor: &Actor, id: i64) -> AppResult<ApprovalDetail> {
         let request = self.visible_request(actor, id).await?;
-        self.detail_of(actor, request).await
+        self.detail_of(actor, request, None).await
     }
 
     /// The detail of a request the actor is known to see.
+    /// The request's detail for the actor; `tasks` when the caller already knows them as they
+    /// stand, else they are read.
     async fn detail_of(
         &self,
         actor: &Actor,
         request: ApprovalRequest,
+        tasks: Option<Vec<ApprovalTask>>,
     ) -> AppResult<ApprovalDetail> {
-        let tasks = self.store.approval_tasks(request.id).await?;
+        let tasks = match tasks {
+            Some(tasks) => tasks,
+            None => self.store.approval_tasks(request.id).await?,
+        };
         let events = self.store.approval_events(request.id).await?;
         let my_task_id = tasks
             .iter()

@@ -14,6 +14,7 @@ backend_tests!(
     contract_numbers_stay_unique_under_concurrency,
     money_must_add_up_before_review,
     parallel_approvals_change_a_step_once,
+    a_decisions_answer_is_the_request_as_it_now_stands,
     outsiders_and_requesters_cannot_decide,
     editing_under_review_restarts_the_approval,
     delegation_hands_waiting_tasks_over,
@@ -384,6 +385,56 @@ async fn parallel_approvals_change_a_step_once(app: TestApp) {
         .await;
     assert_eq!(audit.status, 200, "{}", audit.body);
     assert_eq!(audit.json["items"].as_array().unwrap().len(), 1);
+}
+
+/// Decides and expects the answer to be what reading the request afterwards shows: its
+/// tasks, history and state, for every way a step can end.
+async fn decide_as_shown(c: &Client, request: i64, decision: &str, comment: Option<&str>) {
+    let r = c
+        .post(
+            &format!("/api/v1/approvals/{request}/decision"),
+            json!({"decision": decision, "comment": comment}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let shown = c.get(&format!("/api/v1/approvals/{request}")).await;
+    assert_eq!(r.json, shown.json, "the answer to {decision}");
+}
+
+async fn a_decisions_answer_is_the_request_as_it_now_stands(app: TestApp) {
+    let d = deal(&app).await;
+    let legal2 = app.login("legal2", PASSWORD).await;
+    // Legal (either lawyer: the other's task is skipped, and sales' step begins), then
+    // sales, then finance, which approves the request.
+    let (_, request) = submitted(&d).await;
+    decide_as_shown(&legal2, request, "approve", Some("条款无误")).await;
+    decide_as_shown(&d.sup1, request, "approve", None).await;
+    decide_as_shown(&d.fin1, request, "approve", None).await;
+
+    // Both lawyers must approve: the first approval leaves the step waiting, a rejection
+    // ends the request.
+    let admin = app.login("admin", PASSWORD).await;
+    let r = admin
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/approval-flows/contract",
+            Some(json!({"definition": {"steps": [{"name": "会审", "mode": "all", "approvers": [{"type": "role", "role": "legal"}]}]}})),
+            &[("if-match", "\"0\"")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (_, request) = submitted(&d).await;
+    decide_as_shown(&d.legal1, request, "approve", None).await;
+    decide_as_shown(
+        &legal2,
+        request,
+        "reject",
+        Some("违约条款缺失 / no liability clause"),
+    )
+    .await;
+    // A first rejection ends the step: the other lawyer's task is skipped.
+    let (_, request) = submitted(&d).await;
+    decide_as_shown(&legal2, request, "return", Some("请补充验收标准")).await;
 }
 
 async fn outsiders_and_requesters_cannot_decide(app: TestApp) {
