@@ -1,7 +1,8 @@
 //! Work the server does on its own clock (LEAD-4, CUST-4): escalating leads past their response
 //! clock to the supervisor's inbox, warning owners before a quiet customer returns to the public
-//! pool, and returning it; once a month, re-tiering customers. Every item is claimed by a conditional update inside the job's
-//! transaction, so when several servers share one database each item is handled exactly once.
+//! pool, and returning it; once a month, re-tiering customers. Every item is claimed by a
+//! conditional update inside its batch's transaction, so when several servers share one
+//! database each item is handled exactly once.
 
 use serde::Serialize;
 use stride_domain::access::RecordKind;
@@ -60,108 +61,181 @@ pub struct JobReport {
     pub late_needs_analyses: usize,
 }
 
+/// Items one batch of a job claims. Every batch is a transaction of its own, so SQLite's other
+/// writers wait for one batch (a few hundred statements), never for a whole run — a run that
+/// catches up after a bulk load or an outage may find thousands of items.
+pub const JOB_BATCH: i64 = 100;
+
+/// Batches of one job part in one run at most; the next run goes on where it stopped.
+const MAX_BATCHES_PER_RUN: usize = 100;
+
+/// The parts of a run, in the order they run.
+#[derive(Debug, Clone, Copy)]
+enum JobPart {
+    EscalateLeads,
+    NurtureReminders,
+    PoolWarnings(CustomerTier),
+    PoolReturns(CustomerTier),
+    ApprovalReminders,
+    LateArchives,
+    LateNeedsAnalyses,
+}
+
+impl JobPart {
+    fn all() -> Vec<JobPart> {
+        let mut parts = vec![JobPart::EscalateLeads, JobPart::NurtureReminders];
+        for &tier in CustomerTier::ALL {
+            parts.push(JobPart::PoolWarnings(tier));
+            parts.push(JobPart::PoolReturns(tier));
+        }
+        parts.extend([
+            JobPart::ApprovalReminders,
+            JobPart::LateArchives,
+            JobPart::LateNeedsAnalyses,
+        ]);
+        parts
+    }
+}
+
 impl App {
-    /// Runs every job that is due now. Safe to call from every server at once.
+    /// Runs every job that is due now, batch by batch. Safe to call from every server at once.
     pub async fn run_due_jobs(&self) -> AppResult<JobReport> {
         let now = self.now_ms();
         let mut report = JobReport::default();
         let system = self.system_actor().await?;
         let (policy, _) = self.sales_policy().await?;
-        let mut tx = self.store.begin().await?;
-
-        for lead in tx.claim_overdue_leads(now).await? {
-            let Some(owner) = lead.owner_id else { continue };
-            for user_id in tx.escalation_targets(owner).await? {
-                let n = NewNotification {
-                    user_id,
-                    kind: "lead_overdue",
-                    record_kind: "lead",
-                    record_id: lead.id,
-                    subject: lead.data.company.clone(),
-                };
-                tx.notify(&n, now).await?;
+        for part in JobPart::all() {
+            for _ in 0..MAX_BATCHES_PER_RUN {
+                let mut tx = self.store.begin().await?;
+                let done = self
+                    .run_job_batch(&mut *tx, part, &system, &policy, now, &mut report)
+                    .await?;
+                tx.commit().await?;
+                if done == 0 {
+                    break;
+                }
             }
-            let mut entry =
-                NewAuditEntry::new(&system, "escalate", RecordKind::Lead, Some(lead.id), now);
-            entry.after = serde_json::to_value(&lead).ok();
-            tx.audit(&entry).await?;
-            report.leads_escalated += 1;
         }
-        let next_nurture = now + i64::from(policy.response.c_nurture_days) * DAY_MS;
-        for (lead_id, owner, company) in tx.claim_due_nurtures(now, next_nurture).await? {
-            let n = NewNotification {
-                user_id: owner,
-                kind: "nurture_due",
-                record_kind: "lead",
-                record_id: lead_id,
-                subject: company,
-            };
-            tx.notify(&n, now).await?;
-            report.nurture_reminders += 1;
-        }
-        self.pool_tides(&mut *tx, &system, &policy, now, &mut report)
-            .await?;
-        report.approval_reminders = self.remind_waiting_approvals(&mut *tx).await?;
-        report.late_archives = self.flag_late_archives(&mut *tx).await?;
-        report.late_needs_analyses = self.flag_late_needs_analyses(&mut *tx).await?;
-        tx.commit().await?;
         report.customers_retiered = self.run_monthly_tiering().await?;
         Ok(report)
     }
 
-    /// Warns the owners of quiet customers, then returns those quiet past their tier's return
-    /// period to the public pool. One query per tier, so only the customers due are read.
-    async fn pool_tides(
+    /// One batch of one part, in the caller's transaction; how many items it handled.
+    async fn run_job_batch(
         &self,
         tx: &mut dyn Tx,
+        part: JobPart,
         system: &Actor,
         policy: &SalesPolicy,
         now: i64,
         report: &mut JobReport,
-    ) -> AppResult<()> {
-        for &tier in CustomerTier::ALL {
-            let service = policy.tiers.of(tier);
-            let return_before = now - service.return_days * DAY_MS;
-            let warn_before = return_before + service.warning_days * DAY_MS;
-            for (customer_id, owner, name) in tx
-                .claim_pool_warnings(tier.as_str(), warn_before, now)
-                .await?
-            {
-                let n = NewNotification {
-                    user_id: owner,
-                    kind: "pool_warning",
-                    record_kind: "customer",
-                    record_id: customer_id,
-                    subject: name,
-                };
-                tx.notify(&n, now).await?;
-                report.pool_warnings += 1;
+    ) -> AppResult<usize> {
+        let done = match part {
+            JobPart::EscalateLeads => {
+                let leads = tx.claim_overdue_leads(now).await?;
+                for lead in &leads {
+                    let Some(owner) = lead.owner_id else { continue };
+                    for user_id in tx.escalation_targets(owner).await? {
+                        let n = NewNotification {
+                            user_id,
+                            kind: "lead_overdue",
+                            record_kind: "lead",
+                            record_id: lead.id,
+                            subject: lead.data.company.clone(),
+                        };
+                        tx.notify(&n, now).await?;
+                    }
+                    let mut entry = NewAuditEntry::new(
+                        system,
+                        "escalate",
+                        RecordKind::Lead,
+                        Some(lead.id),
+                        now,
+                    );
+                    entry.after = serde_json::to_value(lead).ok();
+                    tx.audit(&entry).await?;
+                }
+                report.leads_escalated += leads.len();
+                leads.len()
             }
-            for (customer_id, owner, name) in tx
-                .return_quiet_customers(tier.as_str(), return_before, now)
-                .await?
-            {
-                let n = NewNotification {
-                    user_id: owner,
-                    kind: "returned_to_pool",
-                    record_kind: "customer",
-                    record_id: customer_id,
-                    subject: name,
-                };
-                tx.notify(&n, now).await?;
-                let entry = NewAuditEntry::new(
-                    system,
-                    "return_to_pool",
-                    RecordKind::Customer,
-                    Some(customer_id),
-                    now,
-                )
-                .with_after(&serde_json::json!({ "former_owner_id": owner, "tier": tier }));
-                tx.audit(&entry).await?;
-                report.returned_to_pool += 1;
+            JobPart::NurtureReminders => {
+                let next_nurture = now + i64::from(policy.response.c_nurture_days) * DAY_MS;
+                let due = tx.claim_due_nurtures(now, next_nurture).await?;
+                for (lead_id, owner, company) in &due {
+                    let n = NewNotification {
+                        user_id: *owner,
+                        kind: "nurture_due",
+                        record_kind: "lead",
+                        record_id: *lead_id,
+                        subject: company.clone(),
+                    };
+                    tx.notify(&n, now).await?;
+                }
+                report.nurture_reminders += due.len();
+                due.len()
             }
-        }
-        Ok(())
+            JobPart::PoolWarnings(tier) => {
+                let (_, warn_before) = pool_deadlines(policy, tier, now);
+                let warned = tx
+                    .claim_pool_warnings(tier.as_str(), warn_before, now)
+                    .await?;
+                for (customer_id, owner, name) in &warned {
+                    let n = NewNotification {
+                        user_id: *owner,
+                        kind: "pool_warning",
+                        record_kind: "customer",
+                        record_id: *customer_id,
+                        subject: name.clone(),
+                    };
+                    tx.notify(&n, now).await?;
+                }
+                report.pool_warnings += warned.len();
+                warned.len()
+            }
+            JobPart::PoolReturns(tier) => {
+                let (return_before, _) = pool_deadlines(policy, tier, now);
+                let returned = tx
+                    .return_quiet_customers(tier.as_str(), return_before, now)
+                    .await?;
+                for (customer_id, owner, name) in &returned {
+                    let n = NewNotification {
+                        user_id: *owner,
+                        kind: "returned_to_pool",
+                        record_kind: "customer",
+                        record_id: *customer_id,
+                        subject: name.clone(),
+                    };
+                    tx.notify(&n, now).await?;
+                    let entry = NewAuditEntry::new(
+                        system,
+                        "return_to_pool",
+                        RecordKind::Customer,
+                        Some(*customer_id),
+                        now,
+                    )
+                    .with_after(&serde_json::json!({ "former_owner_id": owner, "tier": tier }));
+                    tx.audit(&entry).await?;
+                }
+                report.returned_to_pool += returned.len();
+                returned.len()
+            }
+            JobPart::ApprovalReminders => {
+                let n = self.remind_waiting_approvals(tx).await?;
+                report.approval_reminders += n;
+                n
+            }
+            JobPart::LateArchives => {
+                let n = self.flag_late_archives(tx).await?;
+                report.late_archives += n;
+                n
+            }
+            JobPart::LateNeedsAnalyses => {
+                let n = self.flag_late_needs_analyses(tx).await?;
+                report.late_needs_analyses += n;
+                n
+            }
+        };
+        Ok(done)
     }
 
     /// The actor's own inbox, newest first.
@@ -189,4 +263,12 @@ impl App {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// When a quiet customer of `tier` returns to the pool (quiet since before the first instant)
+/// and when its owner is warned (quiet since before the second).
+fn pool_deadlines(policy: &SalesPolicy, tier: CustomerTier, now: i64) -> (i64, i64) {
+    let service = policy.tiers.of(tier);
+    let return_before = now - service.return_days * DAY_MS;
+    (return_before, return_before + service.warning_days * DAY_MS)
 }

@@ -7,6 +7,7 @@ use stride_app::approvals::{
     ApprovalEvent, ApprovalRequest, ApprovalTask, Delegation, InboxFilter, InboxItem, NewEvent,
     NewRequest, NewTask, RequestState, StoredFlow,
 };
+use stride_app::jobs::JOB_BATCH;
 use stride_app::page::PageRequest;
 use stride_app::ports::{ApprovalReads, ApprovalWrites, StoreResult};
 use stride_app::{Reach, StoreError};
@@ -730,7 +731,9 @@ impl ApprovalWrites for SqlTx {
              JOIN approval_requests r ON r.id = t.request_id \
              WHERE t.status = 'pending' AND COALESCE(t.reminded_at_ms, t.created_at_ms) < ",
         );
-        q.bind(quiet_since_ms).push(" ORDER BY t.id LIMIT 500");
+        q.bind(quiet_since_ms)
+            .push(" ORDER BY t.id LIMIT ")
+            .bind(JOB_BATCH);
         if self.1 == Dialect::Postgres {
             // Two servers running the jobs at once must not remind twice.
             q.push(" FOR UPDATE OF t SKIP LOCKED");

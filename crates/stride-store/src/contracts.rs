@@ -7,6 +7,7 @@ use stride_app::contracts::{
     Contract, ContractData, ContractFilter, ContractState, ContractVisibility, NegotiatedDeal,
     NewContract, Signing,
 };
+use stride_app::jobs::JOB_BATCH;
 use stride_app::page::PageRequest;
 use stride_app::ports::{ContractReads, ContractWrites, StoreResult};
 use stride_app::{Reach, StoreError};
@@ -422,7 +423,7 @@ impl ContractWrites for SqlTx {
             "SELECT id, owner_id, drafted_by, number FROM contracts WHERE status = 'signed' \
              AND archive_flagged_at_ms IS NULL AND archive_due_at_ms < ",
         );
-        q.bind(now_ms).push(" ORDER BY id LIMIT 500");
+        q.bind(now_ms).push(" ORDER BY id LIMIT ").bind(JOB_BATCH);
         if self.1 == Dialect::Postgres {
             q.push(" FOR UPDATE SKIP LOCKED");
         }

@@ -3,7 +3,7 @@
 //! false and skips it.
 
 use sqlx::AnyConnection;
-use stride_app::jobs::{NewNotification, Notification};
+use stride_app::jobs::{NewNotification, Notification, JOB_BATCH};
 use stride_app::leads::Lead;
 use stride_app::page::PageRequest;
 use stride_app::tiers::{TierChange, TierFacts};
@@ -14,15 +14,12 @@ use crate::sql::{col, Sql};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
-/// At most this many items per job run; the next run takes the rest.
-const BATCH: i64 = 500;
-
 pub async fn claim_overdue_leads(conn: &mut AnyConnection, now: i64) -> Result<Vec<Lead>> {
     let mut q = Sql::new(
         "SELECT id FROM leads WHERE escalated_at_ms IS NULL AND first_contact_at_ms IS NULL \
          AND status NOT IN ('converted', 'disqualified') AND response_due_at_ms < ",
     );
-    q.bind(now).push(" ORDER BY id LIMIT ").bind(BATCH);
+    q.bind(now).push(" ORDER BY id LIMIT ").bind(JOB_BATCH);
     let ids: Vec<i64> = q
         .fetch_all(conn)
         .await?
@@ -81,7 +78,7 @@ fn quiet_customers(tier: &str, quiet_before: i64, extra: &str) -> Sql {
         .bind(quiet_before);
     q.push(" AND COALESCE(owned_since_ms, created_at_ms) < ")
         .bind(quiet_before);
-    q.push(" ORDER BY id LIMIT ").bind(BATCH);
+    q.push(" ORDER BY id LIMIT ").bind(JOB_BATCH);
     q
 }
 
@@ -370,7 +367,7 @@ pub async fn claim_due_nurtures(
         "SELECT id, owner_id, company, next_nurture_at_ms FROM leads WHERE owner_id IS NOT NULL \
          AND status NOT IN ('converted', 'disqualified') AND next_nurture_at_ms <= ",
     );
-    q.bind(now).push(" ORDER BY id LIMIT ").bind(BATCH);
+    q.bind(now).push(" ORDER BY id LIMIT ").bind(JOB_BATCH);
     let mut claimed = Vec::new();
     for row in q.fetch_all(conn).await? {
         let (id, due): (i64, i64) = (col(&row, "id")?, col(&row, "next_nurture_at_ms")?);

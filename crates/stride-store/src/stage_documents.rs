@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
+use stride_app::jobs::JOB_BATCH;
 use stride_app::ports::{StageDocumentReads, StageDocumentWrites, StoreResult};
 use stride_app::stage_documents::{
     Confirmation, LateReport, LetterOfIntent, LetterOfIntentData, NeedsAnalysis, NewNeedsAnalysis,
@@ -381,8 +382,9 @@ impl StageDocumentWrites for SqlTx {
         );
         q.bind(now_ms).push(
             " AND n.revision = (SELECT MAX(m.revision) FROM needs_analyses m WHERE m.opportunity_id = n.opportunity_id) \
-             ORDER BY n.id",
-        );
+             ORDER BY n.id LIMIT ",
+        )
+        .bind(JOB_BATCH);
         if self.1 == Dialect::Postgres {
             q.push(" FOR UPDATE OF n SKIP LOCKED");
         }

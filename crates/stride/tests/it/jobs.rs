@@ -2,6 +2,7 @@
 //! servers running them at once.
 
 use serde_json::json;
+use stride_app::jobs::JOB_BATCH;
 use stride_testkit::{backend_tests, TestApp, PASSWORD};
 
 backend_tests!(
@@ -9,6 +10,7 @@ backend_tests!(
     quiet_customers_are_warned_then_return_to_the_pool,
     customers_are_retiered_once_a_month,
     a_tiering_run_a_server_left_is_finished_by_another,
+    a_run_catches_up_batch_by_batch_handling_each_item_once,
 );
 
 fn kinds(reply: &stride_testkit::Reply) -> Vec<String> {
@@ -313,4 +315,45 @@ async fn a_tiering_run_a_server_left_is_finished_by_another(app: TestApp) {
     // The month is done for every server.
     assert_eq!(app.app.run_monthly_tiering().await.unwrap(), 0);
     assert_eq!(peer.app.run_due_jobs().await.unwrap().customers_retiered, 0);
+}
+
+async fn a_run_catches_up_batch_by_batch_handling_each_item_once(app: TestApp) {
+    app.seed_org().await;
+    let peer = app.peer().await.unwrap();
+    let rep = app.login("rep1", PASSWORD).await;
+    // More quiet customers than two batches hold, as after an outage or a bulk load.
+    let n = 2 * JOB_BATCH as usize + 1;
+    for i in 0..n {
+        let r = rep
+            .post(
+                "/api/v1/customers",
+                json!({"name": format!("静默贸易{i}号有限公司")}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    app.advance_hours(31 * 24);
+    let (a, b) = tokio::join!(app.app.run_due_jobs(), peer.app.run_due_jobs());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(
+        (
+            a.pool_warnings + b.pool_warnings,
+            a.returned_to_pool + b.returned_to_pool
+        ),
+        (n, n),
+        "one run of each server handles every due item, once"
+    );
+    let rep = app.login("rep1", PASSWORD).await;
+    assert_eq!(rep.every_item("/api/v1/customers?pool=true").await.len(), n);
+    assert_eq!(rep.every_item("/api/v1/inbox").await.len(), 2 * n);
+    let admin = app.login("admin", PASSWORD).await;
+    assert_eq!(
+        admin
+            .every_item("/api/v1/audit?record_kind=customer&action=return_to_pool")
+            .await
+            .len(),
+        n
+    );
+    let again = app.app.run_due_jobs().await.unwrap();
+    assert_eq!((again.pool_warnings, again.returned_to_pool), (0, 0));
 }
