@@ -61,6 +61,33 @@ pub struct JobReport {
     pub late_needs_analyses: usize,
 }
 
+impl JobReport {
+    /// Everything the run handled.
+    pub fn items(&self) -> usize {
+        self.leads_escalated
+            + self.pool_warnings
+            + self.returned_to_pool
+            + self.nurture_reminders
+            + self.customers_retiered
+            + self.approval_reminders
+            + self.late_archives
+            + self.late_needs_analyses
+    }
+}
+
+impl std::ops::AddAssign for JobReport {
+    fn add_assign(&mut self, run: JobReport) {
+        self.leads_escalated += run.leads_escalated;
+        self.pool_warnings += run.pool_warnings;
+        self.returned_to_pool += run.returned_to_pool;
+        self.nurture_reminders += run.nurture_reminders;
+        self.customers_retiered += run.customers_retiered;
+        self.approval_reminders += run.approval_reminders;
+        self.late_archives += run.late_archives;
+        self.late_needs_analyses += run.late_needs_analyses;
+    }
+}
+
 /// Items one batch of a job claims. Every batch is a transaction of its own, so SQLite's other
 /// writers wait for one batch (a few hundred statements), never for a whole run — a run that
 /// catches up after a bulk load or an outage may find thousands of items.

@@ -71,7 +71,19 @@ enum Command {
         #[command(subcommand)]
         command: ImportCommand,
     },
+    /// Run background jobs.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
     BenchData(benchdata::BenchDataArgs),
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// Run the jobs that are due now, again and again until nothing is due, then exit: to catch
+    /// up after a bulk load or an outage (`stride serve` runs them every minute).
+    Run,
 }
 
 #[derive(Subcommand)]
@@ -227,6 +239,29 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::BenchData(args) => benchdata::run(&open(&url, &cli.data_dir).await?, args).await,
+        Command::Jobs {
+            command: JobsCommand::Run,
+        } => {
+            let app = open(&url, &cli.data_dir).await?;
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
+            let mut total = stride_app::jobs::JobReport::default();
+            loop {
+                bar.set_message(format!("running due jobs: {} items so far", total.items()));
+                let report = app.run_due_jobs().await.map_err(explain)?;
+                if report.items() == 0 {
+                    break;
+                }
+                total += report;
+            }
+            bar.finish_and_clear();
+            println!(
+                "nothing is due now; handled {} items: {}",
+                total.items(),
+                serde_json::to_string(&total)?
+            );
+            Ok(())
+        }
         Command::Migrate => {
             let store = connect(&url).await?;
             let applied = store.migrate(now_ms()).await?;

@@ -11,6 +11,7 @@ backend_tests!(
     customers_are_retiered_once_a_month,
     a_tiering_run_a_server_left_is_finished_by_another,
     a_run_catches_up_batch_by_batch_handling_each_item_once,
+    the_command_line_catches_up_what_is_due,
 );
 
 fn kinds(reply: &stride_testkit::Reply) -> Vec<String> {
@@ -356,4 +357,44 @@ async fn a_run_catches_up_batch_by_batch_handling_each_item_once(app: TestApp) {
     );
     let again = app.app.run_due_jobs().await.unwrap();
     assert_eq!((again.pool_warnings, again.returned_to_pool), (0, 0));
+}
+
+async fn the_command_line_catches_up_what_is_due(app: TestApp) {
+    app.seed_org().await;
+    // Customers created 40 days ago and quiet since: `stride jobs run`, on the real clock,
+    // finds them due.
+    let now = jiff::Timestamp::now();
+    app.clock.set(
+        now.checked_sub(jiff::SignedDuration::from_hours(40 * 24))
+            .unwrap(),
+    );
+    let rep = app.login("rep1", PASSWORD).await;
+    for name in [
+        "沉睡科技有限公司",
+        "Dormant Devices Ltd.",
+        "静止物流有限公司",
+    ] {
+        let r = rep.post("/api/v1/customers", json!({ "name": name })).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stride"))
+        .arg("--database-url")
+        .arg(&app.database_url)
+        .arg("--data-dir")
+        .arg(&app.attachments_dir)
+        .args(["jobs", "run"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("\"returned_to_pool\":3"), "{stdout}");
+
+    app.clock.set(now);
+    let rep = app.login("rep1", PASSWORD).await;
+    assert_eq!(rep.every_item("/api/v1/customers?pool=true").await.len(), 3);
+    assert!(rep.every_item("/api/v1/customers").await.is_empty());
 }
