@@ -43,7 +43,7 @@ STRIDE_PASSWORD=bench-admin-password "$BIN" "${DB[@]}" user add benchadmin --rol
 token=$("$BIN" "${DB[@]}" token create benchadmin --label bench | tail -n 1)
 
 valgrind --tool=callgrind --callgrind-out-file="$WORKDIR/callgrind.out" \
-    "$BIN" "${DB[@]}" serve --addr "127.0.0.1:$PORT" >"$WORKDIR/server.log" 2>&1 &
+    "$BIN" "${DB[@]}" serve --addr "127.0.0.1:$PORT" --no-jobs >"$WORKDIR/server.log" 2>&1 &
 SERVER_PID=$!
 base=http://127.0.0.1:$PORT
 for _ in $(seq 1 600); do

@@ -48,6 +48,10 @@ enum Command {
         /// Mark cookies Secure (when served over HTTPS).
         #[arg(long, env = "STRIDE_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Leave the background jobs to other servers sharing the database, or to
+        /// `stride jobs run` from a scheduler.
+        #[arg(long, env = "STRIDE_NO_JOBS")]
+        no_jobs: bool,
     },
     /// Bring the database schema up to date, then exit.
     Migrate,
@@ -273,23 +277,19 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve {
             addr,
             secure_cookies,
+            no_jobs,
         } => {
             let app = open(&url, &cli.data_dir).await?;
-            serve(
-                app,
-                &addr,
-                WebConfig {
-                    secure_cookies,
-                    ..WebConfig::default()
-                },
-                None,
-            )
-            .await
+            let config = WebConfig {
+                secure_cookies,
+                ..WebConfig::default()
+            };
+            serve(app, &addr, config, !no_jobs, None).await
         }
         Command::Demo { addr } => {
             let app = open(&url, &cli.data_dir).await?;
             let logins = demo::seed(&app).await?;
-            serve(app, &addr, WebConfig::default(), Some(logins)).await
+            serve(app, &addr, WebConfig::default(), true, Some(logins)).await
         }
         Command::User {
             command:
@@ -382,6 +382,7 @@ async fn serve(
     app: App,
     addr: &str,
     config: WebConfig,
+    run_jobs: bool,
     demo_logins: Option<Vec<(String, String)>>,
 ) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
@@ -395,7 +396,9 @@ async fn serve(
             println!("  {user:<12} / {}   ({role})", demo::PASSWORD);
         }
     }
-    spawn_jobs(app.clone());
+    if run_jobs {
+        spawn_jobs(app.clone());
+    }
     stride_web::serve(listener, app, config, async {
         let _ = tokio::signal::ctrl_c().await;
     })

@@ -11,7 +11,7 @@ backend_tests!(
     customers_are_retiered_once_a_month,
     a_tiering_run_a_server_left_is_finished_by_another,
     a_run_catches_up_batch_by_batch_handling_each_item_once,
-    the_command_line_catches_up_what_is_due,
+    a_server_may_leave_the_jobs_to_the_command_line,
 );
 
 fn kinds(reply: &stride_testkit::Reply) -> Vec<String> {
@@ -359,7 +359,7 @@ async fn a_run_catches_up_batch_by_batch_handling_each_item_once(app: TestApp) {
     assert_eq!((again.pool_warnings, again.returned_to_pool), (0, 0));
 }
 
-async fn the_command_line_catches_up_what_is_due(app: TestApp) {
+async fn a_server_may_leave_the_jobs_to_the_command_line(app: TestApp) {
     app.seed_org().await;
     // Customers created 40 days ago and quiet since: `stride jobs run`, on the real clock,
     // finds them due.
@@ -375,14 +375,35 @@ async fn the_command_line_catches_up_what_is_due(app: TestApp) {
         let r = rep.post("/api/v1/customers", json!({ "name": name })).await;
         assert_eq!(r.status, 201, "{}", r.body);
     }
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stride"))
-        .arg("--database-url")
-        .arg(&app.database_url)
-        .arg("--data-dir")
-        .arg(&app.attachments_dir)
-        .args(["jobs", "run"])
-        .output()
+    let stride = || {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_stride"));
+        c.arg("--database-url")
+            .arg(&app.database_url)
+            .arg("--data-dir")
+            .arg(&app.attachments_dir);
+        c
+    };
+    // A server told to leave the jobs to others does not run them: they would run at its
+    // start.
+    let mut server = stride()
+        .args(["serve", "--no-jobs", "--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
         .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.contains("http://127.0.0.1:"), "{line}");
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(rep.every_item("/api/v1/customers").await.len(), 3);
+
+    let out = stride().args(["jobs", "run"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
