@@ -6,7 +6,8 @@
 //!   benchmark loads); later ones go round the teams, that team only getting won or lost ones;
 //! - every approval request is a discount request on an opportunity, with one task per step;
 //!   all but a pool of pending ones are decided (two steps), the pending ones (one step) wait
-//!   for the bench approvers `benchappr01`… so the load run always finds a task to decide.
+//!   for the bench approvers `benchappr01`… so the load run always finds a task to decide;
+//!   each has its history: the submission, then an event per decision.
 //!
 //! Besides, three kinds of people the benchmark logs in as: `benchlead` (sales manager of
 //! `Bench Region 1/Team 1`), `benchlegal` (legal, drafts contracts) and the approvers. Ids are
@@ -472,6 +473,54 @@ async fn approvals(app: &App, plan: &Plan<'_>, args: &SalesArgs, approvers: &[i6
             Cell::Int(at),
             Cell::MaybeInt((!r.pending).then_some(at + DAY_MS / 4)),
         ]
+    })
+    .await?;
+
+    // The history a request page shows: its submission, then each decision.
+    let events: Vec<(usize, Option<usize>)> = requests
+        .iter()
+        .enumerate()
+        .flat_map(|(r, req)| {
+            let decided = if req.pending { 0 } else { req.approvers.len() };
+            std::iter::once((r + 1, None)).chain((0..decided).map(move |s| (r + 1, Some(s))))
+        })
+        .collect();
+    let event_columns = [
+        "id",
+        "request_id",
+        "at_ms",
+        "actor_id",
+        "action",
+        "step_index",
+        "comment",
+    ];
+    insert_all(app, "approval_events", &event_columns, events.len(), |id| {
+        let (request_id, step) = events[id - 1];
+        let r = &requests[request_id - 1];
+        let submitted = plan.created_at(request_id, count);
+        match step {
+            None => vec![
+                Cell::Int(id as i64),
+                Cell::Int(request_id as i64),
+                Cell::Int(submitted),
+                Cell::Int(plan.deal(r.deal_id).owner),
+                Cell::Text("submitted".into()),
+                Cell::MaybeInt(None),
+                Cell::MaybeText(None),
+            ],
+            Some(s) => {
+                let rejected = r.rejected && s + 1 == r.approvers.len();
+                vec![
+                    Cell::Int(id as i64),
+                    Cell::Int(request_id as i64),
+                    Cell::Int(submitted + s as i64 * DAY_MS / 2 + DAY_MS / 4),
+                    Cell::Int(r.approvers[s]),
+                    Cell::Text(if rejected { "reject" } else { "approve" }.into()),
+                    Cell::MaybeInt(Some(s as i64)),
+                    Cell::MaybeText(rejected.then(|| "折扣过高 discount too deep".into())),
+                ]
+            }
+        }
     })
     .await
 }
