@@ -895,9 +895,8 @@ impl App {
         self.detail_of(actor, request, None).await
     }
 
-    /// The detail of a request the actor is known to see.
-    /// The request's detail for the actor; `tasks` when the caller already knows them as they
-    /// stand, else they are read.
+    /// The detail of a request the actor is known to see; `tasks` when the caller already
+    /// knows them as they stand, else they are read.
     async fn detail_of(
         &self,
         actor: &Actor,
