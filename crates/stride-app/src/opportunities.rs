@@ -3,7 +3,7 @@
 //! The money rules and the gates themselves are pure and live in
 //! `stride_domain::opportunities`; this module decides who may do what and keeps the history.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use stride_domain::access::{Action, RecordKind};
 use stride_domain::approvals::FlowKind;
 use stride_domain::opportunities::{
@@ -105,7 +105,7 @@ impl Opportunity {
 }
 
 /// What the board shows of one opportunity: its card, without the deal's terms and history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BoardCard {
     pub id: i64,
     pub name: String,

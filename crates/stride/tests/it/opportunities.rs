@@ -17,6 +17,7 @@ backend_tests!(
     stage_configuration_shapes_the_board,
     a_converted_lead_brings_an_opportunity,
     merged_customers_keep_their_opportunities,
+    board_cards_are_each_columns_newest_deals_as_they_stand,
 );
 
 async fn created(r: Reply) -> Value {
@@ -1171,4 +1172,83 @@ async fn merged_customers_keep_their_opportunities(app: TestApp) {
     let moved = rep.get(&format!("/api/v1/opportunities/{}", o["id"])).await;
     assert_eq!(moved.json["customer_id"].as_i64(), Some(kept));
     assert_eq!(moved.json["customer_name"], "腾讯科技(深圳)有限公司");
+}
+
+async fn board_cards_are_each_columns_newest_deals_as_they_stand(app: TestApp) {
+    app.seed_org().await;
+    let rep = app.login("rep1", PASSWORD).await;
+    let huawei = new_customer(&rep, "华为技术有限公司").await;
+    let acme = new_customer(&rep, "Acme \"Quoted\" Trading Co.").await;
+    let mut first_contact = Vec::new();
+    for (i, customer) in [huawei, acme, huawei, acme].into_iter().enumerate() {
+        let mut body = json!({"customer_id": customer, "name": format!("商机 {i} “引号” \\ deal"),
+            "amount_fen": 1_000_000_007_i64 * (i as i64 + 1)});
+        if i == 1 {
+            body["expected_close_date"] = json!("2027-03-31");
+            body["probability"] = json!(45);
+        }
+        first_contact.push(new_opportunity(&rep, body).await["id"].as_i64().unwrap());
+    }
+    let moved = new_opportunity(&rep, json!({"customer_id": huawei, "name": "需求 deal"})).await;
+    assert_eq!(move_to(&rep, &moved, "needs_analysis").await.status, 200);
+
+    let board = rep.get("/api/v1/opportunities/board?cards=3").await;
+    assert_eq!(board.status, 200, "{}", board.body);
+    let cards = |stage: &str| -> Vec<Value> {
+        board.json["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["stage"] == stage)
+            .unwrap()["cards"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    // The three newest of the column's four, newest first.
+    let newest: Vec<i64> = first_contact.iter().rev().take(3).copied().collect();
+    let shown = cards("first_contact");
+    assert_eq!(
+        shown
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        newest
+    );
+    assert_eq!(
+        cards("needs_analysis")
+            .iter()
+            .map(|c| c["id"].clone())
+            .collect::<Vec<_>>(),
+        [moved["id"].clone()]
+    );
+    // Each card says what the deal itself says, in its stage's column.
+    let placed = shown.iter().map(|c| ("first_contact", c.clone())).chain(
+        cards("needs_analysis")
+            .into_iter()
+            .map(|c| ("needs_analysis", c)),
+    );
+    for (stage, card) in placed {
+        let deal = rep
+            .get(&format!("/api/v1/opportunities/{}", card["id"]))
+            .await
+            .json;
+        assert_eq!(deal["stage"], stage);
+        for field in [
+            "name",
+            "customer_id",
+            "customer_name",
+            "amount_fen",
+            "expected_close_date",
+            "owner_id",
+            "owner_name",
+            "version",
+            "probability",
+            "weighted_amount_fen",
+        ] {
+            assert_eq!(card[field], deal[field], "{field} of {}", card["id"]);
+        }
+    }
+    assert_eq!(shown[2]["probability"], 45);
+    assert_eq!(shown[2]["expected_close_date"], "2027-03-31");
 }
