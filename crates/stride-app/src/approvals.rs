@@ -9,7 +9,7 @@
 //! document changes under review, [`App::restart_approval`] sends the request back to its first
 //! step: approvals are tied to the version they saw.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use stride_domain::access::{Action, RecordKind};
 use stride_domain::approvals::{
     step_outcome, ApproverRule, Decision, Facts, FlowDefinition, FlowKind, RequestStatus, StepMode,
@@ -74,7 +74,7 @@ pub struct ApprovalRequest {
     pub decided_at_ms: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalTask {
     pub id: i64,
     pub request_id: i64,
@@ -90,7 +90,7 @@ pub struct ApprovalTask {
     pub decided_at_ms: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalEvent {
     pub id: i64,
     pub request_id: i64,
@@ -191,6 +191,14 @@ pub struct NewEvent {
     pub action: &'static str,
     pub step_index: Option<i64>,
     pub comment: Option<String>,
+}
+
+/// A request with its tasks and history as the store holds them.
+#[derive(Debug, Clone)]
+pub struct ApprovalDetailParts {
+    pub request: ApprovalRequest,
+    pub tasks: Vec<ApprovalTask>,
+    pub events: Vec<ApprovalEvent>,
 }
 
 /// A request with its tasks and history, as its detail page shows it.
@@ -605,7 +613,7 @@ impl App {
         step_index: Option<i64>,
         comment: Option<String>,
         now: i64,
-    ) -> AppResult<()> {
+    ) -> AppResult<ApprovalEvent> {
         let event = NewEvent {
             request_id: request.id,
             actor_id: actor.is_person().then_some(actor.user_id),
@@ -654,11 +662,14 @@ impl App {
         }
         let now = self.now_ms();
         let mut tx = self.store.begin().await?;
-        let request = tx
-            .lock_approval_request(request_id)
+        let ApprovalDetailParts {
+            request,
+            tasks,
+            mut events,
+        } = tx
+            .lock_approval_request_in_full(request_id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let tasks = tx.approval_tasks_in(request_id).await?;
         let mine: Vec<&ApprovalTask> = tasks
             .iter()
             .filter(|t| t.approver_id == actor.user_id)
@@ -705,16 +716,18 @@ impl App {
                 }
             })
             .collect();
-        self.log_event(
-            &mut *tx,
-            &request,
-            actor,
-            decision.as_str(),
-            Some(step),
-            comment.clone(),
-            now,
-        )
-        .await?;
+        let event = self
+            .log_event(
+                &mut *tx,
+                &request,
+                actor,
+                decision.as_str(),
+                Some(step),
+                comment.clone(),
+                now,
+            )
+            .await?;
+        events.push(event);
         let outcome = step_outcome(task.mode, &states);
         let others_waiting = tasks
             .iter()
@@ -763,28 +776,35 @@ impl App {
         entry.action = decision.as_str();
         tx.audit(&entry).await?;
         tx.commit().await?;
-        // The tasks as they now stand follow from the ones read under the lock, unless a next
-        // step was entered: its tasks are new, and only the store knows their ids.
-        let entered_next = after.current_step.is_some_and(|s| s != step);
-        let tasks_now = (!entered_next).then(|| {
-            tasks
-                .into_iter()
-                .map(|mut t| {
-                    if t.id == decided {
-                        t.status = decision.task_state();
-                        t.comment = comment.clone();
-                        t.decided_at_ms = Some(now);
-                    } else if t.status == TaskState::Pending && outcome != StepOutcome::Waiting {
-                        t.status = TaskState::Skipped;
-                        t.decided_at_ms = Some(now);
-                    }
-                    t
-                })
-                .collect()
-        });
         // The approver holds a task in the request, so it is theirs to see; and the
-        // transaction returned the request as it now stands.
-        self.detail_of(actor, after, tasks_now).await
+        // transaction returned the request as it now stands. Its tasks follow from the ones
+        // read under the lock, and its history is the one read with this decision's event,
+        // unless a next step was entered: its tasks are new, and only the store knows their ids.
+        if after.current_step.is_some_and(|s| s != step) {
+            return self.detail_of(actor, after).await;
+        }
+        let tasks = tasks
+            .into_iter()
+            .map(|mut t| {
+                if t.id == decided {
+                    t.status = decision.task_state();
+                    t.comment = comment.clone();
+                    t.decided_at_ms = Some(now);
+                } else if t.status == TaskState::Pending && outcome != StepOutcome::Waiting {
+                    t.status = TaskState::Skipped;
+                    t.decided_at_ms = Some(now);
+                }
+                t
+            })
+            .collect();
+        Ok(detail_for(
+            actor,
+            ApprovalDetailParts {
+                request: after,
+                tasks,
+                events,
+            },
+        ))
     }
 
     /// The requester takes a running request back.
@@ -812,7 +832,7 @@ impl App {
             .withdraw_request(&mut *tx, actor, request, WithdrawReason::Requester, now)
             .await?;
         tx.commit().await?;
-        self.detail_of(actor, after, None).await
+        self.detail_of(actor, after).await
     }
 
     /// Ends a running request as withdrawn, in the caller's transaction: its pending tasks close
@@ -892,48 +912,25 @@ impl App {
     /// whose data scope reaches the requester's records.
     pub async fn approval_detail(&self, actor: &Actor, id: i64) -> AppResult<ApprovalDetail> {
         let request = self.visible_request(actor, id).await?;
-        self.detail_of(actor, request, None).await
+        self.detail_of(actor, request).await
     }
 
-    /// The detail of a request the actor is known to see; `tasks` when the caller already
-    /// knows them as they stand, else they are read.
+    /// The detail of a request the actor is known to see.
     async fn detail_of(
         &self,
         actor: &Actor,
         request: ApprovalRequest,
-        tasks: Option<Vec<ApprovalTask>>,
     ) -> AppResult<ApprovalDetail> {
-        let tasks = match tasks {
-            Some(tasks) => tasks,
-            None => self.store.approval_tasks(request.id).await?,
-        };
+        let tasks = self.store.approval_tasks(request.id).await?;
         let events = self.store.approval_events(request.id).await?;
-        let my_task_id = tasks
-            .iter()
-            .find(|t| {
-                t.approver_id == actor.user_id
-                    && t.status == TaskState::Pending
-                    && Some(t.step_index) == request.current_step
-            })
-            .map(|t| t.id);
-        let steps = request
-            .definition
-            .steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| StepView {
-                index: i as i64,
-                name: s.name.clone(),
-                mode: s.mode,
-            })
-            .collect();
-        Ok(ApprovalDetail {
-            request,
-            steps,
-            tasks,
-            events,
-            my_task_id,
-        })
+        Ok(detail_for(
+            actor,
+            ApprovalDetailParts {
+                request,
+                tasks,
+                events,
+            },
+        ))
     }
 
     /// "My approvals": what waits for the actor, or what they decided.
@@ -1065,5 +1062,40 @@ impl App {
             tx.notify(&n, now).await?;
         }
         Ok(due.len())
+    }
+}
+
+/// A request's detail as the actor sees it: its steps, and the task they can decide now.
+fn detail_for(actor: &Actor, parts: ApprovalDetailParts) -> ApprovalDetail {
+    let ApprovalDetailParts {
+        request,
+        tasks,
+        events,
+    } = parts;
+    let my_task_id = tasks
+        .iter()
+        .find(|t| {
+            t.approver_id == actor.user_id
+                && t.status == TaskState::Pending
+                && Some(t.step_index) == request.current_step
+        })
+        .map(|t| t.id);
+    let steps = request
+        .definition
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| StepView {
+            index: i as i64,
+            name: s.name.clone(),
+            mode: s.mode,
+        })
+        .collect();
+    ApprovalDetail {
+        request,
+        steps,
+        tasks,
+        events,
+        my_task_id,
     }
 }

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 use stride_app::approvals::{
-    ApprovalEvent, ApprovalRequest, ApprovalTask, Delegation, InboxFilter, InboxItem, NewEvent,
-    NewRequest, NewTask, RequestState, StoredFlow,
+    ApprovalDetailParts, ApprovalEvent, ApprovalRequest, ApprovalTask, Delegation, InboxFilter,
+    InboxItem, NewEvent, NewRequest, NewTask, RequestState, StoredFlow,
 };
 use stride_app::jobs::JOB_BATCH;
 use stride_app::page::PageRequest;
@@ -13,7 +13,7 @@ use stride_app::ports::{ApprovalReads, ApprovalWrites, StoreResult};
 use stride_app::{Reach, StoreError};
 use stride_domain::approvals::{FlowKind, TaskState};
 
-use crate::sql::{col, Sql};
+use crate::sql::{col, json_rows, json_rows_of, Sql};
 use crate::store::SqlTx;
 use crate::{Dialect, SqlStore};
 
@@ -426,6 +426,46 @@ impl ApprovalWrites for SqlTx {
         request_by_id(&mut self.0, id, lock).await
     }
 
+    async fn lock_approval_request_in_full(
+        &mut self,
+        id: i64,
+    ) -> StoreResult<Option<ApprovalDetailParts>> {
+        let tasks = json_rows_of(
+            self.1,
+            "'id', t.id, 'request_id', t.request_id, 'step_index', t.step_index, \
+             'step_name', t.step_name, 'mode', t.mode, 'approver_id', t.approver_id, \
+             'on_behalf_of', t.on_behalf_of, 'status', t.status, 'comment', t.comment, \
+             'created_at_ms', t.created_at_ms, 'decided_at_ms', t.decided_at_ms",
+        );
+        let events = json_rows_of(
+            self.1,
+            "'id', e.id, 'request_id', e.request_id, 'at_ms', e.at_ms, 'actor_id', e.actor_id, \
+             'action', e.action, 'step_index', e.step_index, 'comment', e.comment",
+        );
+        let mut q = Sql::new(&format!(
+            "SELECT {REQUEST_COLUMNS}, \
+             (SELECT {tasks} FROM approval_tasks t WHERE t.request_id = r.id) AS tasks, \
+             (SELECT {events} FROM approval_events e WHERE e.request_id = r.id) AS events \
+             FROM approval_requests r WHERE r.id = "
+        ));
+        q.bind(id);
+        if self.1 == Dialect::Postgres {
+            q.push(" FOR UPDATE OF r");
+        }
+        let Some(row) = q.fetch_optional(&mut self.0).await? else {
+            return Ok(None);
+        };
+        let mut tasks: Vec<ApprovalTask> = json_rows(&row, "tasks")?;
+        tasks.sort_unstable_by_key(|t| (t.step_index, t.id));
+        let mut events: Vec<ApprovalEvent> = json_rows(&row, "events")?;
+        events.sort_unstable_by_key(|e| e.id);
+        Ok(Some(ApprovalDetailParts {
+            request: request(&row)?,
+            tasks,
+            events,
+        }))
+    }
+
     async fn lock_open_approval(
         &mut self,
         record_kind: &str,
@@ -523,10 +563,6 @@ impl ApprovalWrites for SqlTx {
         Ok(())
     }
 
-    async fn approval_tasks_in(&mut self, request_id: i64) -> StoreResult<Vec<ApprovalTask>> {
-        tasks_of(&mut self.0, request_id).await
-    }
-
     async fn decide_approval_task(
         &mut self,
         task_id: i64,
@@ -563,7 +599,7 @@ impl ApprovalWrites for SqlTx {
         Ok(())
     }
 
-    async fn approval_event(&mut self, e: &NewEvent, now_ms: i64) -> StoreResult<()> {
+    async fn approval_event(&mut self, e: &NewEvent, now_ms: i64) -> StoreResult<ApprovalEvent> {
         let mut q = Sql::new(
             "INSERT INTO approval_events (request_id, at_ms, actor_id, action, step_index, comment) VALUES (",
         );
@@ -578,9 +614,16 @@ impl ApprovalWrites for SqlTx {
             .bind(e.step_index)
             .push(", ")
             .bind(e.comment.clone())
-            .push(")");
-        q.execute(&mut self.0).await?;
-        Ok(())
+            .push(") RETURNING id");
+        Ok(ApprovalEvent {
+            id: col(&q.fetch_one(&mut self.0).await?, "id")?,
+            request_id: e.request_id,
+            at_ms: now_ms,
+            actor_id: e.actor_id,
+            action: e.action.to_owned(),
+            step_index: e.step_index,
+            comment: e.comment.clone(),
+        })
     }
 
     async fn users_with_role(&mut self, role_code: &str) -> StoreResult<Vec<i64>> {

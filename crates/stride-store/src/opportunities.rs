@@ -15,7 +15,7 @@ use stride_app::{Reach, StoreError};
 use stride_domain::opportunities::{GateFacts, Requirement, Stage, StageConfig};
 
 use crate::org::versioned;
-use crate::sql::{col, flag, Sql};
+use crate::sql::{col, flag, json_rows, json_rows_of, Sql};
 use crate::store::SqlTx;
 use crate::{Dialect, SqlStore};
 
@@ -427,10 +427,13 @@ async fn stage_totals(
 /// The cards of the newest `per_stage` opportunities of every stage. One `ORDER BY id DESC
 /// LIMIT n` per stage walks an index on (scope column, stage, id) backwards, so a column costs
 /// n index entries however many deals the stage holds; only the kept rows are joined, and only
-/// what a card shows is read.
-/// The newest cards of each column, read as one row: a JSON array of cards. sqlx's `Any`
-/// driver builds every row's column list anew, and decoding 400 card rows that way was a
-/// quarter of a SQLite board request (most of it `malloc`); one text parsed by serde is not.
+/// what a card shows is read. They come column by column, newest first.
+///
+/// On SQLite they are read as one row, a JSON array (see [`json_rows_of`]): its rows come one
+/// by one from a worker thread, each with a column list sqlx's `Any` driver builds anew, and
+/// 400 of them were a quarter of a board request, mostly `malloc`; one text is 2.2 times as
+/// fast under load. PostgreSQL sends its rows in one stream, and building the JSON there made
+/// the board slower (both measured in docs/benchmarks.md), so it reads rows.
 async fn board_cards(
     conn: &mut AnyConnection,
     dialect: Dialect,
@@ -438,16 +441,23 @@ async fn board_cards(
     f: &OpportunityFilter,
     per_stage: u32,
 ) -> Result<Vec<BoardCard>> {
-    const CARD: &str = "'id', o.id, 'name', o.name, 'customer_id', o.customer_id, \
-         'customer_name', c.name, 'amount_fen', o.amount_fen, \
-         'expected_close_date', o.expected_close_date, 'stage', o.stage, \
-         'probability', COALESCE(o.probability_override, s.probability), \
-         'owner_id', o.owner_id, 'owner_name', u.display_name, 'version', o.version";
     let mut q = Sql::new(&match dialect {
-        Dialect::Sqlite => format!("SELECT json_group_array(json_object({CARD})) AS cards FROM ("),
-        Dialect::Postgres => format!(
-            "SELECT COALESCE(json_agg(json_build_object({CARD})), '[]')::text AS cards FROM ("
-        ),
+        Dialect::Sqlite => {
+            let cards = json_rows_of(
+                dialect,
+                "'id', o.id, 'name', o.name, 'customer_id', o.customer_id, \
+                 'customer_name', c.name, 'amount_fen', o.amount_fen, \
+                 'expected_close_date', o.expected_close_date, 'stage', o.stage, \
+                 'probability', COALESCE(o.probability_override, s.probability), \
+                 'owner_id', o.owner_id, 'owner_name', u.display_name, 'version', o.version",
+            );
+            format!("SELECT {cards} AS cards FROM (")
+        }
+        Dialect::Postgres => "SELECT o.id, o.name, o.customer_id, c.name AS customer_name, \
+             o.amount_fen, o.expected_close_date, o.stage, \
+             COALESCE(o.probability_override, s.probability) AS probability, o.owner_id, \
+             u.display_name AS owner_name, o.version FROM ("
+            .to_owned(),
     });
     for (i, stage) in Stage::ALL.iter().enumerate() {
         if i > 0 {
@@ -471,13 +481,31 @@ async fn board_cards(
          JOIN users u ON u.id = o.owner_id \
          JOIN opportunity_stages s ON s.code = o.stage",
     );
-    let row = q.fetch_one(conn).await?;
-    let text: String = col(&row, "cards")?;
-    let mut cards: Vec<BoardCard> =
-        serde_json::from_str(&text).map_err(|_| bad("board card list"))?;
-    // An aggregate keeps no order: column by column, newest first.
-    cards.sort_unstable_by(|a, b| a.stage.cmp(&b.stage).then(b.id.cmp(&a.id)));
-    Ok(cards)
+    if dialect == Dialect::Sqlite {
+        let mut cards: Vec<BoardCard> = json_rows(&q.fetch_one(conn).await?, "cards")?;
+        cards.sort_unstable_by(|a, b| a.stage.cmp(&b.stage).then(b.id.cmp(&a.id)));
+        return Ok(cards);
+    }
+    q.push(" ORDER BY o.stage, o.id DESC");
+    q.fetch_all(conn)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(BoardCard {
+                id: col(row, "id")?,
+                name: col(row, "name")?,
+                customer_id: col(row, "customer_id")?,
+                customer_name: col(row, "customer_name")?,
+                amount_fen: col(row, "amount_fen")?,
+                expected_close_date: col(row, "expected_close_date")?,
+                stage: col(row, "stage")?,
+                probability: col(row, "probability")?,
+                owner_id: col(row, "owner_id")?,
+                owner_name: col(row, "owner_name")?,
+                version: col(row, "version")?,
+            })
+        })
+        .collect()
 }
 
 async fn transfer_open(

@@ -5,8 +5,8 @@ use stride_domain::approvals::{FlowKind, TaskState};
 
 use crate::actor::Reach;
 use crate::approvals::{
-    ApprovalEvent, ApprovalRequest, ApprovalTask, Delegation, InboxFilter, InboxItem, NewEvent,
-    NewRequest, NewTask, RequestState, StoredFlow,
+    ApprovalDetailParts, ApprovalEvent, ApprovalRequest, ApprovalTask, Delegation, InboxFilter,
+    InboxItem, NewEvent, NewRequest, NewTask, RequestState, StoredFlow,
 };
 use crate::page::PageRequest;
 use crate::ports::StoreResult;
@@ -74,6 +74,12 @@ pub trait ApprovalWrites: Send {
     /// Reads a request and, on PostgreSQL, holds its row until the transaction ends, so the
     /// decisions on one request queue up instead of racing.
     async fn lock_approval_request(&mut self, id: i64) -> StoreResult<Option<ApprovalRequest>>;
+    /// [`Self::lock_approval_request`] with the request's tasks (step by step, oldest first)
+    /// and history, in one round trip: what a decision reads and answers with.
+    async fn lock_approval_request_in_full(
+        &mut self,
+        id: i64,
+    ) -> StoreResult<Option<ApprovalDetailParts>>;
     /// The running request about a record, locked like [`Self::lock_approval_request`].
     async fn lock_open_approval(
         &mut self,
@@ -95,7 +101,6 @@ pub trait ApprovalWrites: Send {
         now_ms: i64,
     ) -> StoreResult<ApprovalRequest>;
     async fn insert_approval_tasks(&mut self, tasks: &[NewTask], now_ms: i64) -> StoreResult<()>;
-    async fn approval_tasks_in(&mut self, request_id: i64) -> StoreResult<Vec<ApprovalTask>>;
     /// Decides a task if it is still pending; false when someone got there first.
     async fn decide_approval_task(
         &mut self,
@@ -111,7 +116,8 @@ pub trait ApprovalWrites: Send {
         state: TaskState,
         now_ms: i64,
     ) -> StoreResult<()>;
-    async fn approval_event(&mut self, event: &NewEvent, now_ms: i64) -> StoreResult<()>;
+    async fn approval_event(&mut self, event: &NewEvent, now_ms: i64)
+        -> StoreResult<ApprovalEvent>;
 
     /// Active users holding a role.
     async fn users_with_role(&mut self, role_code: &str) -> StoreResult<Vec<i64>>;
