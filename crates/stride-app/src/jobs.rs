@@ -188,16 +188,7 @@ impl App {
             JobPart::NurtureReminders => {
                 let next_nurture = now + i64::from(policy.response.c_nurture_days) * DAY_MS;
                 let due = tx.claim_due_nurtures(now, next_nurture).await?;
-                for (lead_id, owner, company) in &due {
-                    let n = NewNotification {
-                        user_id: *owner,
-                        kind: "nurture_due",
-                        record_kind: "lead",
-                        record_id: *lead_id,
-                        subject: company.clone(),
-                    };
-                    tx.notify(&n, now).await?;
-                }
+                notify_owners(tx, "nurture_due", "lead", &due, now).await?;
                 report.nurture_reminders += due.len();
                 due.len()
             }
@@ -206,16 +197,7 @@ impl App {
                 let warned = tx
                     .claim_pool_warnings(tier.as_str(), warn_before, now)
                     .await?;
-                for (customer_id, owner, name) in &warned {
-                    let n = NewNotification {
-                        user_id: *owner,
-                        kind: "pool_warning",
-                        record_kind: "customer",
-                        record_id: *customer_id,
-                        subject: name.clone(),
-                    };
-                    tx.notify(&n, now).await?;
-                }
+                notify_owners(tx, "pool_warning", "customer", &warned, now).await?;
                 report.pool_warnings += warned.len();
                 warned.len()
             }
@@ -224,15 +206,8 @@ impl App {
                 let returned = tx
                     .return_quiet_customers(tier.as_str(), return_before, now)
                     .await?;
-                for (customer_id, owner, name) in &returned {
-                    let n = NewNotification {
-                        user_id: *owner,
-                        kind: "returned_to_pool",
-                        record_kind: "customer",
-                        record_id: *customer_id,
-                        subject: name.clone(),
-                    };
-                    tx.notify(&n, now).await?;
+                notify_owners(tx, "returned_to_pool", "customer", &returned, now).await?;
+                for (customer_id, owner, _) in &returned {
                     let entry = NewAuditEntry::new(
                         system,
                         "return_to_pool",
@@ -290,6 +265,27 @@ impl App {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Tells each owner about their record a job part claimed: `(record id, owner, name)`.
+async fn notify_owners(
+    tx: &mut dyn Tx,
+    kind: &'static str,
+    record_kind: &'static str,
+    claimed: &[(i64, i64, String)],
+    now: i64,
+) -> AppResult<()> {
+    for (record_id, owner, name) in claimed {
+        let n = NewNotification {
+            user_id: *owner,
+            kind,
+            record_kind,
+            record_id: *record_id,
+            subject: name.clone(),
+        };
+        tx.notify(&n, now).await?;
+    }
+    Ok(())
 }
 
 /// When a quiet customer of `tier` returns to the pool (quiet since before the first instant)
