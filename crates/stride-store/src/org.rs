@@ -11,7 +11,8 @@ use stride_app::page::PageRequest;
 use stride_app::{Reach, StoreError};
 use stride_domain::access::PermissionSet;
 
-use crate::sql::{col, flag, Sql};
+use crate::sql::{col, flag, json_rows, json_rows_of, Sql};
+use crate::Dialect;
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -160,18 +161,21 @@ const USER_COLUMNS: &str =
 /// A row of [`USER_COLUMNS`].
 fn user_with_role_ids(row: &AnyRow) -> Result<User> {
     let ids: Option<String> = col(row, "role_ids")?;
-    let mut role_ids = ids
-        .as_deref()
-        .unwrap_or_default()
+    let mut role_ids = role_ids(ids.as_deref())?;
+    role_ids.sort_unstable();
+    user(row, role_ids)
+}
+
+/// The comma-separated `role_ids` of [`USER_COLUMNS`].
+fn role_ids(ids: Option<&str>) -> Result<Vec<i64>> {
+    ids.unwrap_or_default()
         .split(',')
         .filter(|id| !id.is_empty())
         .map(|id| {
             id.parse()
                 .map_err(|e| StoreError::Backend(format!("column role_ids: {e}")))
         })
-        .collect::<Result<Vec<i64>>>()?;
-    role_ids.sort_unstable();
-    user(row, role_ids)
+        .collect()
 }
 
 fn user(row: &AnyRow, role_ids: Vec<i64>) -> Result<User> {
@@ -198,11 +202,25 @@ fn user_reach(q: &mut Sql, reach: &Reach) {
 
 pub async fn users(
     conn: &mut AnyConnection,
+    dialect: Dialect,
     reach: &Reach,
     f: &UserFilter,
     page: PageRequest,
 ) -> Result<Vec<User>> {
     let mut q = Sql::new(USER_COLUMNS);
+    let json = dialect == Dialect::Sqlite;
+    if json {
+        q = Sql::new(&format!(
+            "SELECT {} AS users FROM ({USER_COLUMNS}",
+            json_rows_of(
+                dialect,
+                "'id', id, 'username', username, 'display_name', display_name, 'email', email, \
+                 'department_id', department_id, 'manager_id', manager_id, 'active', active, \
+                 'locale', locale, 'time_zone', time_zone, 'version', version, \
+                 'created_at_ms', created_at_ms, 'updated_at_ms', updated_at_ms, 'role_ids', role_ids"
+            )
+        ));
+    }
     q.push(" WHERE ");
     user_reach(&mut q, reach);
     if let Some(d) = f.department_id {
@@ -223,11 +241,60 @@ pub async fn users(
     }
     q.push(" ORDER BY id LIMIT ")
         .bind(i64::from(page.limit) + 1);
+    if json {
+        q.push(") listed");
+        let rows: Vec<UserRow> = json_rows(&q.fetch_one(conn).await?, "users")?;
+        let mut users = rows
+            .into_iter()
+            .map(UserRow::into_user)
+            .collect::<Result<Vec<User>>>()?;
+        users.sort_unstable_by_key(|u| u.id);
+        return Ok(users);
+    }
     q.fetch_all(conn)
         .await?
         .iter()
         .map(user_with_role_ids)
         .collect()
+}
+
+#[derive(serde::Deserialize)]
+struct UserRow {
+    id: i64,
+    username: String,
+    display_name: String,
+    email: Option<String>,
+    department_id: i64,
+    manager_id: Option<i64>,
+    active: i64,
+    locale: String,
+    time_zone: String,
+    version: i64,
+    created_at_ms: i64,
+    updated_at_ms: i64,
+    role_ids: Option<String>,
+}
+
+impl UserRow {
+    fn into_user(self) -> Result<User> {
+        let mut role_ids = role_ids(self.role_ids.as_deref())?;
+        role_ids.sort_unstable();
+        Ok(User {
+            id: self.id,
+            username: self.username,
+            display_name: self.display_name,
+            email: self.email,
+            department_id: self.department_id,
+            manager_id: self.manager_id,
+            role_ids,
+            active: self.active != 0,
+            locale: self.locale,
+            time_zone: self.time_zone,
+            version: self.version,
+            created_at_ms: self.created_at_ms,
+            updated_at_ms: self.updated_at_ms,
+        })
+    }
 }
 
 pub async fn user_by_id(conn: &mut AnyConnection, reach: &Reach, id: i64) -> Result<Option<User>> {

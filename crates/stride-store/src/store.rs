@@ -60,7 +60,7 @@ impl Store for SqlStore {
         filter: &UserFilter,
         page: PageRequest,
     ) -> StoreResult<Vec<User>> {
-        org::users(&mut *self.conn().await?, reach, filter, page).await
+        org::users(&mut *self.conn().await?, self.dialect, reach, filter, page).await
     }
     async fn user(&self, reach: &Reach, id: i64) -> StoreResult<Option<User>> {
         org::user_by_id(&mut *self.conn().await?, reach, id).await

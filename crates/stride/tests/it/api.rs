@@ -181,10 +181,21 @@ async fn scopes_apply_to_users_departments_and_audit(app: TestApp) {
     let manager = app.login("manager", PASSWORD).await;
     let rep = app.login("rep1", PASSWORD).await;
 
-    // Lists.
-    let mut all = ids(&admin.get("/api/v1/users").await);
-    all.sort();
+    // Lists, in id order, each user as their own page shows them (roles, flags and all).
+    let listed = admin.get("/api/v1/users").await;
+    let all = ids(&listed);
     assert_eq!(all, vec![org.admin, org.manager, org.rep1, org.rep2]);
+    for user in listed.json["items"].as_array().unwrap() {
+        let shown = admin.get(&format!("/api/v1/users/{}", user["id"])).await;
+        assert_eq!(user, &shown.json);
+    }
+    assert_eq!(
+        listed.json["items"][0]["role_ids"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let mut team = ids(&manager.get("/api/v1/users").await);
     team.sort();
     assert_eq!(
