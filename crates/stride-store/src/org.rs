@@ -207,20 +207,21 @@ pub async fn users(
     f: &UserFilter,
     page: PageRequest,
 ) -> Result<Vec<User>> {
-    let mut q = Sql::new(USER_COLUMNS);
+    // On SQLite the page comes as one JSON row (see `json_rows_of`): 2.4 times the throughput
+    // of 51 decoded rows under load; on PostgreSQL it made no difference (docs/benchmarks.md).
     let json = dialect == Dialect::Sqlite;
-    if json {
-        q = Sql::new(&format!(
-            "SELECT {} AS users FROM ({USER_COLUMNS}",
-            json_rows_of(
-                dialect,
-                "'id', id, 'username', username, 'display_name', display_name, 'email', email, \
-                 'department_id', department_id, 'manager_id', manager_id, 'active', active, \
-                 'locale', locale, 'time_zone', time_zone, 'version', version, \
-                 'created_at_ms', created_at_ms, 'updated_at_ms', updated_at_ms, 'role_ids', role_ids"
-            )
-        ));
-    }
+    let mut q = if json {
+        let users = json_rows_of(
+            dialect,
+            "'id', id, 'username', username, 'display_name', display_name, 'email', email, \
+             'department_id', department_id, 'manager_id', manager_id, 'active', active, \
+             'locale', locale, 'time_zone', time_zone, 'version', version, \
+             'created_at_ms', created_at_ms, 'updated_at_ms', updated_at_ms, 'role_ids', role_ids",
+        );
+        Sql::new(&format!("SELECT {users} AS users FROM ({USER_COLUMNS}"))
+    } else {
+        Sql::new(USER_COLUMNS)
+    };
     q.push(" WHERE ");
     user_reach(&mut q, reach);
     if let Some(d) = f.department_id {
@@ -258,6 +259,7 @@ pub async fn users(
         .collect()
 }
 
+/// A user as [`users`] reads them on SQLite: one object of its JSON array.
 #[derive(serde::Deserialize)]
 struct UserRow {
     id: i64,
