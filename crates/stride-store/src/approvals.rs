@@ -13,7 +13,7 @@ use stride_app::ports::{ApprovalReads, ApprovalWrites, StoreResult};
 use stride_app::{Reach, StoreError};
 use stride_domain::approvals::{FlowKind, TaskState};
 
-use crate::sql::{col, json_rows, json_rows_of, Sql};
+use crate::sql::{col, json, json_rows_of, Sql};
 use crate::store::SqlTx;
 use crate::{Dialect, SqlStore};
 
@@ -23,11 +23,6 @@ fn parsed<T: std::str::FromStr>(row: &AnyRow, name: &str) -> Result<T> {
     let text: String = col(row, name)?;
     text.parse()
         .map_err(|_| StoreError::Backend(format!("column {name}: unknown value `{text}`")))
-}
-
-fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, name: &str) -> Result<T> {
-    let text: String = col(row, name)?;
-    serde_json::from_str(&text).map_err(|e| StoreError::Backend(format!("column {name}: {e}")))
 }
 
 const REQUEST_COLUMNS: &str = "r.id, r.kind, r.record_kind, r.record_id, r.record_version, r.title, \
@@ -455,9 +450,9 @@ impl ApprovalWrites for SqlTx {
         let Some(row) = q.fetch_optional(&mut self.0).await? else {
             return Ok(None);
         };
-        let mut tasks: Vec<ApprovalTask> = json_rows(&row, "tasks")?;
+        let mut tasks: Vec<ApprovalTask> = json(&row, "tasks")?;
         tasks.sort_unstable_by_key(|t| (t.step_index, t.id));
-        let mut events: Vec<ApprovalEvent> = json_rows(&row, "events")?;
+        let mut events: Vec<ApprovalEvent> = json(&row, "events")?;
         events.sort_unstable_by_key(|e| e.id);
         Ok(Some(ApprovalDetailParts {
             request: request(&row)?,

@@ -15,7 +15,7 @@ use stride_app::{Reach, StoreError};
 use stride_domain::opportunities::{GateFacts, Requirement, Stage, StageConfig};
 
 use crate::org::versioned;
-use crate::sql::{col, flag, json_rows, json_rows_of, Sql};
+use crate::sql::{col, flag, json, json_rows_of, Sql};
 use crate::store::SqlTx;
 use crate::{Dialect, SqlStore};
 
@@ -487,7 +487,7 @@ async fn board_cards(
          JOIN opportunity_stages s ON s.code = o.stage",
     );
     if dialect == Dialect::Sqlite {
-        let mut cards: Vec<BoardCard> = json_rows(&q.fetch_one(conn).await?, "cards")?;
+        let mut cards: Vec<BoardCard> = json(&q.fetch_one(conn).await?, "cards")?;
         cards.sort_unstable_by(|a, b| a.stage.cmp(&b.stage).then(b.id.cmp(&a.id)));
         return Ok(cards);
     }

@@ -11,7 +11,7 @@ use stride_app::page::PageRequest;
 use stride_app::{Reach, StoreError};
 use stride_domain::access::PermissionSet;
 
-use crate::sql::{col, flag, json_rows, json_rows_of, Sql};
+use crate::sql::{col, flag, json, json_rows_of, Sql};
 use crate::Dialect;
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -209,8 +209,8 @@ pub async fn users(
 ) -> Result<Vec<User>> {
     // On SQLite the page comes as one JSON row (see `json_rows_of`): 2.4 times the throughput
     // of 51 decoded rows under load; on PostgreSQL it made no difference (docs/benchmarks.md).
-    let json = dialect == Dialect::Sqlite;
-    let mut q = if json {
+    let one_row = dialect == Dialect::Sqlite;
+    let mut q = if one_row {
         let users = json_rows_of(
             dialect,
             "'id', id, 'username', username, 'display_name', display_name, 'email', email, \
@@ -242,9 +242,9 @@ pub async fn users(
     }
     q.push(" ORDER BY id LIMIT ")
         .bind(i64::from(page.limit) + 1);
-    if json {
+    if one_row {
         q.push(") listed");
-        let rows: Vec<UserRow> = json_rows(&q.fetch_one(conn).await?, "users")?;
+        let rows: Vec<UserRow> = json(&q.fetch_one(conn).await?, "users")?;
         let mut users = rows
             .into_iter()
             .map(UserRow::into_user)

@@ -193,7 +193,7 @@ pub(crate) fn flag(row: &AnyRow, name: &str) -> Result<bool, StoreError> {
 /// driver builds every row's column list anew (a quarter of a SQLite board request went to
 /// `malloc` for 400 rows), while one text parsed by serde costs little. On PostgreSQL, building
 /// 400 objects costs the server more than the rows cost here (docs/benchmarks.md). An aggregate
-/// keeps no order: sort what [`json_rows`] returns.
+/// keeps no order: sort what [`json`] reads.
 pub(crate) fn json_rows_of(dialect: Dialect, fields: &str) -> String {
     match dialect {
         Dialect::Sqlite => format!("json_group_array(json_object({fields}))"),
@@ -203,11 +203,11 @@ pub(crate) fn json_rows_of(dialect: Dialect, fields: &str) -> String {
     }
 }
 
-/// Reads a column built by [`json_rows_of`].
-pub(crate) fn json_rows<T: serde::de::DeserializeOwned>(
+/// Reads a column of JSON text: a stored document, or rows aggregated by [`json_rows_of`].
+pub(crate) fn json<T: serde::de::DeserializeOwned>(
     row: &AnyRow,
     name: &str,
-) -> Result<Vec<T>, StoreError> {
+) -> Result<T, StoreError> {
     let text: String = col(row, name)?;
     serde_json::from_str(&text).map_err(|e| StoreError::Backend(format!("column {name}: {e}")))
 }
