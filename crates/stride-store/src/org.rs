@@ -161,21 +161,22 @@ const USER_COLUMNS: &str =
 /// A row of [`USER_COLUMNS`].
 fn user_with_role_ids(row: &AnyRow) -> Result<User> {
     let ids: Option<String> = col(row, "role_ids")?;
-    let mut role_ids = role_ids(ids.as_deref())?;
-    role_ids.sort_unstable();
-    user(row, role_ids)
+    user(row, role_ids(ids.as_deref())?)
 }
 
-/// The comma-separated `role_ids` of [`USER_COLUMNS`].
+/// The comma-separated `role_ids` of [`USER_COLUMNS`], in order.
 fn role_ids(ids: Option<&str>) -> Result<Vec<i64>> {
-    ids.unwrap_or_default()
+    let mut ids = ids
+        .unwrap_or_default()
         .split(',')
         .filter(|id| !id.is_empty())
         .map(|id| {
             id.parse()
                 .map_err(|e| StoreError::Backend(format!("column role_ids: {e}")))
         })
-        .collect()
+        .collect::<Result<Vec<i64>>>()?;
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 fn user(row: &AnyRow, role_ids: Vec<i64>) -> Result<User> {
@@ -279,8 +280,7 @@ struct UserRow {
 
 impl UserRow {
     fn into_user(self) -> Result<User> {
-        let mut role_ids = role_ids(self.role_ids.as_deref())?;
-        role_ids.sort_unstable();
+        let role_ids = role_ids(self.role_ids.as_deref())?;
         Ok(User {
             id: self.id,
             username: self.username,
