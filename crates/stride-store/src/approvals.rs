@@ -82,10 +82,6 @@ fn delegation(row: &AnyRow) -> Result<Delegation> {
     })
 }
 
-fn ids(rows: Vec<AnyRow>, name: &str) -> Result<Vec<i64>> {
-    rows.iter().map(|r| col(r, name)).collect()
-}
-
 async fn flow(conn: &mut AnyConnection, kind: FlowKind) -> Result<Option<StoredFlow>> {
     let mut q = Sql::new(
         "SELECT kind, definition, version, updated_at_ms FROM approval_flows WHERE kind = ",
@@ -627,7 +623,7 @@ impl ApprovalWrites for SqlTx {
              JOIN roles r ON r.id = ur.role_id WHERE u.active = 1 AND r.code = ",
         );
         q.bind(role_code.to_owned()).push(" ORDER BY u.id");
-        ids(q.fetch_all(&mut self.0).await?, "id")
+        q.fetch_ids(&mut self.0, "id").await
     }
 
     async fn department_heads(&mut self, department_id: i64, except: i64) -> StoreResult<Vec<i64>> {
@@ -750,7 +746,7 @@ impl ApprovalWrites for SqlTx {
             "SELECT DISTINCT request_id FROM approval_tasks WHERE status = 'pending' AND approver_id = ",
         );
         q.bind(from_user).push(" ORDER BY request_id");
-        let requests = ids(q.fetch_all(&mut self.0).await?, "request_id")?;
+        let requests = q.fetch_ids(&mut self.0, "request_id").await?;
         let mut q = Sql::new("UPDATE approval_tasks SET on_behalf_of = COALESCE(on_behalf_of, approver_id), approver_id = ");
         q.bind(to_user)
             .push(" WHERE status = 'pending' AND approver_id = ")

@@ -20,12 +20,7 @@ pub async fn claim_overdue_leads(conn: &mut AnyConnection, now: i64) -> Result<V
          AND status NOT IN ('converted', 'disqualified') AND response_due_at_ms < ",
     );
     q.bind(now).push(" ORDER BY id LIMIT ").bind(JOB_BATCH);
-    let ids: Vec<i64> = q
-        .fetch_all(conn)
-        .await?
-        .iter()
-        .map(|r| col(r, "id"))
-        .collect::<Result<_>>()?;
+    let ids = q.fetch_ids(conn, "id").await?;
     let mut claimed = Vec::new();
     for id in ids {
         let mut q = Sql::new("UPDATE leads SET escalated_at_ms = ");
@@ -61,11 +56,7 @@ pub async fn escalation_targets(conn: &mut AnyConnection, user_id: i64) -> Resul
          WHERE u.active = 1 AND r.code IN ('supervisor', 'manager') AND u.department_id IN (SELECT id FROM up) AND u.id <> ",
     );
     q.bind(user_id).push(" ORDER BY u.id");
-    q.fetch_all(conn)
-        .await?
-        .iter()
-        .map(|r| col(r, "id"))
-        .collect()
+    q.fetch_ids(conn, "id").await
 }
 
 /// Owned customers of `tier` with neither an activity nor a change of owner since `quiet_before`.

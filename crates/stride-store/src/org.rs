@@ -37,11 +37,7 @@ pub async fn subtree(conn: &mut AnyConnection, root: i64) -> Result<Vec<i64>> {
     q.bind(root).push(
         " UNION ALL SELECT d.id FROM departments d JOIN sub ON d.parent_id = sub.id) SELECT id FROM sub ORDER BY id",
     );
-    q.fetch_all(conn)
-        .await?
-        .iter()
-        .map(|r| col(r, "id"))
-        .collect()
+    q.fetch_ids(conn, "id").await
 }
 
 fn department_reach(q: &mut Sql, reach: &Reach) {

@@ -87,6 +87,19 @@ impl Sql {
             .map_err(backend)
     }
 
+    /// The `name` column of every row, e.g. the ids a query picked.
+    pub async fn fetch_ids(
+        self,
+        conn: &mut AnyConnection,
+        name: &str,
+    ) -> Result<Vec<i64>, StoreError> {
+        self.fetch_all(conn)
+            .await?
+            .iter()
+            .map(|r| col(r, name))
+            .collect()
+    }
+
     pub async fn fetch_optional(
         self,
         conn: &mut AnyConnection,
@@ -133,11 +146,7 @@ pub(crate) async fn reserve_ids(
                  FROM generate_series(1, "
             ));
             q.bind(n).push(")");
-            q.fetch_all(conn)
-                .await?
-                .iter()
-                .map(|r| col(r, "id"))
-                .collect()
+            q.fetch_ids(conn, "id").await
         }
         Dialect::Sqlite => {
             let last: i64 = col(
