@@ -702,19 +702,18 @@ impl App {
         {
             return Err(AppError::Conflict("this step was already decided".into()));
         }
-        let step = task.step_index;
-        // The step's tasks as they stand now: the ones read under the lock, with this decision.
-        let decided = task.id;
+        let (decided, step, mode) = (task.id, task.step_index, task.mode);
+        // The tasks as they now stand: the ones read under the lock, with this decision.
+        let mut tasks = tasks;
+        if let Some(t) = tasks.iter_mut().find(|t| t.id == decided) {
+            t.status = decision.task_state();
+            t.comment = comment.clone();
+            t.decided_at_ms = Some(now);
+        }
         let states: Vec<TaskState> = tasks
             .iter()
             .filter(|t| t.step_index == step && t.status != TaskState::Superseded)
-            .map(|t| {
-                if t.id == decided {
-                    decision.task_state()
-                } else {
-                    t.status
-                }
-            })
+            .map(|t| t.status)
             .collect();
         let event = self
             .log_event(
@@ -723,19 +722,21 @@ impl App {
                 actor,
                 decision.as_str(),
                 Some(step),
-                comment.clone(),
+                comment,
                 now,
             )
             .await?;
         events.push(event);
-        let outcome = step_outcome(task.mode, &states);
-        let others_waiting = tasks
-            .iter()
-            .any(|t| t.id != decided && t.status == TaskState::Pending);
-        if outcome != StepOutcome::Waiting && others_waiting {
+        let outcome = step_outcome(mode, &states);
+        let pending = |t: &ApprovalTask| t.status == TaskState::Pending;
+        if outcome != StepOutcome::Waiting && tasks.iter().any(pending) {
             // The step is over either way: whoever has not decided yet no longer needs to.
             tx.close_pending_tasks(request_id, TaskState::Skipped, now)
                 .await?;
+            for t in tasks.iter_mut().filter(|t| pending(t)) {
+                t.status = TaskState::Skipped;
+                t.decided_at_ms = Some(now);
+            }
         }
         let after = match outcome {
             StepOutcome::Waiting => request.clone(),
@@ -777,26 +778,12 @@ impl App {
         tx.audit(&entry).await?;
         tx.commit().await?;
         // The approver holds a task in the request, so it is theirs to see; and the
-        // transaction returned the request as it now stands. Its tasks follow from the ones
-        // read under the lock, and its history is the one read with this decision's event,
-        // unless a next step was entered: its tasks are new, and only the store knows their ids.
+        // transaction returned the request as it now stands. Its tasks and history are the
+        // ones read under the lock with this decision, unless a next step was entered: its
+        // tasks are new, and only the store knows their ids.
         if after.current_step.is_some_and(|s| s != step) {
             return self.detail_of(actor, after).await;
         }
-        let tasks = tasks
-            .into_iter()
-            .map(|mut t| {
-                if t.id == decided {
-                    t.status = decision.task_state();
-                    t.comment = comment.clone();
-                    t.decided_at_ms = Some(now);
-                } else if t.status == TaskState::Pending && outcome != StepOutcome::Waiting {
-                    t.status = TaskState::Skipped;
-                    t.decided_at_ms = Some(now);
-                }
-                t
-            })
-            .collect();
         Ok(detail_for(
             actor,
             ApprovalDetailParts {
