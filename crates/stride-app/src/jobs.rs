@@ -73,6 +73,19 @@ impl JobReport {
             + self.late_archives
             + self.late_needs_analyses
     }
+
+    /// The count a part's batches add to.
+    fn count_of(&mut self, part: JobPart) -> &mut usize {
+        match part {
+            JobPart::EscalateLeads => &mut self.leads_escalated,
+            JobPart::NurtureReminders => &mut self.nurture_reminders,
+            JobPart::PoolWarnings(_) => &mut self.pool_warnings,
+            JobPart::PoolReturns(_) => &mut self.returned_to_pool,
+            JobPart::ApprovalReminders => &mut self.approval_reminders,
+            JobPart::LateArchives => &mut self.late_archives,
+            JobPart::LateNeedsAnalyses => &mut self.late_needs_analyses,
+        }
+    }
 }
 
 impl std::ops::AddAssign for JobReport {
@@ -135,9 +148,10 @@ impl App {
             for _ in 0..MAX_BATCHES_PER_RUN {
                 let mut tx = self.store.begin().await?;
                 let done = self
-                    .run_job_batch(&mut *tx, part, &system, &policy, now, &mut report)
+                    .run_job_batch(&mut *tx, part, &system, &policy, now)
                     .await?;
                 tx.commit().await?;
+                *report.count_of(part) += done;
                 if done == 0 {
                     break;
                 }
@@ -155,9 +169,8 @@ impl App {
         system: &Actor,
         policy: &SalesPolicy,
         now: i64,
-        report: &mut JobReport,
     ) -> AppResult<usize> {
-        let done = match part {
+        Ok(match part {
             JobPart::EscalateLeads => {
                 let leads = tx.claim_overdue_leads(now).await?;
                 for lead in &leads {
@@ -182,14 +195,12 @@ impl App {
                     entry.after = serde_json::to_value(lead).ok();
                     tx.audit(&entry).await?;
                 }
-                report.leads_escalated += leads.len();
                 leads.len()
             }
             JobPart::NurtureReminders => {
                 let next_nurture = now + i64::from(policy.response.c_nurture_days) * DAY_MS;
                 let due = tx.claim_due_nurtures(now, next_nurture).await?;
                 notify_owners(tx, "nurture_due", "lead", &due, now).await?;
-                report.nurture_reminders += due.len();
                 due.len()
             }
             JobPart::PoolWarnings(tier) => {
@@ -198,7 +209,6 @@ impl App {
                     .claim_pool_warnings(tier.as_str(), warn_before, now)
                     .await?;
                 notify_owners(tx, "pool_warning", "customer", &warned, now).await?;
-                report.pool_warnings += warned.len();
                 warned.len()
             }
             JobPart::PoolReturns(tier) => {
@@ -218,26 +228,12 @@ impl App {
                     .with_after(&serde_json::json!({ "former_owner_id": owner, "tier": tier }));
                     tx.audit(&entry).await?;
                 }
-                report.returned_to_pool += returned.len();
                 returned.len()
             }
-            JobPart::ApprovalReminders => {
-                let n = self.remind_waiting_approvals(tx).await?;
-                report.approval_reminders += n;
-                n
-            }
-            JobPart::LateArchives => {
-                let n = self.flag_late_archives(tx).await?;
-                report.late_archives += n;
-                n
-            }
-            JobPart::LateNeedsAnalyses => {
-                let n = self.flag_late_needs_analyses(tx).await?;
-                report.late_needs_analyses += n;
-                n
-            }
-        };
-        Ok(done)
+            JobPart::ApprovalReminders => self.remind_waiting_approvals(tx).await?,
+            JobPart::LateArchives => self.flag_late_archives(tx).await?,
+            JobPart::LateNeedsAnalyses => self.flag_late_needs_analyses(tx).await?,
+        })
     }
 
     /// The actor's own inbox, newest first.
