@@ -506,7 +506,7 @@ impl App {
         }
         let (rules, policy) = self.grading().await?;
         let now = self.now_ms();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_bulk().await?;
         let ids = tx.reserve_lead_ids(leads.len()).await?;
         // The batches are prepared (states, audit rows and their JSON) on a thread of their own
         // while the store writes the previous one: the import takes the time of the slower side,

@@ -18,6 +18,7 @@ mod settings;
 mod sql;
 mod stage_documents;
 mod store;
+mod write;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -26,21 +27,16 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 use stride_app::StoreError;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub use migrate::{LATEST_VERSION, MIGRATIONS};
+use write::WriteTurns;
+pub(crate) use write::{Sharing, WriteTx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
     Sqlite,
     Postgres,
 }
-
-/// A write transaction with the write turn it holds (SQLite); see [`SqlStore::write_turns`].
-pub(crate) type WriteTx = (
-    sqlx::Transaction<'static, sqlx::Any>,
-    Option<OwnedSemaphorePermit>,
-);
 
 /// A pooled connection idle for longer than this is pinged before it is used again.
 const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(10);
@@ -50,12 +46,8 @@ const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(10);
 pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
-    /// SQLite: this process's writers take turns here before `BEGIN IMMEDIATE`. SQLite admits
-    /// one writer at a time anyway, and a writer it turns away waits in its busy handler by
-    /// sleeping (1, 2, 5 … 100 ms), which made the slowest writes under load ten times slower
-    /// than the median; queued here, each starts as soon as the one before commits. The busy
-    /// timeout still covers another process on the same file.
-    write_turns: Option<Arc<Semaphore>>,
+    /// SQLite: the write turn and its commit group; see [`write`].
+    write_turns: Option<Arc<WriteTurns>>,
 }
 
 /// Connection settings; defaults suit one server on a small machine.
@@ -124,7 +116,7 @@ impl SqlStore {
             .connect_with(connect)
             .await
             .map_err(backend)?;
-        let write_turns = (dialect == Dialect::Sqlite).then(|| Arc::new(Semaphore::new(1)));
+        let write_turns = (dialect == Dialect::Sqlite).then(|| Arc::new(WriteTurns::new()));
         let store = Self {
             pool,
             dialect,

@@ -5,7 +5,7 @@ use sqlx::Executor;
 use stride_app::StoreError;
 
 use crate::sql::{col, Sql};
-use crate::{backend, Dialect, SqlStore, WriteTx};
+use crate::{backend, Dialect, Sharing, SqlStore};
 
 pub struct Migration {
     pub version: i64,
@@ -68,7 +68,7 @@ impl SqlStore {
         self.pool.execute(BOOKKEEPING).await.map_err(backend)?;
         let mut applied = 0;
         for m in MIGRATIONS {
-            let (mut tx, _turn) = self.begin_write().await?;
+            let mut tx = self.begin_write(Sharing::Alone).await?;
             if self.dialect == Dialect::Postgres {
                 // Servers starting together queue here instead of racing on the same DDL.
                 tx.execute("SELECT pg_advisory_xact_lock(7424873)")
@@ -97,7 +97,7 @@ impl SqlStore {
                 .bind(now_ms)
                 .push(")");
             q.execute(&mut tx).await?;
-            tx.commit().await.map_err(backend)?;
+            tx.commit().await?;
             tracing::info!(version = m.version, name = m.name, "applied migration");
             applied += 1;
         }
@@ -120,36 +120,6 @@ impl SqlStore {
             }
             v => Err(format!("the database schema is at version {} of {LATEST_VERSION}; run `stride migrate`", v.unwrap_or(0))),
         }
-    }
-
-    /// A write transaction, and on SQLite this process's write turn, to be held until the
-    /// transaction ends (see `SqlStore::write_turns`).
-    ///
-    /// It begins in a task of its own: a caller dropped while SQLite's worker acknowledges the
-    /// `BEGIN` (a client hanging up, a job stopped) would otherwise lose the transaction that
-    /// has just begun, and its pooled connection would stay inside it, holding the write lock.
-    /// The task always ends with a `Transaction`, which rolls back if nobody takes it.
-    pub(crate) async fn begin_write(&self) -> Result<WriteTx, StoreError> {
-        let (pool, dialect, turns) = (self.pool.clone(), self.dialect, self.write_turns.clone());
-        let beginning = tokio::spawn(async move {
-            let turn =
-                match turns {
-                    // Never closed, so the wait always ends with a turn.
-                    Some(turns) => Some(turns.acquire_owned().await.map_err(|_| {
-                        StoreError::Backend("the write turns were closed".to_owned())
-                    })?),
-                    None => None,
-                };
-            let tx = match dialect {
-                Dialect::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
-                Dialect::Postgres => pool.begin().await,
-            }
-            .map_err(backend)?;
-            Ok((tx, turn))
-        });
-        beginning
-            .await
-            .map_err(|e| StoreError::Backend(format!("beginning a transaction: {e}")))?
     }
 }
 

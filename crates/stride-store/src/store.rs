@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use jiff::civil::Date;
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, Transaction};
+use sqlx::Any;
 use stride_app::assignment::AssignmentRule;
 use stride_app::audit::{AuditEntry, AuditFilter, NewAuditEntry};
 use stride_app::auth::{ApiToken, Principal};
@@ -22,11 +22,13 @@ use stride_app::page::PageRequest;
 use stride_app::ports::StoreResult;
 use stride_app::settings::OrgSettings;
 use stride_app::tiers::{TierChange, TierFacts};
-use stride_app::{Reach, Store, Tx};
+use stride_app::{Reach, Store, Tx, WriteCounts};
 use stride_domain::calendar::CalendarDay;
-use tokio::sync::OwnedSemaphorePermit;
 
-use crate::{audit, auth, backend, customers, jobs, leads, org, settings, Dialect, SqlStore};
+use crate::{
+    audit, auth, backend, customers, jobs, leads, org, settings, Dialect, Sharing, SqlStore,
+    WriteTx,
+};
 
 impl SqlStore {
     pub(crate) async fn conn(&self) -> StoreResult<PoolConnection<Any>> {
@@ -41,8 +43,17 @@ impl Store for SqlStore {
     }
 
     async fn begin(&self) -> StoreResult<Box<dyn Tx>> {
-        let (tx, turn) = self.begin_write().await?;
-        Ok(Box::new(SqlTx(tx, self.dialect, turn)))
+        let tx = self.begin_write(Sharing::Group).await?;
+        Ok(Box::new(SqlTx(tx, self.dialect)))
+    }
+
+    async fn begin_bulk(&self) -> StoreResult<Box<dyn Tx>> {
+        let tx = self.begin_write(Sharing::Alone).await?;
+        Ok(Box::new(SqlTx(tx, self.dialect)))
+    }
+
+    fn write_counts(&self) -> Option<WriteCounts> {
+        self.write_turns.as_ref().map(|turns| turns.counts())
     }
 
     async fn department_subtree(&self, root: i64) -> StoreResult<Vec<i64>> {
@@ -234,9 +245,9 @@ impl Store for SqlStore {
         auth::throttle_hits(&mut *self.conn().await?, key, since_ms).await
     }
     async fn record_throttle_hits(&self, keys: &[String], at_ms: i64) -> StoreResult<()> {
-        let (mut tx, _turn) = self.begin_write().await?;
+        let mut tx = self.begin_write(Sharing::Group).await?;
         auth::record_throttle_hits(&mut tx, keys, at_ms).await?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
     async fn clear_throttle_hits(&self, key: &str) -> StoreResult<()> {
         auth::clear_throttle_hits(&mut *self.conn().await?, key).await
@@ -248,9 +259,9 @@ impl Store for SqlStore {
         hash: &str,
         now_ms: i64,
     ) -> StoreResult<IdempotencyClaim> {
-        let (mut tx, _turn) = self.begin_write().await?;
+        let mut tx = self.begin_write(Sharing::Group).await?;
         let claim = auth::claim_idempotency_key(&mut tx, owner, key, hash, now_ms).await?;
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(claim)
     }
     async fn complete_idempotency_key(
@@ -272,18 +283,12 @@ impl Store for SqlStore {
 }
 
 /// A write transaction and the dialect it speaks; area modules implement their `…Writes` port on it.
-/// The write turn (SQLite) is the last field, so it is given back after the transaction ends.
-pub(crate) struct SqlTx(
-    pub(crate) Transaction<'static, Any>,
-    pub(crate) Dialect,
-    // Never read: held so that dropping the transaction gives the turn back.
-    #[allow(dead_code)] Option<OwnedSemaphorePermit>,
-);
+pub(crate) struct SqlTx(pub(crate) WriteTx, pub(crate) Dialect);
 
 #[async_trait]
 impl Tx for SqlTx {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
-        self.0.commit().await.map_err(backend)
+        self.0.commit().await
     }
     async fn audit(&mut self, entry: &NewAuditEntry) -> StoreResult<()> {
         audit::insert(&mut self.0, entry).await

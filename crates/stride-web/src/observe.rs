@@ -36,8 +36,8 @@ impl Metrics {
         }
     }
 
-    /// The Prometheus text exposition of the counters.
-    pub fn render(&self) -> String {
+    /// The Prometheus text exposition of the counters, with the store's commit groups.
+    pub fn render(&self, writes: Option<stride_app::WriteCounts>) -> String {
         let mut out = String::from(
             "# HELP stride_http_requests_total HTTP requests by route, method and status.\n\
              # TYPE stride_http_requests_total counter\n",
@@ -58,7 +58,19 @@ impl Metrics {
                 ));
             }
         }
-        out + &durations
+        let mut out = out + &durations;
+        if let Some(w) = writes {
+            out.push_str(&format!(
+                "# HELP stride_sqlite_writes_total Write transactions committed.\n\
+                 # TYPE stride_sqlite_writes_total counter\n\
+                 stride_sqlite_writes_total {}\n\
+                 # HELP stride_sqlite_commits_total Commits that carried them; writes that queue together share one.\n\
+                 # TYPE stride_sqlite_commits_total counter\n\
+                 stride_sqlite_commits_total {}\n",
+                w.writes, w.commits
+            ));
+        }
+        out
     }
 
     fn next_request_id(&self) -> String {

@@ -58,6 +58,13 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Reads outside a transaction, and the door to one. Newer business areas declare their
 /// reads in their own trait under `ports/`.
+/// Committed writes and the commits that carried them, since the process started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteCounts {
+    pub writes: u64,
+    pub commits: u64,
+}
+
 #[async_trait]
 pub trait Store:
     Send
@@ -71,8 +78,17 @@ pub trait Store:
 {
     /// Ok when the database answers and the schema is current.
     async fn readiness(&self) -> Result<(), String>;
-    /// Starts a write transaction (on SQLite: `BEGIN IMMEDIATE`, so writers queue instead of failing).
+    /// Starts a write transaction. On SQLite, writers queue for the one write turn, and short
+    /// writes that queue together share one commit (see the store's `write` module).
     async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
+    /// Starts a long write (an import, generated data), which shares no commit: short writes
+    /// are never held until it ends.
+    async fn begin_bulk(&self) -> StoreResult<Box<dyn Tx>>;
+    /// How many writes this process committed and in how many commits, where writes share
+    /// commits (SQLite); for `/metrics`.
+    fn write_counts(&self) -> Option<WriteCounts> {
+        None
+    }
 
     async fn department_subtree(&self, root: i64) -> StoreResult<Vec<i64>>;
     async fn departments(&self, reach: &Reach, page: PageRequest) -> StoreResult<Vec<Department>>;

@@ -520,7 +520,7 @@ async fn tiers(app: &App, shape: &Shape) -> Result<()> {
         ]
     })
     .await?;
-    let mut tx = app.store().begin().await?;
+    let mut tx = app.store().begin_bulk().await?;
     let row = vec![
         Cell::Text("tiering".into()),
         Cell::Text(shape.month.clone()),

@@ -165,7 +165,7 @@ pub async fn generate_users(app: &App, count: usize) -> Result<BenchOrg> {
     let mut n = 0;
     while n < count {
         let end = (n + BATCH).min(count);
-        let mut tx = app.store().begin().await?;
+        let mut tx = app.store().begin_bulk().await?;
         for i in n + 1..=end {
             let data = UserData {
                 username: username(i),

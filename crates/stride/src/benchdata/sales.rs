@@ -191,7 +191,7 @@ async fn people(app: &App, org: &BenchOrg, approvers: usize) -> Result<Vec<i64>>
     };
     let now = app.now_ms();
     let hash = &org.password_hash;
-    let mut tx = app.store().begin().await?;
+    let mut tx = app.store().begin_bulk().await?;
     let board_team = org.teams[0];
     tx.insert_user(
         &user("benchlead".into(), "周经理", board_team, manager),
@@ -244,7 +244,7 @@ pub(super) async fn insert_all(
     while n < count {
         let end = (n + BATCH).min(count);
         let rows: Vec<Vec<Cell>> = (n + 1..=end).map(&mut row).collect();
-        let mut tx = app.store().begin().await?;
+        let mut tx = app.store().begin_bulk().await?;
         tx.bulk_insert(table, columns, &rows).await?;
         tx.commit().await?;
         bar.inc((end - n) as u64);

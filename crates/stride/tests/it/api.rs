@@ -6,6 +6,7 @@ use stride_testkit::{backend_tests, TestApp, PASSWORD};
 backend_tests!(
     writes_finish_when_their_clients_go_away,
     transactions_cut_while_they_begin_leave_the_pool_clean,
+    writes_queued_together_commit_together_and_fail_alone,
     an_abandoned_idempotent_write_is_replayed_on_retry,
     login_rotates_sessions_and_logout_ends_them,
     cookie_writes_need_csrf_but_tokens_do_not,
@@ -1156,6 +1157,107 @@ async fn transactions_cut_while_they_begin_leave_the_pool_clean(app: TestApp) {
             r.body
         );
     }
+}
+
+/// SQLite's writers queue for one write turn, and the writes queued together share one commit.
+/// Every committed write is kept; a write abandoned after writing, or after a statement of its
+/// own failed, is undone without touching the others of its commit.
+async fn writes_queued_together_commit_together_and_fail_alone(app: TestApp) {
+    let org = app.seed_org().await;
+    let store = app.app.store().clone();
+    let admin = app.login("admin", PASSWORD).await;
+    let counts_before = write_counts(&admin).await;
+    let marker = |i: i64| stride_app::audit::NewAuditEntry {
+        at_ms: 0,
+        actor_id: None,
+        actor_name: "group-test".into(),
+        actor_department_id: None,
+        action: "group_write",
+        record_kind: "settings",
+        record_id: Some(i),
+        before: None,
+        after: None,
+    };
+    // The first write holds the turn until the others have queued behind it.
+    let mut first = store.begin().await.unwrap();
+    first.audit(&marker(0)).await.unwrap();
+    let mut writers = Vec::new();
+    for i in 1..=48i64 {
+        let (store, entry) = (store.clone(), marker(i));
+        let root = org.root;
+        writers.push(tokio::spawn(async move {
+            let mut tx = store.begin().await.expect("a write begins");
+            tx.audit(&entry).await.expect("and writes");
+            match i % 3 {
+                0 => tx.commit().await.expect("and commits"),
+                1 => drop(tx),
+                _ => {
+                    // The name is taken: the statement fails, then the write is abandoned.
+                    let taken = stride_app::org::UserData {
+                        username: "admin".into(),
+                        display_name: "Twin".into(),
+                        email: None,
+                        department_id: root,
+                        manager_id: None,
+                        role_ids: vec![],
+                        active: true,
+                        locale: "auto".into(),
+                        time_zone: "Asia/Shanghai".into(),
+                    };
+                    assert!(tx.insert_user(&taken, "x", 0).await.is_err());
+                    drop(tx);
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    first.commit().await.unwrap();
+    for w in writers {
+        w.await.unwrap();
+    }
+    let mut kept: Vec<i64> = admin
+        .every_item("/api/v1/audit?action=group_write")
+        .await
+        .iter()
+        .map(|e| e["record_id"].as_i64().unwrap())
+        .collect();
+    kept.sort();
+    let committed: Vec<i64> = (0..=48).filter(|i| i % 3 == 0).collect();
+    assert_eq!(kept, committed, "exactly the committed writes are kept");
+    // A later write still begins and commits.
+    let r = admin
+        .post(
+            "/api/v1/departments",
+            json!({"name": "之后", "parent_id": org.root}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    match (counts_before, write_counts(&admin).await) {
+        (Some((w0, c0)), Some((w1, c1))) => {
+            assert!(w1 - w0 >= 18, "17 writes and the department: {w0}→{w1}");
+            assert!(
+                c1 - c0 < w1 - w0,
+                "the queued writes shared commits: {} commits for {} writes",
+                c1 - c0,
+                w1 - w0
+            );
+        }
+        (None, None) => assert_eq!(app.backend, stride_testkit::Backend::Postgres),
+        other => panic!("write counts appeared or vanished: {other:?}"),
+    }
+}
+
+/// `/metrics`' committed writes and commits (SQLite only).
+async fn write_counts(client: &stride_testkit::Client) -> Option<(u64, u64)> {
+    let text = client.get("/metrics").await.body;
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<u64>().ok())
+    };
+    Some((
+        value("stride_sqlite_writes_total")?,
+        value("stride_sqlite_commits_total")?,
+    ))
 }
 
 /// What an Idempotency-Key is for: a client whose write timed out sends it again with the same
