@@ -145,8 +145,14 @@ impl Turn {
             // The turn is given back when `self` drops, waking the next writer.
             return;
         }
-        let members = std::mem::take(&mut self.earlier);
-        self.turns.commit(tx, members).await;
+        // In a task of its own, holding the turn: a caller dropped in the middle of the
+        // `COMMIT` (a job stopped at shutdown) must not leave the group without its answer.
+        let committing = tokio::spawn(async move {
+            let members = std::mem::take(&mut self.earlier);
+            self.turns.commit(tx, members).await;
+            drop(self);
+        });
+        let _ = committing.await;
     }
 
     /// A write that did not commit: its own work is undone, the group's stays.
