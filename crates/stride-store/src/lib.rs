@@ -106,7 +106,8 @@ impl SqlStore {
                     if dialect == Dialect::Sqlite {
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000;",
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000; \
+                             PRAGMA wal_autocheckpoint = 0;",
                         )
                         .await?;
                     }
@@ -123,6 +124,9 @@ impl SqlStore {
             write_turns,
         };
         store.check_pragmas().await?;
+        if dialect == Dialect::Sqlite {
+            write::spawn_checkpoints(store.pool.clone());
+        }
         Ok(store)
     }
 
