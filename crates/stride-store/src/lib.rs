@@ -106,8 +106,7 @@ impl SqlStore {
                     if dialect == Dialect::Sqlite {
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000; \
-                             PRAGMA wal_autocheckpoint = 0;",
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000;",
                         )
                         .await?;
                     }
@@ -124,9 +123,6 @@ impl SqlStore {
             write_turns,
         };
         store.check_pragmas().await?;
-        if dialect == Dialect::Sqlite {
-            write::spawn_checkpoints(store.pool.clone());
-        }
         Ok(store)
     }
 

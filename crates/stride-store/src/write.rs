@@ -29,29 +29,6 @@ const MAX_GROUP: usize = 16;
 /// first write of a group is not held back long for the others.
 const MAX_GROUP_OPEN: Duration = Duration::from_millis(10);
 
-/// How often SQLite's WAL is copied back into the database file (see [`spawn_checkpoints`]).
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
-
-/// SQLite's checkpoints, off the write path. By default the commit that takes the WAL past
-/// 1,000 pages copies it back into the database file and waits for that file's fsync, holding
-/// the write turn — and every write of its group — for 100 ms and more. The connections turn
-/// automatic checkpoints off (`wal_autocheckpoint = 0`), and this task runs a passive
-/// checkpoint, which never waits for a writer nor holds one up, twice a second until the pool
-/// closes. Another process on the file (a command-line import) runs its own.
-pub(crate) fn spawn_checkpoints(pool: AnyPool) {
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(CHECKPOINT_EVERY).await;
-            if pool.is_closed() {
-                break;
-            }
-            if let Err(e) = pool.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
-                tracing::warn!(error = %e, "SQLite checkpoint failed");
-            }
-        }
-    });
-}
-
 /// Whether a write may share its transaction with the writes around it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Sharing {

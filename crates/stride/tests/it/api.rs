@@ -1260,46 +1260,6 @@ async fn write_counts(client: &stride_testkit::Client) -> Option<(u64, u64)> {
     ))
 }
 
-/// SQLite only: the server copies the WAL back into the database file itself, in the
-/// background, instead of leaving it to whichever commit takes the WAL past its limit (that
-/// commit would hold every queued writer up while the file is written and synced).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_checkpoints_run_in_the_background() {
-    stride_testkit::run(
-        the_database_file_catches_up_without_a_commit_waiting,
-        stride_testkit::Backend::Sqlite,
-    )
-    .await
-}
-
-async fn the_database_file_catches_up_without_a_commit_waiting(app: TestApp) {
-    let org = app.seed_org().await;
-    let admin = app.login("admin", PASSWORD).await;
-    for i in 0..5 {
-        let r = admin
-            .post(
-                "/api/v1/departments",
-                json!({"name": format!("检查点 {i}"), "parent_id": org.root}),
-            )
-            .await;
-        assert_eq!(r.status, 201, "{}", r.body);
-    }
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    // The database file alone, without its WAL, already holds the new departments.
-    let file = app.database_url.trim_start_matches("sqlite://").to_owned();
-    let copy = format!("{file}.alone");
-    std::fs::copy(&file, &copy).unwrap();
-    use sqlx::Connection;
-    let mut conn = sqlx::AnyConnection::connect(&format!("sqlite://{copy}"))
-        .await
-        .unwrap();
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM departments WHERE name LIKE '检查点%'")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(n, 5, "the database file lags behind its WAL");
-}
-
 /// What an Idempotency-Key is for: a client whose write timed out sends it again with the same
 /// key and gets the one answer, whenever the first attempt was cut — never a second record, and
 /// never a key stuck "in flight" because the abandoned attempt stopped after claiming it.
