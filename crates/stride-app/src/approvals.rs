@@ -614,13 +614,7 @@ impl App {
         comment: Option<String>,
         now: i64,
     ) -> AppResult<ApprovalEvent> {
-        let event = NewEvent {
-            request_id: request.id,
-            actor_id: actor.is_person().then_some(actor.user_id),
-            action,
-            step_index,
-            comment,
-        };
+        let event = history_entry(request, actor, action, step_index, comment);
         Ok(tx.approval_event(&event, now).await?)
     }
 
@@ -696,13 +690,27 @@ impl App {
                 "there is nothing waiting for your decision in this request".into(),
             ));
         };
-        if !tx
-            .decide_approval_task(task.id, decision.task_state(), comment.as_deref(), now)
-            .await?
-        {
-            return Err(AppError::Conflict("this step was already decided".into()));
-        }
         let (decided, step, mode) = (task.id, task.step_index, task.mode);
+        let event = history_entry(
+            &request,
+            actor,
+            decision.as_str(),
+            Some(step),
+            comment.clone(),
+        );
+        let Some(event) = tx
+            .decide_approval_task(
+                decided,
+                decision.task_state(),
+                comment.as_deref(),
+                &event,
+                now,
+            )
+            .await?
+        else {
+            return Err(AppError::Conflict("this step was already decided".into()));
+        };
+        events.push(event);
         // The tasks as they now stand: the ones read under the lock, with this decision.
         let mut tasks = tasks;
         if let Some(t) = tasks.iter_mut().find(|t| t.id == decided) {
@@ -715,18 +723,6 @@ impl App {
             .filter(|t| t.step_index == step && t.status != TaskState::Superseded)
             .map(|t| t.status)
             .collect();
-        let event = self
-            .log_event(
-                &mut *tx,
-                &request,
-                actor,
-                decision.as_str(),
-                Some(step),
-                comment,
-                now,
-            )
-            .await?;
-        events.push(event);
         let outcome = step_outcome(mode, &states);
         let pending = |t: &ApprovalTask| t.status == TaskState::Pending;
         if outcome != StepOutcome::Waiting && tasks.iter().any(pending) {
@@ -1049,6 +1045,23 @@ impl App {
             tx.notify(&n, now).await?;
         }
         Ok(due.len())
+    }
+}
+
+/// What the request's history says of an actor's step.
+fn history_entry(
+    request: &ApprovalRequest,
+    actor: &Actor,
+    action: &'static str,
+    step_index: Option<i64>,
+    comment: Option<String>,
+) -> NewEvent {
+    NewEvent {
+        request_id: request.id,
+        actor_id: actor.is_person().then_some(actor.user_id),
+        action,
+        step_index,
+        comment,
     }
 }
 

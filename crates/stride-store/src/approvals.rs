@@ -168,6 +168,33 @@ fn open_deal_approvals(opportunity_id: i64, kinds: &[FlowKind]) -> Sql {
     q
 }
 
+/// A history row's values, in `approval_events` column order.
+fn event_values(q: &mut Sql, e: &NewEvent, now_ms: i64) {
+    q.bind(e.request_id)
+        .push(", ")
+        .bind(now_ms)
+        .push(", ")
+        .bind(e.actor_id)
+        .push(", ")
+        .bind(e.action.to_owned())
+        .push(", ")
+        .bind(e.step_index)
+        .push(", ")
+        .bind(e.comment.clone());
+}
+
+fn stored_event(id: i64, e: &NewEvent, now_ms: i64) -> ApprovalEvent {
+    ApprovalEvent {
+        id,
+        request_id: e.request_id,
+        at_ms: now_ms,
+        actor_id: e.actor_id,
+        action: e.action.to_owned(),
+        step_index: e.step_index,
+        comment: e.comment.clone(),
+    }
+}
+
 #[async_trait]
 impl ApprovalReads for SqlStore {
     async fn approval_flow(&self, kind: FlowKind) -> StoreResult<Option<StoredFlow>> {
@@ -559,9 +586,14 @@ impl ApprovalWrites for SqlTx {
         task_id: i64,
         state: TaskState,
         comment: Option<&str>,
+        event: &NewEvent,
         now_ms: i64,
-    ) -> StoreResult<bool> {
-        let mut q = Sql::new("UPDATE approval_tasks SET status = ");
+    ) -> StoreResult<Option<ApprovalEvent>> {
+        // One round trip: the history row is written only when the task was still pending.
+        let mut q = Sql::new(match self.1 {
+            Dialect::Sqlite => "UPDATE approval_tasks SET status = ",
+            Dialect::Postgres => "WITH decided AS (UPDATE approval_tasks SET status = ",
+        });
         q.bind(state.as_str().to_owned())
             .push(", comment = ")
             .bind(comment.map(str::to_owned))
@@ -570,7 +602,21 @@ impl ApprovalWrites for SqlTx {
             .push(" WHERE id = ")
             .bind(task_id)
             .push(" AND status = 'pending'");
-        Ok(q.execute(&mut self.0).await? == 1)
+        q.push(match self.1 {
+            // SQLite runs the two statements in turn; `changes()` is the update's row count.
+            Dialect::Sqlite => "; INSERT INTO approval_events (request_id, at_ms, actor_id, action, step_index, comment) SELECT ",
+            Dialect::Postgres => " RETURNING id) INSERT INTO approval_events (request_id, at_ms, actor_id, action, step_index, comment) SELECT ",
+        });
+        event_values(&mut q, event, now_ms);
+        q.push(match self.1 {
+            Dialect::Sqlite => " WHERE changes() = 1 RETURNING id",
+            Dialect::Postgres => " FROM decided RETURNING id",
+        });
+        // All rows, not the first result: on SQLite that is the update's row count.
+        let Some(row) = q.fetch_all(&mut self.0).await?.into_iter().next() else {
+            return Ok(None);
+        };
+        Ok(Some(stored_event(col(&row, "id")?, event, now_ms)))
     }
 
     async fn close_pending_tasks(
@@ -594,27 +640,10 @@ impl ApprovalWrites for SqlTx {
         let mut q = Sql::new(
             "INSERT INTO approval_events (request_id, at_ms, actor_id, action, step_index, comment) VALUES (",
         );
-        q.bind(e.request_id)
-            .push(", ")
-            .bind(now_ms)
-            .push(", ")
-            .bind(e.actor_id)
-            .push(", ")
-            .bind(e.action.to_owned())
-            .push(", ")
-            .bind(e.step_index)
-            .push(", ")
-            .bind(e.comment.clone())
-            .push(") RETURNING id");
-        Ok(ApprovalEvent {
-            id: col(&q.fetch_one(&mut self.0).await?, "id")?,
-            request_id: e.request_id,
-            at_ms: now_ms,
-            actor_id: e.actor_id,
-            action: e.action.to_owned(),
-            step_index: e.step_index,
-            comment: e.comment.clone(),
-        })
+        event_values(&mut q, e, now_ms);
+        q.push(") RETURNING id");
+        let id = col(&q.fetch_one(&mut self.0).await?, "id")?;
+        Ok(stored_event(id, e, now_ms))
     }
 
     async fn users_with_role(&mut self, role_code: &str) -> StoreResult<Vec<i64>> {

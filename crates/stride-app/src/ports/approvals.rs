@@ -101,14 +101,16 @@ pub trait ApprovalWrites: Send {
         now_ms: i64,
     ) -> StoreResult<ApprovalRequest>;
     async fn insert_approval_tasks(&mut self, tasks: &[NewTask], now_ms: i64) -> StoreResult<()>;
-    /// Decides a task if it is still pending; false when someone got there first.
+    /// Decides a task if it is still pending, and writes `event` to the request's history with
+    /// it; None (and nothing written) when someone got there first.
     async fn decide_approval_task(
         &mut self,
         task_id: i64,
         state: TaskState,
         comment: Option<&str>,
+        event: &NewEvent,
         now_ms: i64,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<Option<ApprovalEvent>>;
     /// Closes every pending task of a request as `state` (skipped, superseded).
     async fn close_pending_tasks(
         &mut self,
