@@ -20,7 +20,7 @@
 # Environment:
 #   RUNS=3  WARMUP=2  CONNECTIONS=32  THREADS=2
 #   USERS=10000 CUSTOMERS=50000 OPPORTUNITIES=500000 APPROVAL_STEPS=1000000 APPROVERS=32
-#   PENDING_PER_APPROVER=1000
+#   PENDING_PER_APPROVER=3000  (96,000 pending tasks: four 10-second runs at 2,400 decisions a second)
 #   PG_URL_BASE=postgres://postgres@127.0.0.1:5432   PG_DB=stride_bench_sales
 #   REUSE_PG=1  measure the PostgreSQL database a previous run (or `stride bench-data` with the
 #               same sizes) filled, instead of generating it again; it must not have been measured
@@ -42,7 +42,7 @@ CUSTOMERS=${CUSTOMERS:-50000}
 OPPORTUNITIES=${OPPORTUNITIES:-500000}
 APPROVAL_STEPS=${APPROVAL_STEPS:-1000000}
 APPROVERS=${APPROVERS:-32}
-PENDING_PER_APPROVER=${PENDING_PER_APPROVER:-1000}
+PENDING_PER_APPROVER=${PENDING_PER_APPROVER:-3000}
 PG_DB=${PG_DB:-stride_bench_sales}
 PORT=${PORT:-18180}
 
