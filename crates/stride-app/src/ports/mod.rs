@@ -56,8 +56,6 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Reads outside a transaction, and the door to one. Newer business areas declare their
-/// reads in their own trait under `ports/`.
 /// Committed writes and the commits that carried them, since the process started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriteCounts {
@@ -65,6 +63,8 @@ pub struct WriteCounts {
     pub commits: u64,
 }
 
+/// Reads outside a transaction, and the door to one. Newer business areas declare their
+/// reads in their own trait under `ports/`.
 #[async_trait]
 pub trait Store:
     Send
