@@ -613,7 +613,7 @@ impl App {
         step_index: Option<i64>,
         comment: Option<String>,
         now: i64,
-    ) -> AppResult<ApprovalEvent> {
+    ) -> AppResult<()> {
         let event = history_entry(request, actor, action, step_index, comment);
         Ok(tx.approval_event(&event, now).await?)
     }

@@ -183,18 +183,6 @@ fn event_values(q: &mut Sql, e: &NewEvent, now_ms: i64) {
         .bind(e.comment.clone());
 }
 
-fn stored_event(id: i64, e: &NewEvent, now_ms: i64) -> ApprovalEvent {
-    ApprovalEvent {
-        id,
-        request_id: e.request_id,
-        at_ms: now_ms,
-        actor_id: e.actor_id,
-        action: e.action.to_owned(),
-        step_index: e.step_index,
-        comment: e.comment.clone(),
-    }
-}
-
 #[async_trait]
 impl ApprovalReads for SqlStore {
     async fn approval_flow(&self, kind: FlowKind) -> StoreResult<Option<StoredFlow>> {
@@ -616,7 +604,15 @@ impl ApprovalWrites for SqlTx {
         let Some(row) = q.fetch_all(&mut self.0).await?.into_iter().next() else {
             return Ok(None);
         };
-        Ok(Some(stored_event(col(&row, "id")?, event, now_ms)))
+        Ok(Some(ApprovalEvent {
+            id: col(&row, "id")?,
+            request_id: event.request_id,
+            at_ms: now_ms,
+            actor_id: event.actor_id,
+            action: event.action.to_owned(),
+            step_index: event.step_index,
+            comment: event.comment.clone(),
+        }))
     }
 
     async fn close_pending_tasks(
@@ -636,14 +632,14 @@ impl ApprovalWrites for SqlTx {
         Ok(())
     }
 
-    async fn approval_event(&mut self, e: &NewEvent, now_ms: i64) -> StoreResult<ApprovalEvent> {
+    async fn approval_event(&mut self, e: &NewEvent, now_ms: i64) -> StoreResult<()> {
         let mut q = Sql::new(
             "INSERT INTO approval_events (request_id, at_ms, actor_id, action, step_index, comment) VALUES (",
         );
         event_values(&mut q, e, now_ms);
-        q.push(") RETURNING id");
-        let id = col(&q.fetch_one(&mut self.0).await?, "id")?;
-        Ok(stored_event(id, e, now_ms))
+        q.push(")");
+        q.execute(&mut self.0).await?;
+        Ok(())
     }
 
     async fn users_with_role(&mut self, role_code: &str) -> StoreResult<Vec<i64>> {

@@ -118,8 +118,7 @@ pub trait ApprovalWrites: Send {
         state: TaskState,
         now_ms: i64,
     ) -> StoreResult<()>;
-    async fn approval_event(&mut self, event: &NewEvent, now_ms: i64)
-        -> StoreResult<ApprovalEvent>;
+    async fn approval_event(&mut self, event: &NewEvent, now_ms: i64) -> StoreResult<()>;
 
     /// Active users holding a role.
     async fn users_with_role(&mut self, role_code: &str) -> StoreResult<Vec<i64>>;
