@@ -778,7 +778,7 @@ impl App {
         // ones read under the lock with this decision, unless a next step was entered: its
         // tasks are new, and only the store knows their ids.
         if after.current_step.is_some_and(|s| s != step) {
-            return self.detail_of(actor, after).await;
+            return self.detail_of(actor, request_id).await;
         }
         Ok(detail_for(
             actor,
@@ -815,7 +815,7 @@ impl App {
             .withdraw_request(&mut *tx, actor, request, WithdrawReason::Requester, now)
             .await?;
         tx.commit().await?;
-        self.detail_of(actor, after).await
+        self.detail_of(actor, after.id).await
     }
 
     /// Ends a running request as withdrawn, in the caller's transaction: its pending tasks close
@@ -894,26 +894,18 @@ impl App {
     /// A request with its steps, tasks and history, for the requester, its approvers, and those
     /// whose data scope reaches the requester's records.
     pub async fn approval_detail(&self, actor: &Actor, id: i64) -> AppResult<ApprovalDetail> {
-        let request = self.visible_request(actor, id).await?;
-        self.detail_of(actor, request).await
+        self.visible_request(actor, id).await?;
+        self.detail_of(actor, id).await
     }
 
-    /// The detail of a request the actor is known to see.
-    async fn detail_of(
-        &self,
-        actor: &Actor,
-        request: ApprovalRequest,
-    ) -> AppResult<ApprovalDetail> {
-        let tasks = self.store.approval_tasks(request.id).await?;
-        let events = self.store.approval_events(request.id).await?;
-        Ok(detail_for(
-            actor,
-            ApprovalDetailParts {
-                request,
-                tasks,
-                events,
-            },
-        ))
+    /// The detail of a request the actor is known to see, as it now stands.
+    async fn detail_of(&self, actor: &Actor, request_id: i64) -> AppResult<ApprovalDetail> {
+        let parts = self
+            .store
+            .approval_request_in_full(request_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(detail_for(actor, parts))
     }
 
     /// "My approvals": what waits for the actor, or what they decided.

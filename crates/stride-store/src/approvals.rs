@@ -119,12 +119,48 @@ async fn request_by_id(
         .transpose()
 }
 
-async fn tasks_of(conn: &mut AnyConnection, request_id: i64) -> Result<Vec<ApprovalTask>> {
+/// A request with its tasks (step by step, oldest first) and its history, in one round trip;
+/// with `lock`, its row is held until the transaction ends (PostgreSQL).
+async fn request_in_full(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    id: i64,
+    lock: bool,
+) -> Result<Option<ApprovalDetailParts>> {
+    let tasks = json_rows_of(
+        dialect,
+        "'id', t.id, 'request_id', t.request_id, 'step_index', t.step_index, \
+         'step_name', t.step_name, 'mode', t.mode, 'approver_id', t.approver_id, \
+         'on_behalf_of', t.on_behalf_of, 'status', t.status, 'comment', t.comment, \
+         'created_at_ms', t.created_at_ms, 'decided_at_ms', t.decided_at_ms",
+    );
+    let events = json_rows_of(
+        dialect,
+        "'id', e.id, 'request_id', e.request_id, 'at_ms', e.at_ms, 'actor_id', e.actor_id, \
+         'action', e.action, 'step_index', e.step_index, 'comment', e.comment",
+    );
     let mut q = Sql::new(&format!(
-        "SELECT {TASK_COLUMNS} FROM approval_tasks t WHERE t.request_id = "
+        "SELECT {REQUEST_COLUMNS}, \
+         (SELECT {tasks} FROM approval_tasks t WHERE t.request_id = r.id) AS tasks, \
+         (SELECT {events} FROM approval_events e WHERE e.request_id = r.id) AS events \
+         FROM approval_requests r WHERE r.id = "
     ));
-    q.bind(request_id).push(" ORDER BY t.step_index, t.id");
-    q.fetch_all(conn).await?.iter().map(task).collect()
+    q.bind(id);
+    if lock {
+        q.push(" FOR UPDATE OF r");
+    }
+    let Some(row) = q.fetch_optional(conn).await? else {
+        return Ok(None);
+    };
+    let mut tasks: Vec<ApprovalTask> = json(&row, "tasks")?;
+    tasks.sort_unstable_by_key(|t| (t.step_index, t.id));
+    let mut events: Vec<ApprovalEvent> = json(&row, "events")?;
+    events.sort_unstable_by_key(|e| e.id);
+    Ok(Some(ApprovalDetailParts {
+        request: request(&row)?,
+        tasks,
+        events,
+    }))
 }
 
 /// The running requests about one deal of the `kinds` given: its discount, the reviews of its
@@ -217,30 +253,8 @@ impl ApprovalReads for SqlStore {
             .transpose()
     }
 
-    async fn approval_tasks(&self, request_id: i64) -> StoreResult<Vec<ApprovalTask>> {
-        tasks_of(&mut *self.conn().await?, request_id).await
-    }
-
-    async fn approval_events(&self, request_id: i64) -> StoreResult<Vec<ApprovalEvent>> {
-        let mut q = Sql::new(
-            "SELECT id, request_id, at_ms, actor_id, action, step_index, comment FROM approval_events WHERE request_id = ",
-        );
-        q.bind(request_id).push(" ORDER BY id");
-        q.fetch_all(&mut *self.conn().await?)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(ApprovalEvent {
-                    id: col(r, "id")?,
-                    request_id: col(r, "request_id")?,
-                    at_ms: col(r, "at_ms")?,
-                    actor_id: col(r, "actor_id")?,
-                    action: col(r, "action")?,
-                    step_index: col(r, "step_index")?,
-                    comment: col(r, "comment")?,
-                })
-            })
-            .collect()
+    async fn approval_request_in_full(&self, id: i64) -> StoreResult<Option<ApprovalDetailParts>> {
+        request_in_full(&mut *self.conn().await?, self.dialect, id, false).await
     }
 
     async fn approval_inbox(
@@ -436,40 +450,8 @@ impl ApprovalWrites for SqlTx {
         &mut self,
         id: i64,
     ) -> StoreResult<Option<ApprovalDetailParts>> {
-        let tasks = json_rows_of(
-            self.1,
-            "'id', t.id, 'request_id', t.request_id, 'step_index', t.step_index, \
-             'step_name', t.step_name, 'mode', t.mode, 'approver_id', t.approver_id, \
-             'on_behalf_of', t.on_behalf_of, 'status', t.status, 'comment', t.comment, \
-             'created_at_ms', t.created_at_ms, 'decided_at_ms', t.decided_at_ms",
-        );
-        let events = json_rows_of(
-            self.1,
-            "'id', e.id, 'request_id', e.request_id, 'at_ms', e.at_ms, 'actor_id', e.actor_id, \
-             'action', e.action, 'step_index', e.step_index, 'comment', e.comment",
-        );
-        let mut q = Sql::new(&format!(
-            "SELECT {REQUEST_COLUMNS}, \
-             (SELECT {tasks} FROM approval_tasks t WHERE t.request_id = r.id) AS tasks, \
-             (SELECT {events} FROM approval_events e WHERE e.request_id = r.id) AS events \
-             FROM approval_requests r WHERE r.id = "
-        ));
-        q.bind(id);
-        if self.1 == Dialect::Postgres {
-            q.push(" FOR UPDATE OF r");
-        }
-        let Some(row) = q.fetch_optional(&mut self.0).await? else {
-            return Ok(None);
-        };
-        let mut tasks: Vec<ApprovalTask> = json(&row, "tasks")?;
-        tasks.sort_unstable_by_key(|t| (t.step_index, t.id));
-        let mut events: Vec<ApprovalEvent> = json(&row, "events")?;
-        events.sort_unstable_by_key(|e| e.id);
-        Ok(Some(ApprovalDetailParts {
-            request: request(&row)?,
-            tasks,
-            events,
-        }))
+        let lock = self.1 == Dialect::Postgres;
+        request_in_full(&mut self.0, self.1, id, lock).await
     }
 
     async fn lock_open_approval(

@@ -5,8 +5,8 @@ use stride_domain::approvals::{FlowKind, TaskState};
 
 use crate::actor::Reach;
 use crate::approvals::{
-    ApprovalDetailParts, ApprovalEvent, ApprovalRequest, ApprovalTask, Delegation, InboxFilter,
-    InboxItem, NewEvent, NewRequest, NewTask, RequestState, StoredFlow,
+    ApprovalDetailParts, ApprovalEvent, ApprovalRequest, Delegation, InboxFilter, InboxItem,
+    NewEvent, NewRequest, NewTask, RequestState, StoredFlow,
 };
 use crate::page::PageRequest;
 use crate::ports::StoreResult;
@@ -24,8 +24,8 @@ pub trait ApprovalReads: Send + Sync {
         reach: Option<&Reach>,
         id: i64,
     ) -> StoreResult<Option<ApprovalRequest>>;
-    async fn approval_tasks(&self, request_id: i64) -> StoreResult<Vec<ApprovalTask>>;
-    async fn approval_events(&self, request_id: i64) -> StoreResult<Vec<ApprovalEvent>>;
+    /// A request with its tasks (step by step, oldest first) and history, in one round trip.
+    async fn approval_request_in_full(&self, id: i64) -> StoreResult<Option<ApprovalDetailParts>>;
     /// The viewer's tasks with their requests, newest first.
     async fn approval_inbox(
         &self,
