@@ -158,6 +158,24 @@ pub struct RequestState {
     pub decided_at_ms: Option<i64>,
 }
 
+impl ApprovalRequest {
+    /// The request as `state` leaves it at `now_ms`, one version on: what the store writes.
+    pub fn moved_on(&self, state: &RequestState, now_ms: i64) -> ApprovalRequest {
+        ApprovalRequest {
+            status: state.status,
+            current_step: state.current_step,
+            record_version: state.record_version,
+            amount_fen: state.facts.amount_fen,
+            discount_bp: state.facts.discount_bp,
+            snapshot: state.snapshot.clone(),
+            decided_at_ms: state.decided_at_ms,
+            updated_at_ms: now_ms,
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
+}
+
 impl RequestState {
     fn of(r: &ApprovalRequest) -> Self {
         Self {
@@ -425,7 +443,7 @@ impl App {
             current_step: None,
             ..RequestState::of(&request)
         };
-        let request = tx.set_approval_state(request.id, &state, now).await?;
+        let request = tx.set_approval_state(&request, &state, now).await?;
         self.log_event(
             tx,
             &request,
@@ -546,7 +564,7 @@ impl App {
             current_step: Some(index as i64),
             ..RequestState::of(&request)
         };
-        Ok(tx.set_approval_state(request.id, &state, now).await?)
+        Ok(tx.set_approval_state(&request, &state, now).await?)
     }
 
     async fn finish(
@@ -563,7 +581,7 @@ impl App {
             decided_at_ms: Some(now),
             ..RequestState::of(&request)
         };
-        let done = tx.set_approval_state(request.id, &state, now).await?;
+        let done = tx.set_approval_state(&request, &state, now).await?;
         self.review_closed(tx, &done, now).await?;
         if by.is_none_or(|a| a.user_id != done.requester_id) {
             let n = NewNotification {

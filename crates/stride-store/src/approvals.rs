@@ -13,7 +13,7 @@ use stride_app::ports::{ApprovalReads, ApprovalWrites, StoreResult};
 use stride_app::{Reach, StoreError};
 use stride_domain::approvals::{FlowKind, TaskState};
 
-use crate::sql::{col, json, json_rows_of, Sql};
+use crate::sql::{col, json, json_rows_of, Held, Sql};
 use crate::store::SqlTx;
 use crate::{Dialect, SqlStore};
 
@@ -375,7 +375,7 @@ impl ApprovalWrites for SqlTx {
                 .push(", 1, ")
                 .bind(now_ms)
                 .push(")");
-            q.execute(&mut self.0).await.map_err(|e| match e {
+            q.execute(self.conn().await?).await.map_err(|e| match e {
                 StoreError::Duplicate { .. } => StoreError::Stale,
                 other => other,
             })?
@@ -388,12 +388,14 @@ impl ApprovalWrites for SqlTx {
                 .bind(kind.as_str().to_owned())
                 .push(" AND version = ")
                 .bind(version);
-            q.execute(&mut self.0).await?
+            q.execute(self.conn().await?).await?
         };
         if touched == 0 {
             return Err(StoreError::Stale);
         }
-        flow(&mut self.0, kind).await?.ok_or(StoreError::NotFound)
+        flow(self.conn().await?, kind)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     async fn insert_approval_request(
@@ -435,23 +437,24 @@ impl ApprovalWrites for SqlTx {
             .push(", ")
             .bind(now_ms)
             .push(") RETURNING id");
-        let id: i64 = col(&q.fetch_one(&mut self.0).await?, "id")?;
-        request_by_id(&mut self.0, id, false)
+        let id: i64 = col(&q.fetch_one(self.conn().await?).await?, "id")?;
+        request_by_id(self.conn().await?, id, false)
             .await?
             .ok_or(StoreError::NotFound)
     }
 
     async fn lock_approval_request(&mut self, id: i64) -> StoreResult<Option<ApprovalRequest>> {
-        let lock = self.1 == Dialect::Postgres;
-        request_by_id(&mut self.0, id, lock).await
+        let lock = self.dialect == Dialect::Postgres;
+        request_by_id(self.conn().await?, id, lock).await
     }
 
     async fn lock_approval_request_in_full(
         &mut self,
         id: i64,
     ) -> StoreResult<Option<ApprovalDetailParts>> {
-        let lock = self.1 == Dialect::Postgres;
-        request_in_full(&mut self.0, self.1, id, lock).await
+        let lock = self.dialect == Dialect::Postgres;
+        let dialect = self.dialect;
+        request_in_full(self.conn().await?, dialect, id, lock).await
     }
 
     async fn lock_open_approval(
@@ -465,10 +468,10 @@ impl ApprovalWrites for SqlTx {
         q.bind(record_kind.to_owned())
             .push(" AND r.record_id = ")
             .bind(record_id);
-        if self.1 == Dialect::Postgres {
+        if self.dialect == Dialect::Postgres {
             q.push(" FOR UPDATE");
         }
-        q.fetch_optional(&mut self.0)
+        q.fetch_optional(self.conn().await?)
             .await?
             .as_ref()
             .map(request)
@@ -481,10 +484,10 @@ impl ApprovalWrites for SqlTx {
         kinds: &[FlowKind],
     ) -> StoreResult<Vec<ApprovalRequest>> {
         let mut q = open_deal_approvals(opportunity_id, kinds);
-        if self.1 == Dialect::Postgres {
+        if self.dialect == Dialect::Postgres {
             q.push(" FOR UPDATE");
         }
-        q.fetch_all(&mut self.0)
+        q.fetch_all(self.conn().await?)
             .await?
             .iter()
             .map(request)
@@ -493,37 +496,36 @@ impl ApprovalWrites for SqlTx {
 
     async fn set_approval_state(
         &mut self,
-        id: i64,
+        request: &ApprovalRequest,
         s: &RequestState,
         now_ms: i64,
     ) -> StoreResult<ApprovalRequest> {
-        let mut q = Sql::new("UPDATE approval_requests SET status = ");
-        q.bind(s.status.as_str().to_owned())
-            .push(", current_step = ")
-            .bind(s.current_step)
-            .push(", record_version = ")
-            .bind(s.record_version)
-            .push(", amount_fen = ")
-            .bind(s.facts.amount_fen)
-            .push(", discount_bp = ")
-            .bind(s.facts.discount_bp)
-            .push(", snapshot = ")
-            .bind(s.snapshot.to_string())
-            .push(", decided_at_ms = ")
-            .bind(s.decided_at_ms)
-            .push(", updated_at_ms = ")
-            .bind(now_ms)
-            .push(", version = version + 1 WHERE id = ")
-            .bind(id)
-            // The row as it now stands, in the same round trip (unqualified: SQLite's
-            // RETURNING takes no table alias); `request` picks its columns by name.
-            .push(" RETURNING *");
-        q.fetch_optional(&mut self.0)
-            .await?
-            .as_ref()
-            .map(request)
-            .transpose()?
-            .ok_or(StoreError::NotFound)
+        let after = request.moved_on(s, now_ms);
+        // Nothing to read back: the caller holds the request under the transaction's lock.
+        self.hold(Held::Update("approval_requests"), |q| {
+            q.push("UPDATE approval_requests SET status = ")
+                .bind(after.status.as_str().to_owned())
+                .push(", current_step = ")
+                .bind(after.current_step)
+                .push(", record_version = ")
+                .bind(after.record_version)
+                .push(", amount_fen = ")
+                .bind(after.amount_fen)
+                .push(", discount_bp = ")
+                .bind(after.discount_bp)
+                .push(", snapshot = ")
+                .bind(after.snapshot.to_string())
+                .push(", decided_at_ms = ")
+                .bind(after.decided_at_ms)
+                .push(", updated_at_ms = ")
+                .bind(after.updated_at_ms)
+                .push(", version = ")
+                .bind(after.version)
+                .push(" WHERE id = ")
+                .bind(after.id);
+        })
+        .await?;
+        Ok(after)
     }
 
     async fn insert_approval_tasks(&mut self, tasks: &[NewTask], now_ms: i64) -> StoreResult<()> {
@@ -546,7 +548,7 @@ impl ApprovalWrites for SqlTx {
                 .push(", 'pending', ")
                 .bind(now_ms)
                 .push(")");
-            q.execute(&mut self.0).await?;
+            q.execute(self.conn().await?).await?;
         }
         Ok(())
     }
@@ -560,7 +562,7 @@ impl ApprovalWrites for SqlTx {
         now_ms: i64,
     ) -> StoreResult<Option<ApprovalEvent>> {
         // One round trip: the history row is written only when the task was still pending.
-        let mut q = Sql::new(match self.1 {
+        let mut q = Sql::new(match self.dialect {
             Dialect::Sqlite => "UPDATE approval_tasks SET status = ",
             Dialect::Postgres => "WITH decided AS (UPDATE approval_tasks SET status = ",
         });
@@ -572,18 +574,18 @@ impl ApprovalWrites for SqlTx {
             .push(" WHERE id = ")
             .bind(task_id)
             .push(" AND status = 'pending'");
-        q.push(match self.1 {
+        q.push(match self.dialect {
             // SQLite runs the two statements in turn; `changes()` is the update's row count.
             Dialect::Sqlite => "; INSERT INTO approval_events (request_id, at_ms, actor_id, action, step_index, comment) SELECT ",
             Dialect::Postgres => " RETURNING id) INSERT INTO approval_events (request_id, at_ms, actor_id, action, step_index, comment) SELECT ",
         });
         event_values(&mut q, event, now_ms);
-        q.push(match self.1 {
+        q.push(match self.dialect {
             Dialect::Sqlite => " WHERE changes() = 1 RETURNING id",
             Dialect::Postgres => " FROM decided RETURNING id",
         });
         // All rows, not the first result: on SQLite that is the update's row count.
-        let Some(row) = q.fetch_all(&mut self.0).await?.into_iter().next() else {
+        let Some(row) = q.fetch_all(self.conn().await?).await?.into_iter().next() else {
             return Ok(None);
         };
         Ok(Some(ApprovalEvent {
@@ -603,25 +605,25 @@ impl ApprovalWrites for SqlTx {
         state: TaskState,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let mut q = Sql::new("UPDATE approval_tasks SET status = ");
-        q.bind(state.as_str().to_owned())
-            .push(", decided_at_ms = ")
-            .bind(now_ms)
-            .push(" WHERE request_id = ")
-            .bind(request_id)
-            .push(" AND status = 'pending'");
-        q.execute(&mut self.0).await?;
-        Ok(())
+        self.hold(Held::Update("approval_tasks"), |q| {
+            q.push("UPDATE approval_tasks SET status = ")
+                .bind(state.as_str().to_owned())
+                .push(", decided_at_ms = ")
+                .bind(now_ms)
+                .push(" WHERE request_id = ")
+                .bind(request_id)
+                .push(" AND status = 'pending'");
+        })
+        .await
     }
 
     async fn approval_event(&mut self, e: &NewEvent, now_ms: i64) -> StoreResult<()> {
-        let mut q = Sql::new(
-            "INSERT INTO approval_events (request_id, at_ms, actor_id, action, step_index, comment) VALUES (",
-        );
-        event_values(&mut q, e, now_ms);
-        q.push(")");
-        q.execute(&mut self.0).await?;
-        Ok(())
+        self.hold(Held::Insert, |q| {
+            q.push("INSERT INTO approval_events (request_id, at_ms, actor_id, action, step_index, comment) VALUES (");
+            event_values(q, e, now_ms);
+            q.push(")");
+        })
+        .await
     }
 
     async fn users_with_role(&mut self, role_code: &str) -> StoreResult<Vec<i64>> {
@@ -630,7 +632,7 @@ impl ApprovalWrites for SqlTx {
              JOIN roles r ON r.id = ur.role_id WHERE u.active = 1 AND r.code = ",
         );
         q.bind(role_code.to_owned()).push(" ORDER BY u.id");
-        q.fetch_ids(&mut self.0, "id").await
+        q.fetch_ids(self.conn().await?, "id").await
     }
 
     async fn department_heads(&mut self, department_id: i64, except: i64) -> StoreResult<Vec<i64>> {
@@ -646,7 +648,7 @@ impl ApprovalWrites for SqlTx {
              WHERE u.active = 1 AND r.code IN ('supervisor', 'manager') AND u.id <> ",
         );
         q.bind(except).push(" ORDER BY up.depth, u.id");
-        let rows = q.fetch_all(&mut self.0).await?;
+        let rows = q.fetch_all(self.conn().await?).await?;
         let Some(nearest) = rows.first().map(|r| col::<i64>(r, "depth")).transpose()? else {
             return Ok(vec![]);
         };
@@ -670,7 +672,7 @@ impl ApprovalWrites for SqlTx {
                 "SELECT m.id, m.active FROM users u JOIN users m ON m.id = u.manager_id WHERE u.id = ",
             );
             q.bind(current);
-            let Some(row) = q.fetch_optional(&mut self.0).await? else {
+            let Some(row) = q.fetch_optional(self.conn().await?).await? else {
                 break;
             };
             current = col(&row, "id")?;
@@ -687,7 +689,7 @@ impl ApprovalWrites for SqlTx {
     async fn is_active_user(&mut self, user_id: i64) -> StoreResult<bool> {
         let mut q = Sql::new("SELECT COUNT(*) AS n FROM users WHERE active = 1 AND id = ");
         q.bind(user_id);
-        Ok(col::<i64>(&q.fetch_one(&mut self.0).await?, "n")? > 0)
+        Ok(col::<i64>(&q.fetch_one(self.conn().await?).await?, "n")? > 0)
     }
 
     async fn active_delegate(&mut self, user_id: i64, now_ms: i64) -> StoreResult<Option<i64>> {
@@ -701,7 +703,7 @@ impl ApprovalWrites for SqlTx {
             .push(" AND g.ends_at_ms > ")
             .bind(now_ms)
             .push(" ORDER BY g.id DESC LIMIT 1");
-        q.fetch_optional(&mut self.0)
+        q.fetch_optional(self.conn().await?)
             .await?
             .map(|r| col(&r, "delegate_id"))
             .transpose()
@@ -728,7 +730,7 @@ impl ApprovalWrites for SqlTx {
             .push(", ")
             .bind(now_ms)
             .push(") RETURNING id");
-        let id: i64 = col(&q.fetch_one(&mut self.0).await?, "id")?;
+        let id: i64 = col(&q.fetch_one(self.conn().await?).await?, "id")?;
         Ok(Delegation {
             id,
             user_id,
@@ -741,7 +743,7 @@ impl ApprovalWrites for SqlTx {
     async fn delete_delegation(&mut self, user_id: i64, id: i64) -> StoreResult<bool> {
         let mut q = Sql::new("DELETE FROM approval_delegations WHERE id = ");
         q.bind(id).push(" AND user_id = ").bind(user_id);
-        Ok(q.execute(&mut self.0).await? > 0)
+        Ok(q.execute(self.conn().await?).await? > 0)
     }
 
     async fn reassign_pending_tasks(
@@ -753,12 +755,12 @@ impl ApprovalWrites for SqlTx {
             "SELECT DISTINCT request_id FROM approval_tasks WHERE status = 'pending' AND approver_id = ",
         );
         q.bind(from_user).push(" ORDER BY request_id");
-        let requests = q.fetch_ids(&mut self.0, "request_id").await?;
+        let requests = q.fetch_ids(self.conn().await?, "request_id").await?;
         let mut q = Sql::new("UPDATE approval_tasks SET on_behalf_of = COALESCE(on_behalf_of, approver_id), approver_id = ");
         q.bind(to_user)
             .push(" WHERE status = 'pending' AND approver_id = ")
             .bind(from_user);
-        q.execute(&mut self.0).await?;
+        q.execute(self.conn().await?).await?;
         Ok(requests)
     }
 
@@ -775,17 +777,17 @@ impl ApprovalWrites for SqlTx {
         q.bind(quiet_since_ms)
             .push(" ORDER BY t.id LIMIT ")
             .bind(JOB_BATCH);
-        if self.1 == Dialect::Postgres {
+        if self.dialect == Dialect::Postgres {
             // Two servers running the jobs at once must not remind twice.
             q.push(" FOR UPDATE OF t SKIP LOCKED");
         }
-        let rows = q.fetch_all(&mut self.0).await?;
+        let rows = q.fetch_all(self.conn().await?).await?;
         let mut due = Vec::with_capacity(rows.len());
         for r in &rows {
             let id: i64 = col(r, "id")?;
             let mut u = Sql::new("UPDATE approval_tasks SET reminded_at_ms = ");
             u.bind(now_ms).push(" WHERE id = ").bind(id);
-            u.execute(&mut self.0).await?;
+            u.execute(self.conn().await?).await?;
             due.push((
                 id,
                 col(r, "approver_id")?,

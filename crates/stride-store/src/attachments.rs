@@ -133,15 +133,16 @@ impl AttachmentReads for SqlStore {
 #[async_trait]
 impl AttachmentWrites for SqlTx {
     async fn lock_attachment_content(&mut self, sha256: &str) -> Result<()> {
-        lock_content(&mut self.0, self.1, sha256).await
+        let dialect = self.dialect;
+        lock_content(self.conn().await?, dialect, sha256).await
     }
     async fn insert_attachment(&mut self, new: &NewAttachment) -> Result<Attachment> {
-        insert(&mut self.0, new).await
+        insert(self.conn().await?, new).await
     }
     async fn delete_attachment(&mut self, id: i64) -> Result<bool> {
-        delete(&mut self.0, id).await
+        delete(self.conn().await?, id).await
     }
     async fn attachment_content_references(&mut self, sha256: &str) -> Result<i64> {
-        content_references(&mut self.0, sha256).await
+        content_references(self.conn().await?, sha256).await
     }
 }

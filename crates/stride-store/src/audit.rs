@@ -54,10 +54,10 @@ pub(crate) fn values(q: &mut impl Binds, e: &NewAuditEntry) {
     q.bind(e.after.as_ref().map(|v| v.to_string())).push(")");
 }
 
-pub async fn insert(conn: &mut AnyConnection, e: &NewAuditEntry) -> Result<()> {
-    let mut q = Sql::new(INSERT_INTO);
-    values(&mut q, e);
-    q.execute(conn).await.map(drop)
+/// The statement writing one audit row, built into `q`.
+pub fn insert_into(q: &mut Sql, e: &NewAuditEntry) {
+    q.push(INSERT_INTO);
+    values(q, e);
 }
 
 /// Audit rows are reached through the actor who wrote them: a manager sees their team's trail.

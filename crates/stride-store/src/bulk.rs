@@ -25,26 +25,26 @@ impl BulkWrites for SqlTx {
         columns: &[&'static str],
         rows: &[Vec<Cell>],
     ) -> Result<()> {
-        if self.1 == Dialect::Sqlite {
+        if self.dialect == Dialect::Sqlite {
             sqlx::query(&format!("PRAGMA cache_size = -{SQLITE_LOAD_CACHE_KIB}"))
-                .execute(&mut *self.0)
+                .execute(self.conn().await?)
                 .await
                 .map_err(backend)?;
         }
         let per_statement = (MAX_BINDS / columns.len().max(1)).max(1);
         for chunk in rows.chunks(per_statement) {
-            insert_statement(self.1, table, columns, chunk)
-                .execute(&mut self.0)
+            insert_statement(self.dialect, table, columns, chunk)
+                .execute(self.conn().await?)
                 .await?;
         }
         // PostgreSQL identity columns do not see explicit ids; move the generator past them so
         // rows the product inserts later get fresh ones. (SQLite takes max(id) + 1 by itself.)
-        if self.1 == Dialect::Postgres && columns.first() == Some(&"id") {
+        if self.dialect == Dialect::Postgres && columns.first() == Some(&"id") {
             Sql::new(&format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
                  (SELECT COALESCE(MAX(id), 1) FROM {table}))"
             ))
-            .fetch_one(&mut self.0)
+            .fetch_one(self.conn().await?)
             .await?;
         }
         Ok(())

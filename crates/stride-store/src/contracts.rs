@@ -283,7 +283,7 @@ impl ContractWrites for SqlTx {
             ", 1) ON CONFLICT (series) DO UPDATE SET last_seq = contract_number_series.last_seq + 1 \
              RETURNING last_seq",
         );
-        col(&q.fetch_one(&mut self.0).await?, "last_seq")
+        col(&q.fetch_one(self.conn().await?).await?, "last_seq")
     }
 
     async fn insert_contract(&mut self, c: &NewContract, now_ms: i64) -> StoreResult<Contract> {
@@ -313,9 +313,9 @@ impl ContractWrites for SqlTx {
             .push(", ")
             .bind(now_ms)
             .push(") RETURNING id");
-        let id: i64 = col(&q.fetch_one(&mut self.0).await?, "id")?;
-        write_milestones(&mut self.0, id, &c.data.milestones).await?;
-        by_id(&mut self.0, id, false)
+        let id: i64 = col(&q.fetch_one(self.conn().await?).await?, "id")?;
+        write_milestones(self.conn().await?, id, &c.data.milestones).await?;
+        by_id(self.conn().await?, id, false)
             .await?
             .ok_or(StoreError::NotFound)
     }
@@ -323,12 +323,13 @@ impl ContractWrites for SqlTx {
     async fn set_contract_number(&mut self, id: i64, number: &str) -> StoreResult<()> {
         let mut q = Sql::new("UPDATE contracts SET number = ");
         q.bind(number.to_owned()).push(" WHERE id = ").bind(id);
-        q.execute(&mut self.0).await?;
+        q.execute(self.conn().await?).await?;
         Ok(())
     }
 
     async fn contract_for_update(&mut self, id: i64) -> StoreResult<Option<Contract>> {
-        by_id(&mut self.0, id, self.1 == Dialect::Postgres).await
+        let lock = self.dialect == Dialect::Postgres;
+        by_id(self.conn().await?, id, lock).await
     }
 
     async fn update_contract(
@@ -346,10 +347,10 @@ impl ContractWrites for SqlTx {
             .bind(id)
             .push(" AND version = ")
             .bind(version);
-        let n = q.execute(&mut self.0).await?;
-        versioned(&mut self.0, n, "contracts", id).await?;
-        write_milestones(&mut self.0, id, &d.milestones).await?;
-        by_id(&mut self.0, id, false)
+        let n = q.execute(self.conn().await?).await?;
+        versioned(self.conn().await?, n, "contracts", id).await?;
+        write_milestones(self.conn().await?, id, &d.milestones).await?;
+        by_id(self.conn().await?, id, false)
             .await?
             .ok_or(StoreError::NotFound)
     }
@@ -381,8 +382,8 @@ impl ContractWrites for SqlTx {
             .bind(now_ms)
             .push(", version = version + 1 WHERE id = ")
             .bind(id);
-        q.execute(&mut self.0).await?;
-        by_id(&mut self.0, id, false)
+        q.execute(self.conn().await?).await?;
+        by_id(self.conn().await?, id, false)
             .await?
             .ok_or(StoreError::NotFound)
     }
@@ -399,7 +400,7 @@ impl ContractWrites for SqlTx {
             .bind(now_ms)
             .push(" WHERE id = 1 AND version = ")
             .bind(version);
-        if q.execute(&mut self.0).await? == 0 {
+        if q.execute(self.conn().await?).await? == 0 {
             return Err(StoreError::Stale);
         }
         Ok(version + 1)
@@ -412,7 +413,7 @@ impl ContractWrites for SqlTx {
         q.bind(attachment_id)
             .push(" AND record_id = ")
             .bind(contract_id);
-        Ok(col::<i64>(&q.fetch_one(&mut self.0).await?, "n")? > 0)
+        Ok(col::<i64>(&q.fetch_one(self.conn().await?).await?, "n")? > 0)
     }
 
     async fn claim_late_archives(
@@ -424,16 +425,16 @@ impl ContractWrites for SqlTx {
              AND archive_flagged_at_ms IS NULL AND archive_due_at_ms < ",
         );
         q.bind(now_ms).push(" ORDER BY id LIMIT ").bind(JOB_BATCH);
-        if self.1 == Dialect::Postgres {
+        if self.dialect == Dialect::Postgres {
             q.push(" FOR UPDATE SKIP LOCKED");
         }
-        let rows = q.fetch_all(&mut self.0).await?;
+        let rows = q.fetch_all(self.conn().await?).await?;
         let mut late = Vec::with_capacity(rows.len());
         for r in &rows {
             let id: i64 = col(r, "id")?;
             let mut u = Sql::new("UPDATE contracts SET archive_flagged_at_ms = ");
             u.bind(now_ms).push(" WHERE id = ").bind(id);
-            u.execute(&mut self.0).await?;
+            u.execute(self.conn().await?).await?;
             late.push((
                 id,
                 col(r, "owner_id")?,

@@ -109,7 +109,8 @@ impl ImportReads for SqlStore {
 #[async_trait]
 impl ImportWrites for SqlTx {
     async fn reserve_lead_ids(&mut self, n: usize) -> StoreResult<Vec<i64>> {
-        reserve_ids(&mut self.0, self.1, "leads", n).await
+        let dialect = self.dialect;
+        reserve_ids(self.conn().await?, dialect, "leads", n).await
     }
     async fn insert_leads(
         &mut self,
@@ -119,12 +120,12 @@ impl ImportWrites for SqlTx {
         actor_id: Option<i64>,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let dialect = self.1;
+        let dialect = self.dialect;
         let statements = leads::lead_inserts(dialect, ids, leads, now_ms)
             .chain(leads::first_grade_inserts(
                 dialect, ids, leads, actor_id, now_ms,
             ))
             .chain(audit_inserts(dialect, audit));
-        execute_all(&mut self.0, statements).await
+        execute_all(self.conn().await?, statements).await
     }
 }

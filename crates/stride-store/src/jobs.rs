@@ -138,8 +138,9 @@ pub async fn return_quiet_customers(
     Ok(returned)
 }
 
-pub async fn notify(conn: &mut AnyConnection, n: &NewNotification, now: i64) -> Result<()> {
-    let mut q = Sql::new("INSERT INTO notifications (user_id, kind, record_kind, record_id, subject, created_at_ms) VALUES (");
+/// The statement writing one notification, built into `q`.
+pub fn notification_into(q: &mut Sql, n: &NewNotification, now: i64) {
+    q.push("INSERT INTO notifications (user_id, kind, record_kind, record_id, subject, created_at_ms) VALUES (");
     q.bind(n.user_id)
         .push(", ")
         .bind(n.kind.to_owned())
@@ -152,7 +153,6 @@ pub async fn notify(conn: &mut AnyConnection, n: &NewNotification, now: i64) -> 
         .push(", ")
         .bind(now)
         .push(")");
-    q.execute(conn).await.map(drop)
 }
 
 pub async fn notifications(

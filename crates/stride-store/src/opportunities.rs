@@ -778,7 +778,7 @@ impl OpportunityReads for SqlStore {
 #[async_trait]
 impl OpportunityWrites for SqlTx {
     async fn insert_product(&mut self, data: &ProductData, now_ms: i64) -> StoreResult<Product> {
-        insert_product(&mut self.0, data, now_ms).await
+        insert_product(self.conn().await?, data, now_ms).await
     }
     async fn update_product(
         &mut self,
@@ -787,13 +787,13 @@ impl OpportunityWrites for SqlTx {
         data: &ProductData,
         now_ms: i64,
     ) -> StoreResult<Product> {
-        update_product(&mut self.0, id, version, data, now_ms).await
+        update_product(self.conn().await?, id, version, data, now_ms).await
     }
     async fn product_in_use(&mut self, id: i64) -> StoreResult<bool> {
-        product_in_use(&mut self.0, id).await
+        product_in_use(self.conn().await?, id).await
     }
     async fn delete_product(&mut self, id: i64, version: i64) -> StoreResult<()> {
-        delete_product(&mut self.0, id, version).await
+        delete_product(self.conn().await?, id, version).await
     }
     async fn replace_opportunity_stages(
         &mut self,
@@ -801,14 +801,14 @@ impl OpportunityWrites for SqlTx {
         stages: &[StageConfig],
         _now_ms: i64,
     ) -> StoreResult<StageSettings> {
-        replace_stages(&mut self.0, version, stages).await
+        replace_stages(self.conn().await?, version, stages).await
     }
     async fn insert_opportunity(
         &mut self,
         new: &NewOpportunity<'_>,
         now_ms: i64,
     ) -> StoreResult<Opportunity> {
-        insert_opportunity(&mut self.0, new, now_ms).await
+        insert_opportunity(self.conn().await?, new, now_ms).await
     }
     async fn update_opportunity(
         &mut self,
@@ -817,7 +817,7 @@ impl OpportunityWrites for SqlTx {
         data: &OpportunityData,
         now_ms: i64,
     ) -> StoreResult<Opportunity> {
-        update_opportunity(&mut self.0, id, version, data, now_ms).await
+        update_opportunity(self.conn().await?, id, version, data, now_ms).await
     }
     async fn transfer_open_opportunities(
         &mut self,
@@ -826,7 +826,14 @@ impl OpportunityWrites for SqlTx {
         to_department: i64,
         now_ms: i64,
     ) -> StoreResult<u64> {
-        transfer_open(&mut self.0, from_user, to_user, to_department, now_ms).await
+        transfer_open(
+            self.conn().await?,
+            from_user,
+            to_user,
+            to_department,
+            now_ms,
+        )
+        .await
     }
     async fn set_opportunity_stage(
         &mut self,
@@ -835,6 +842,6 @@ impl OpportunityWrites for SqlTx {
         change: &StageMove,
         now_ms: i64,
     ) -> StoreResult<Opportunity> {
-        set_stage(&mut self.0, id, version, change, now_ms).await
+        set_stage(self.conn().await?, id, version, change, now_ms).await
     }
 }

@@ -127,6 +127,79 @@ impl Sql {
     }
 }
 
+/// Writes a transaction answers nobody about — an audit row, a notification, a request's new
+/// state the caller already knows — held back and sent as one statement just before the
+/// transaction's next statement or its commit. On SQLite every statement is a round trip to the
+/// connection's worker thread made while holding the write turn; on PostgreSQL, one to the
+/// server. SQLite runs the held statements one after the other in one query. PostgreSQL takes
+/// them as the parts of one `WITH`, which see the same snapshot and not each other's work and
+/// must not change one row twice, so there a second update of a table sends the first.
+pub(crate) struct Deferred {
+    dialect: Dialect,
+    held: Option<Sql>,
+    /// How many statements are held, and the tables the held updates change.
+    count: usize,
+    updated: Vec<&'static str>,
+}
+
+/// What a held statement does to its table.
+pub(crate) enum Held {
+    Insert,
+    Update(&'static str),
+}
+
+impl Deferred {
+    pub fn new(dialect: Dialect) -> Self {
+        Self {
+            dialect,
+            held: None,
+            count: 0,
+            updated: Vec::new(),
+        }
+    }
+
+    /// Holds back the statement `write` builds, a write nobody reads the outcome of. Returns
+    /// the statements to send before it is held (PostgreSQL: an earlier update of its table).
+    pub fn hold(&mut self, what: Held, write: impl FnOnce(&mut Sql)) -> Option<Sql> {
+        let mut first = None;
+        if let Held::Update(table) = what {
+            if self.dialect == Dialect::Postgres && self.updated.contains(&table) {
+                first = self.take();
+            }
+            self.updated.push(table);
+        }
+        let q = self.held.get_or_insert_with(|| Sql::new(""));
+        match self.dialect {
+            Dialect::Sqlite if self.count > 0 => {
+                q.push("; ");
+            }
+            Dialect::Sqlite => {}
+            Dialect::Postgres => {
+                q.push(if self.count == 0 { "WITH " } else { ", " })
+                    .push(&format!("held_{} AS (", self.count));
+            }
+        }
+        write(q);
+        if self.dialect == Dialect::Postgres {
+            q.push(")");
+        }
+        self.count += 1;
+        first
+    }
+
+    /// The held statements as one, to be sent now; None when nothing is held.
+    pub fn take(&mut self) -> Option<Sql> {
+        let mut q = self.held.take()?;
+        if self.dialect == Dialect::Postgres {
+            // The parts of a `WITH` run whether or not the query reads them.
+            q.push(" SELECT 1");
+        }
+        self.count = 0;
+        self.updated.clear();
+        Some(q)
+    }
+}
+
 /// `n` fresh ids for rows about to be inserted into `table` with explicit ids, so a multi-row
 /// insert need not return its rows to tell which id each got. PostgreSQL draws them from the
 /// table's identity sequence; SQLite (its `AUTOINCREMENT` tables never reuse an id) continues
@@ -292,5 +365,56 @@ impl Binds for Batch {
         // Adding to AnyArguments only fails for types Any cannot carry, which `T` rules out.
         let _ = self.args.add(value);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Deferred, Dialect, Held, Sql};
+
+    fn update(q: &mut Sql, value: i64) {
+        q.push("UPDATE t SET a = ").bind(value);
+    }
+
+    fn insert(q: &mut Sql) {
+        q.push("INSERT INTO u (b) VALUES (").bind(1_i64).push(")");
+    }
+
+    #[test]
+    fn sqlite_sends_held_writes_in_turn_as_one_query() {
+        let mut held = Deferred::new(Dialect::Sqlite);
+        assert!(held.take().is_none(), "nothing held, nothing to send");
+        assert!(held.hold(Held::Update("t"), |q| update(q, 1)).is_none());
+        assert!(held.hold(Held::Insert, insert).is_none());
+        assert!(held.hold(Held::Update("t"), |q| update(q, 2)).is_none());
+        let sent = held.take().map(|q| q.text);
+        assert_eq!(
+            sent.as_deref(),
+            Some("UPDATE t SET a = $1; INSERT INTO u (b) VALUES ($2); UPDATE t SET a = $3")
+        );
+        assert!(held.take().is_none(), "sent once");
+    }
+
+    #[test]
+    fn postgres_sends_held_writes_as_one_with_and_never_updates_a_table_twice_in_it() {
+        let mut held = Deferred::new(Dialect::Postgres);
+        assert!(held.hold(Held::Update("t"), |q| update(q, 1)).is_none());
+        assert!(held.hold(Held::Insert, insert).is_none());
+        assert!(held.hold(Held::Insert, insert).is_none());
+        let first = held
+            .hold(Held::Update("t"), |q| update(q, 2))
+            .map(|q| q.text);
+        assert_eq!(
+            first.as_deref(),
+            Some(
+                "WITH held_0 AS (UPDATE t SET a = $1), held_1 AS (INSERT INTO u (b) VALUES ($2)), \
+                 held_2 AS (INSERT INTO u (b) VALUES ($3)) SELECT 1"
+            )
+        );
+        let then = held.take().map(|q| q.text);
+        assert_eq!(
+            then.as_deref(),
+            Some("WITH held_0 AS (UPDATE t SET a = $1) SELECT 1")
+        );
     }
 }

@@ -339,8 +339,8 @@ impl StageDocumentWrites for SqlTx {
             .push(", ")
             .bind(now_ms)
             .push(") RETURNING id");
-        let id: i64 = col(&q.fetch_one(&mut self.0).await?, "id")?;
-        needs_analysis_by_id(&mut self.0, id).await
+        let id: i64 = col(&q.fetch_one(self.conn().await?).await?, "id")?;
+        needs_analysis_by_id(self.conn().await?, id).await
     }
     async fn set_needs_analysis_sent(
         &mut self,
@@ -355,7 +355,7 @@ impl StageDocumentWrites for SqlTx {
             .bind(now_ms)
             .push(") WHERE id = ")
             .bind(id);
-        match q.execute(&mut self.0).await? {
+        match q.execute(self.conn().await?).await? {
             0 => Err(StoreError::NotFound),
             _ => Ok(()),
         }
@@ -373,7 +373,7 @@ impl StageDocumentWrites for SqlTx {
             .bind(c.recorded_by)
             .push(" WHERE confirmed_at_ms IS NULL AND id = ")
             .bind(id);
-        Ok(q.execute(&mut self.0).await? > 0)
+        Ok(q.execute(self.conn().await?).await? > 0)
     }
     async fn claim_late_needs_analyses(&mut self, now_ms: i64) -> StoreResult<Vec<LateReport>> {
         let mut q = Sql::new(
@@ -385,16 +385,16 @@ impl StageDocumentWrites for SqlTx {
              ORDER BY n.id LIMIT ",
         )
         .bind(JOB_BATCH);
-        if self.1 == Dialect::Postgres {
+        if self.dialect == Dialect::Postgres {
             q.push(" FOR UPDATE OF n SKIP LOCKED");
         }
-        let rows = q.fetch_all(&mut self.0).await?;
+        let rows = q.fetch_all(self.conn().await?).await?;
         let mut late = Vec::with_capacity(rows.len());
         for row in &rows {
             let id: i64 = col(row, "id")?;
             let mut mark = Sql::new("UPDATE needs_analyses SET late_notified = 1 WHERE id = ");
             mark.bind(id);
-            mark.execute(&mut self.0).await?;
+            mark.execute(self.conn().await?).await?;
             late.push(LateReport {
                 needs_analysis_id: id,
                 opportunity_id: col(row, "opportunity_id")?,
@@ -429,13 +429,14 @@ impl StageDocumentWrites for SqlTx {
             .push(", ")
             .bind(now_ms)
             .push(") RETURNING id");
-        let id: i64 = col(&q.fetch_one(&mut self.0).await?, "id")?;
-        proposal_by_id(&mut self.0, id, false)
+        let id: i64 = col(&q.fetch_one(self.conn().await?).await?, "id")?;
+        proposal_by_id(self.conn().await?, id, false)
             .await?
             .ok_or(StoreError::NotFound)
     }
     async fn proposal_for_update(&mut self, id: i64) -> StoreResult<Option<Proposal>> {
-        proposal_by_id(&mut self.0, id, self.1 == Dialect::Postgres).await
+        let lock = self.dialect == Dialect::Postgres;
+        proposal_by_id(self.conn().await?, id, lock).await
     }
     async fn update_proposal(
         &mut self,
@@ -452,9 +453,9 @@ impl StageDocumentWrites for SqlTx {
             .bind(id)
             .push(" AND version = ")
             .bind(version);
-        let n = q.execute(&mut self.0).await?;
-        versioned(&mut self.0, n, "proposals", id).await?;
-        proposal_by_id(&mut self.0, id, false)
+        let n = q.execute(self.conn().await?).await?;
+        versioned(self.conn().await?, n, "proposals", id).await?;
+        proposal_by_id(self.conn().await?, id, false)
             .await?
             .ok_or(StoreError::NotFound)
     }
@@ -470,10 +471,10 @@ impl StageDocumentWrites for SqlTx {
             .bind(now_ms)
             .push(" WHERE id = ")
             .bind(id);
-        if q.execute(&mut self.0).await? == 0 {
+        if q.execute(self.conn().await?).await? == 0 {
             return Err(StoreError::NotFound);
         }
-        proposal_by_id(&mut self.0, id, false)
+        proposal_by_id(self.conn().await?, id, false)
             .await?
             .ok_or(StoreError::NotFound)
     }
@@ -495,7 +496,7 @@ impl StageDocumentWrites for SqlTx {
             .push(", ")
             .bind(now_ms)
             .push(") RETURNING id, proposal_id, body, created_by, created_at_ms");
-        presentation(&q.fetch_one(&mut self.0).await?)
+        presentation(&q.fetch_one(self.conn().await?).await?)
     }
 
     async fn insert_objection(
@@ -523,8 +524,8 @@ impl StageDocumentWrites for SqlTx {
             .push(", ")
             .bind(now_ms)
             .push(") RETURNING id");
-        let id: i64 = col(&q.fetch_one(&mut self.0).await?, "id")?;
-        objection_by_id(&mut self.0, id)
+        let id: i64 = col(&q.fetch_one(self.conn().await?).await?, "id")?;
+        objection_by_id(self.conn().await?, id)
             .await?
             .ok_or(StoreError::NotFound)
     }
@@ -547,9 +548,9 @@ impl StageDocumentWrites for SqlTx {
             .bind(id)
             .push(" AND version = ")
             .bind(version);
-        let n = q.execute(&mut self.0).await?;
-        versioned(&mut self.0, n, "objections", id).await?;
-        objection_by_id(&mut self.0, id)
+        let n = q.execute(self.conn().await?).await?;
+        versioned(self.conn().await?, n, "objections", id).await?;
+        objection_by_id(self.conn().await?, id)
             .await?
             .ok_or(StoreError::NotFound)
     }
@@ -577,6 +578,6 @@ impl StageDocumentWrites for SqlTx {
             .push(", ")
             .bind(now_ms)
             .push(&format!(") RETURNING {LETTER_COLUMNS}"));
-        letter(&q.fetch_one(&mut self.0).await?)
+        letter(&q.fetch_one(self.conn().await?).await?)
     }
 }

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use jiff::civil::Date;
 use sqlx::pool::PoolConnection;
-use sqlx::Any;
+use sqlx::{Any, AnyConnection};
 use stride_app::assignment::AssignmentRule;
 use stride_app::audit::{AuditEntry, AuditFilter, NewAuditEntry};
 use stride_app::auth::{ApiToken, Principal};
@@ -25,6 +25,7 @@ use stride_app::tiers::{TierChange, TierFacts};
 use stride_app::{Reach, Store, Tx, WriteCounts};
 use stride_domain::calendar::CalendarDay;
 
+use crate::sql::{Deferred, Held, Sql};
 use crate::{
     audit, auth, backend, customers, jobs, leads, org, settings, Dialect, Sharing, SqlStore,
     WriteTx,
@@ -44,12 +45,12 @@ impl Store for SqlStore {
 
     async fn begin(&self) -> StoreResult<Box<dyn Tx>> {
         let tx = self.begin_write(Sharing::Group).await?;
-        Ok(Box::new(SqlTx(tx, self.dialect)))
+        Ok(Box::new(SqlTx::new(tx, self.dialect)))
     }
 
     async fn begin_bulk(&self) -> StoreResult<Box<dyn Tx>> {
         let tx = self.begin_write(Sharing::Alone).await?;
-        Ok(Box::new(SqlTx(tx, self.dialect)))
+        Ok(Box::new(SqlTx::new(tx, self.dialect)))
     }
 
     fn write_counts(&self) -> Option<WriteCounts> {
@@ -283,25 +284,63 @@ impl Store for SqlStore {
 }
 
 /// A write transaction and the dialect it speaks; area modules implement their `…Writes` port on it.
-pub(crate) struct SqlTx(pub(crate) WriteTx, pub(crate) Dialect);
+pub(crate) struct SqlTx {
+    write: WriteTx,
+    pub(crate) dialect: Dialect,
+    deferred: Deferred,
+}
+
+impl SqlTx {
+    fn new(write: WriteTx, dialect: Dialect) -> Self {
+        Self {
+            write,
+            dialect,
+            deferred: Deferred::new(dialect),
+        }
+    }
+
+    /// The transaction's connection, once the writes held back so far are sent: every
+    /// statement of the transaction goes through here, so each sees all the writes before it.
+    pub(crate) async fn conn(&mut self) -> StoreResult<&mut AnyConnection> {
+        if let Some(held) = self.deferred.take() {
+            held.execute(&mut self.write).await?;
+        }
+        Ok(&mut self.write)
+    }
+
+    /// Holds back a write nobody reads the outcome of, to go with the next statement's round
+    /// trip (see [`Deferred`]).
+    pub(crate) async fn hold(
+        &mut self,
+        what: Held,
+        write: impl FnOnce(&mut Sql),
+    ) -> StoreResult<()> {
+        if let Some(first) = self.deferred.hold(what, write) {
+            first.execute(&mut self.write).await?;
+        }
+        Ok(())
+    }
+}
 
 #[async_trait]
 impl Tx for SqlTx {
-    async fn commit(self: Box<Self>) -> StoreResult<()> {
-        self.0.commit().await
+    async fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        self.conn().await?;
+        self.write.commit().await
     }
     async fn audit(&mut self, entry: &NewAuditEntry) -> StoreResult<()> {
-        audit::insert(&mut self.0, entry).await
+        self.hold(Held::Insert, |q| audit::insert_into(q, entry))
+            .await
     }
     async fn department(&mut self, id: i64) -> StoreResult<Option<Department>> {
-        org::department_by_id(&mut self.0, &Reach::All, id).await
+        org::department_by_id(self.conn().await?, &Reach::All, id).await
     }
     async fn insert_department(
         &mut self,
         data: &DepartmentData,
         now_ms: i64,
     ) -> StoreResult<Department> {
-        org::insert_department(&mut self.0, data, now_ms).await
+        org::insert_department(self.conn().await?, data, now_ms).await
     }
     async fn update_department(
         &mut self,
@@ -310,13 +349,13 @@ impl Tx for SqlTx {
         data: &DepartmentData,
         now_ms: i64,
     ) -> StoreResult<Department> {
-        org::update_department(&mut self.0, id, version, data, now_ms).await
+        org::update_department(self.conn().await?, id, version, data, now_ms).await
     }
     async fn delete_department(&mut self, id: i64, version: i64) -> StoreResult<()> {
-        org::delete_department(&mut self.0, id, version).await
+        org::delete_department(self.conn().await?, id, version).await
     }
     async fn user(&mut self, id: i64) -> StoreResult<Option<User>> {
-        org::user_by_id(&mut self.0, &Reach::All, id).await
+        org::user_by_id(self.conn().await?, &Reach::All, id).await
     }
     async fn insert_user(
         &mut self,
@@ -324,7 +363,7 @@ impl Tx for SqlTx {
         password_hash: &str,
         now_ms: i64,
     ) -> StoreResult<User> {
-        org::insert_user(&mut self.0, data, password_hash, now_ms).await
+        org::insert_user(self.conn().await?, data, password_hash, now_ms).await
     }
     async fn update_user(
         &mut self,
@@ -333,7 +372,7 @@ impl Tx for SqlTx {
         data: &UserData,
         now_ms: i64,
     ) -> StoreResult<User> {
-        org::update_user(&mut self.0, id, version, data, now_ms).await
+        org::update_user(self.conn().await?, id, version, data, now_ms).await
     }
     async fn set_password(
         &mut self,
@@ -341,10 +380,10 @@ impl Tx for SqlTx {
         password_hash: &str,
         now_ms: i64,
     ) -> StoreResult<()> {
-        org::set_password(&mut self.0, user_id, password_hash, now_ms).await
+        org::set_password(self.conn().await?, user_id, password_hash, now_ms).await
     }
     async fn role(&mut self, id: i64) -> StoreResult<Option<Role>> {
-        org::role_by_id(&mut self.0, id).await
+        org::role_by_id(self.conn().await?, id).await
     }
     async fn insert_role(
         &mut self,
@@ -352,7 +391,7 @@ impl Tx for SqlTx {
         builtin: bool,
         now_ms: i64,
     ) -> StoreResult<Role> {
-        org::insert_role(&mut self.0, data, builtin, now_ms).await
+        org::insert_role(self.conn().await?, data, builtin, now_ms).await
     }
     async fn update_role(
         &mut self,
@@ -361,10 +400,10 @@ impl Tx for SqlTx {
         data: &RoleData,
         now_ms: i64,
     ) -> StoreResult<Role> {
-        org::update_role(&mut self.0, id, version, data, now_ms).await
+        org::update_role(self.conn().await?, id, version, data, now_ms).await
     }
     async fn delete_role(&mut self, id: i64, version: i64) -> StoreResult<()> {
-        org::delete_role(&mut self.0, id, version).await
+        org::delete_role(self.conn().await?, id, version).await
     }
     async fn update_org_settings(
         &mut self,
@@ -372,13 +411,13 @@ impl Tx for SqlTx {
         s: &OrgSettings,
         now_ms: i64,
     ) -> StoreResult<OrgSettings> {
-        settings::update_org_settings(&mut self.0, version, s, now_ms).await
+        settings::update_org_settings(self.conn().await?, version, s, now_ms).await
     }
     async fn upsert_calendar_day(&mut self, day: &CalendarDay) -> StoreResult<Option<CalendarDay>> {
-        settings::upsert_calendar_day(&mut self.0, day).await
+        settings::upsert_calendar_day(self.conn().await?, day).await
     }
     async fn delete_calendar_day(&mut self, date: Date) -> StoreResult<Option<CalendarDay>> {
-        settings::delete_calendar_day(&mut self.0, date).await
+        settings::delete_calendar_day(self.conn().await?, date).await
     }
     async fn insert_session(
         &mut self,
@@ -388,13 +427,13 @@ impl Tx for SqlTx {
         now_ms: i64,
         expires_ms: i64,
     ) -> StoreResult<()> {
-        auth::insert_session(&mut self.0, hash, user_id, csrf, now_ms, expires_ms).await
+        auth::insert_session(self.conn().await?, hash, user_id, csrf, now_ms, expires_ms).await
     }
     async fn delete_session(&mut self, hash: &str) -> StoreResult<()> {
-        auth::delete_session(&mut self.0, hash).await
+        auth::delete_session(self.conn().await?, hash).await
     }
     async fn delete_sessions_of(&mut self, user_id: i64, except: Option<&str>) -> StoreResult<()> {
-        auth::delete_sessions_of(&mut self.0, user_id, except).await
+        auth::delete_sessions_of(self.conn().await?, user_id, except).await
     }
     async fn insert_token(
         &mut self,
@@ -405,27 +444,36 @@ impl Tx for SqlTx {
         read_only: bool,
         now_ms: i64,
     ) -> StoreResult<ApiToken> {
-        auth::insert_token(&mut self.0, user_id, name, hash, prefix, read_only, now_ms).await
+        auth::insert_token(
+            self.conn().await?,
+            user_id,
+            name,
+            hash,
+            prefix,
+            read_only,
+            now_ms,
+        )
+        .await
     }
     async fn token(&mut self, id: i64) -> StoreResult<Option<ApiToken>> {
-        auth::token_by_id(&mut self.0, id).await
+        auth::token_by_id(self.conn().await?, id).await
     }
     async fn revoke_token(&mut self, id: i64, now_ms: i64) -> StoreResult<()> {
-        auth::revoke_token(&mut self.0, id, now_ms).await
+        auth::revoke_token(self.conn().await?, id, now_ms).await
     }
     async fn revoke_tokens_of(&mut self, user_id: i64, now_ms: i64) -> StoreResult<()> {
-        auth::revoke_tokens_of(&mut self.0, user_id, now_ms).await
+        auth::revoke_tokens_of(self.conn().await?, user_id, now_ms).await
     }
     async fn lock_user(&mut self, user_id: i64) -> StoreResult<()> {
-        if self.1 == Dialect::Postgres {
+        if self.dialect == Dialect::Postgres {
             let mut q = crate::sql::Sql::new("SELECT id FROM users WHERE id = ");
             q.bind(user_id).push(" FOR UPDATE");
-            q.fetch_optional(&mut self.0).await?;
+            q.fetch_optional(self.conn().await?).await?;
         }
         Ok(())
     }
     async fn customer(&mut self, id: i64) -> StoreResult<Option<Customer>> {
-        customers::customer_by_id(&mut self.0, &Reach::All, id).await
+        customers::customer_by_id(self.conn().await?, &Reach::All, id).await
     }
     async fn insert_customer(
         &mut self,
@@ -433,7 +481,7 @@ impl Tx for SqlTx {
         owner: Option<(i64, i64)>,
         now_ms: i64,
     ) -> StoreResult<Customer> {
-        customers::insert_customer(&mut self.0, data, owner, now_ms).await
+        customers::insert_customer(self.conn().await?, data, owner, now_ms).await
     }
     async fn update_customer(
         &mut self,
@@ -442,10 +490,10 @@ impl Tx for SqlTx {
         data: &CustomerData,
         now_ms: i64,
     ) -> StoreResult<Customer> {
-        customers::update_customer(&mut self.0, id, version, data, now_ms).await
+        customers::update_customer(self.conn().await?, id, version, data, now_ms).await
     }
     async fn owned_customers(&mut self, user_id: i64) -> StoreResult<i64> {
-        customers::owned(&mut self.0, user_id).await
+        customers::owned(self.conn().await?, user_id).await
     }
     async fn assign_customer(
         &mut self,
@@ -454,7 +502,7 @@ impl Tx for SqlTx {
         only_if_unowned: bool,
         now_ms: i64,
     ) -> StoreResult<Option<Customer>> {
-        customers::assign(&mut self.0, id, owner, only_if_unowned, now_ms).await
+        customers::assign(self.conn().await?, id, owner, only_if_unowned, now_ms).await
     }
     async fn transfer_customers(
         &mut self,
@@ -463,7 +511,14 @@ impl Tx for SqlTx {
         to_department: i64,
         now_ms: i64,
     ) -> StoreResult<u64> {
-        customers::transfer(&mut self.0, from_user, to_user, to_department, now_ms).await
+        customers::transfer(
+            self.conn().await?,
+            from_user,
+            to_user,
+            to_department,
+            now_ms,
+        )
+        .await
     }
     async fn insert_contact(
         &mut self,
@@ -471,7 +526,7 @@ impl Tx for SqlTx {
         data: &ContactData,
         now_ms: i64,
     ) -> StoreResult<Contact> {
-        customers::insert_contact(&mut self.0, customer_id, data, now_ms).await
+        customers::insert_contact(self.conn().await?, customer_id, data, now_ms).await
     }
     async fn update_contact(
         &mut self,
@@ -480,7 +535,7 @@ impl Tx for SqlTx {
         data: &ContactData,
         now_ms: i64,
     ) -> StoreResult<Contact> {
-        customers::update_contact(&mut self.0, id, version, data, now_ms).await
+        customers::update_contact(self.conn().await?, id, version, data, now_ms).await
     }
     async fn insert_lead(
         &mut self,
@@ -488,7 +543,7 @@ impl Tx for SqlTx {
         state: &LeadState,
         now_ms: i64,
     ) -> StoreResult<Lead> {
-        leads::insert_lead(&mut self.0, data, state, now_ms).await
+        leads::insert_lead(self.conn().await?, data, state, now_ms).await
     }
     async fn update_lead(
         &mut self,
@@ -498,7 +553,7 @@ impl Tx for SqlTx {
         state: &LeadState,
         now_ms: i64,
     ) -> StoreResult<Lead> {
-        leads::update_lead(&mut self.0, id, version, data, state, now_ms).await
+        leads::update_lead(self.conn().await?, id, version, data, state, now_ms).await
     }
     async fn record_lead_grade(
         &mut self,
@@ -508,7 +563,15 @@ impl Tx for SqlTx {
         actor_id: Option<i64>,
         at_ms: i64,
     ) -> StoreResult<()> {
-        leads::record_grade(&mut self.0, lead_id, grade, by_rules, actor_id, at_ms).await
+        leads::record_grade(
+            self.conn().await?,
+            lead_id,
+            grade,
+            by_rules,
+            actor_id,
+            at_ms,
+        )
+        .await
     }
     async fn insert_activity(
         &mut self,
@@ -520,7 +583,7 @@ impl Tx for SqlTx {
         now_ms: i64,
     ) -> StoreResult<Activity> {
         leads::insert_activity(
-            &mut self.0,
+            self.conn().await?,
             lead_id,
             customer_id,
             data,
@@ -536,16 +599,16 @@ impl Tx for SqlTx {
         activity_at_ms: i64,
         next_follow_up_at_ms: Option<i64>,
     ) -> StoreResult<()> {
-        leads::touch_customer(&mut self.0, id, activity_at_ms, next_follow_up_at_ms).await
+        leads::touch_customer(self.conn().await?, id, activity_at_ms, next_follow_up_at_ms).await
     }
     async fn move_lead_activities(&mut self, lead_id: i64, customer_id: i64) -> StoreResult<()> {
-        leads::move_activities(&mut self.0, lead_id, customer_id).await
+        leads::move_activities(self.conn().await?, lead_id, customer_id).await
     }
     async fn claim_overdue_leads(&mut self, now_ms: i64) -> StoreResult<Vec<Lead>> {
-        jobs::claim_overdue_leads(&mut self.0, now_ms).await
+        jobs::claim_overdue_leads(self.conn().await?, now_ms).await
     }
     async fn escalation_targets(&mut self, user_id: i64) -> StoreResult<Vec<i64>> {
-        jobs::escalation_targets(&mut self.0, user_id).await
+        jobs::escalation_targets(self.conn().await?, user_id).await
     }
     async fn claim_pool_warnings(
         &mut self,
@@ -553,7 +616,7 @@ impl Tx for SqlTx {
         quiet_before_ms: i64,
         now_ms: i64,
     ) -> StoreResult<Vec<(i64, i64, String)>> {
-        jobs::claim_pool_warnings(&mut self.0, tier, quiet_before_ms, now_ms).await
+        jobs::claim_pool_warnings(self.conn().await?, tier, quiet_before_ms, now_ms).await
     }
     async fn return_quiet_customers(
         &mut self,
@@ -561,10 +624,11 @@ impl Tx for SqlTx {
         quiet_before_ms: i64,
         now_ms: i64,
     ) -> StoreResult<Vec<(i64, i64, String)>> {
-        jobs::return_quiet_customers(&mut self.0, tier, quiet_before_ms, now_ms).await
+        jobs::return_quiet_customers(self.conn().await?, tier, quiet_before_ms, now_ms).await
     }
     async fn notify(&mut self, n: &NewNotification, now_ms: i64) -> StoreResult<()> {
-        jobs::notify(&mut self.0, n, now_ms).await
+        self.hold(Held::Insert, |q| jobs::notification_into(q, n, now_ms))
+            .await
     }
     async fn mark_notification_read(
         &mut self,
@@ -572,12 +636,12 @@ impl Tx for SqlTx {
         id: i64,
         now_ms: i64,
     ) -> StoreResult<bool> {
-        jobs::mark_read(&mut self.0, user_id, id, now_ms).await
+        jobs::mark_read(self.conn().await?, user_id, id, now_ms).await
     }
     async fn merge_customer(&mut self, from: i64, into: i64, now_ms: i64) -> StoreResult<()> {
-        customers::merge(&mut self.0, from, into, now_ms).await?;
+        customers::merge(self.conn().await?, from, into, now_ms).await?;
         // The absorbed customer's follow-ups now compete with the survivor's for its agenda entry.
-        leads::settle_superseded(&mut self.0, None, Some(into)).await
+        leads::settle_superseded(self.conn().await?, None, Some(into)).await
     }
     async fn set_calendar_feed(
         &mut self,
@@ -585,7 +649,7 @@ impl Tx for SqlTx {
         token_hash: &str,
         now_ms: i64,
     ) -> StoreResult<()> {
-        leads::set_calendar_feed(&mut self.0, user_id, token_hash, now_ms).await
+        leads::set_calendar_feed(self.conn().await?, user_id, token_hash, now_ms).await
     }
     async fn insert_assignment_rule(
         &mut self,
@@ -596,7 +660,7 @@ impl Tx for SqlTx {
         now_ms: i64,
     ) -> StoreResult<AssignmentRule> {
         leads::insert_rule(
-            &mut self.0,
+            self.conn().await?,
             priority,
             region,
             industry,
@@ -606,7 +670,7 @@ impl Tx for SqlTx {
         .await
     }
     async fn delete_assignment_rule(&mut self, id: i64) -> StoreResult<Option<AssignmentRule>> {
-        leads::delete_rule(&mut self.0, id).await
+        leads::delete_rule(self.conn().await?, id).await
     }
     async fn take_job_run(
         &mut self,
@@ -615,7 +679,7 @@ impl Tx for SqlTx {
         now_ms: i64,
         held_until_ms: i64,
     ) -> StoreResult<Option<i64>> {
-        jobs::take_job_run(&mut self.0, job, period, now_ms, held_until_ms).await
+        jobs::take_job_run(self.conn().await?, job, period, now_ms, held_until_ms).await
     }
     async fn hold_job_run(
         &mut self,
@@ -624,7 +688,7 @@ impl Tx for SqlTx {
         from_id: i64,
         held_until_ms: i64,
     ) -> StoreResult<bool> {
-        jobs::hold_job_run(&mut self.0, job, period, from_id, held_until_ms).await
+        jobs::hold_job_run(self.conn().await?, job, period, from_id, held_until_ms).await
     }
     async fn advance_job_run(
         &mut self,
@@ -632,7 +696,7 @@ impl Tx for SqlTx {
         period: &str,
         next_from_id: Option<i64>,
     ) -> StoreResult<()> {
-        jobs::advance_job_run(&mut self.0, job, period, next_from_id).await
+        jobs::advance_job_run(self.conn().await?, job, period, next_from_id).await
     }
     async fn tier_facts(
         &mut self,
@@ -642,7 +706,7 @@ impl Tx for SqlTx {
         limit: i64,
     ) -> StoreResult<Vec<TierFacts>> {
         jobs::tier_facts(
-            &mut self.0,
+            self.conn().await?,
             activities_since_ms,
             contracts_since_ms,
             after_id,
@@ -651,14 +715,14 @@ impl Tx for SqlTx {
         .await
     }
     async fn record_tier(&mut self, change: &TierChange) -> StoreResult<()> {
-        jobs::record_tier(&mut self.0, change).await
+        jobs::record_tier(self.conn().await?, change).await
     }
     async fn claim_due_nurtures(
         &mut self,
         now_ms: i64,
         next_ms: i64,
     ) -> StoreResult<Vec<(i64, i64, String)>> {
-        jobs::claim_due_nurtures(&mut self.0, now_ms, next_ms).await
+        jobs::claim_due_nurtures(self.conn().await?, now_ms, next_ms).await
     }
     async fn set_sales_policy(
         &mut self,
@@ -666,12 +730,12 @@ impl Tx for SqlTx {
         json: &str,
         now_ms: i64,
     ) -> StoreResult<i64> {
-        settings::set_sales_policy(&mut self.0, version, json, now_ms).await
+        settings::set_sales_policy(self.conn().await?, version, json, now_ms).await
     }
 
     // ---- credit history (CUST-5) ----
     async fn record_credit_change(&mut self, change: &CreditChange) -> StoreResult<()> {
-        customers::record_credit_change(&mut self.0, change).await
+        customers::record_credit_change(self.conn().await?, change).await
     }
     async fn set_customer_credit(
         &mut self,
@@ -680,6 +744,6 @@ impl Tx for SqlTx {
         limit_minor: i64,
         now_ms: i64,
     ) -> StoreResult<()> {
-        customers::set_credit(&mut self.0, customer_id, rating, limit_minor, now_ms).await
+        customers::set_credit(self.conn().await?, customer_id, rating, limit_minor, now_ms).await
     }
 }

@@ -93,10 +93,11 @@ pub trait ApprovalWrites: Send {
         opportunity_id: i64,
         kinds: &[FlowKind],
     ) -> StoreResult<Vec<ApprovalRequest>>;
-    /// Moves a request on and bumps its version.
+    /// Moves `request`, as this transaction read it, on to `state`: answers
+    /// [`ApprovalRequest::moved_on`], which is what it writes.
     async fn set_approval_state(
         &mut self,
-        id: i64,
+        request: &ApprovalRequest,
         state: &RequestState,
         now_ms: i64,
     ) -> StoreResult<ApprovalRequest>;

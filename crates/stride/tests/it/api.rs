@@ -1188,6 +1188,8 @@ async fn writes_queued_together_commit_together_and_fail_alone(app: TestApp) {
         writers.push(tokio::spawn(async move {
             let mut tx = store.begin().await.expect("a write begins");
             tx.audit(&entry).await.expect("and writes");
+            // The audit row is held back until the transaction's next statement: send it.
+            tx.department(root).await.expect("and reads");
             match i % 3 {
                 0 => tx.commit().await.expect("and commits"),
                 1 => drop(tx),

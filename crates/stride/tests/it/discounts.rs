@@ -11,6 +11,7 @@ backend_tests!(
     a_discount_within_authority_needs_nobody,
     changing_the_price_under_approval_starts_it_again,
     closing_the_deal_withdraws_its_pending_discount_request,
+    a_request_moved_on_twice_in_one_transaction_keeps_the_second,
 );
 
 struct Deal {
@@ -259,4 +260,71 @@ async fn closing_the_deal_withdraws_its_pending_discount_request(app: TestApp) {
         .map(|t| t["status"].as_str().unwrap())
         .collect();
     assert_eq!(tasks, ["skipped"]);
+}
+
+/// A request's new state is written with the transaction's next statement, not on its own
+/// (`Deferred` in the store). Moved on twice in one transaction, the request reads as the
+/// second move inside it and after the commit; a move left uncommitted is gone.
+async fn a_request_moved_on_twice_in_one_transaction_keeps_the_second(app: TestApp) {
+    use stride_app::approvals::{ApprovalRequest, RequestState};
+    use stride_domain::approvals::{Facts, RequestStatus};
+
+    let d = deal(&app, 1_200).await;
+    let r = d
+        .rep
+        .post(
+            &format!("/api/v1/opportunities/{}/discount-approval", d.id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.json["id"].as_i64().unwrap();
+    let store = app.app.store().clone();
+    async fn read(tx: &mut Box<dyn stride_app::Tx>, id: i64) -> ApprovalRequest {
+        tx.lock_approval_request(id).await.unwrap().unwrap()
+    }
+    let state = |step: Option<i64>, n: i64| RequestState {
+        status: RequestStatus::Pending,
+        current_step: step,
+        record_version: 1,
+        facts: Facts {
+            amount_fen: 900_000,
+            discount_bp: 1_000 + n,
+        },
+        snapshot: json!({ "move": n }),
+        decided_at_ms: None,
+    };
+
+    let mut tx = store.begin().await.unwrap();
+    let before = read(&mut tx, id).await;
+    let first = tx
+        .set_approval_state(&before, &state(Some(0), 1), 1_000)
+        .await
+        .unwrap();
+    let second = tx
+        .set_approval_state(&first, &state(None, 2), 2_000)
+        .await
+        .unwrap();
+    assert_eq!(second.version, before.version + 2);
+    assert_eq!(
+        read(&mut tx, id).await,
+        second,
+        "the transaction reads its own moves"
+    );
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        read(&mut tx, id).await,
+        second,
+        "the commit keeps the second move"
+    );
+    let third = tx
+        .set_approval_state(&second, &state(Some(0), 3), 3_000)
+        .await
+        .unwrap();
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    let now = read(&mut tx, id).await;
+    assert_eq!(now, second, "an uncommitted move is gone, not {third:?}");
 }
