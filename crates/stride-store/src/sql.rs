@@ -142,6 +142,11 @@ pub(crate) struct Deferred {
     updated: Vec<&'static str>,
 }
 
+/// At most this many statements are held: a use case writing an audit row per record of a long
+/// list must not build one statement of thousands of placeholders (SQLite looks each numbered
+/// one up by walking a list; PostgreSQL takes at most 65,535).
+const MAX_HELD: usize = 16;
+
 /// What a held statement does to its table.
 pub(crate) enum Held {
     Insert,
@@ -161,11 +166,18 @@ impl Deferred {
     /// Holds back the statement `write` builds, a write nobody reads the outcome of. Returns
     /// the statements to send before it is held (PostgreSQL: an earlier update of its table).
     pub fn hold(&mut self, what: Held, write: impl FnOnce(&mut Sql)) -> Option<Sql> {
-        let mut first = None;
-        if let Held::Update(table) = what {
-            if self.dialect == Dialect::Postgres && self.updated.contains(&table) {
-                first = self.take();
+        let clash = match what {
+            Held::Update(table) => {
+                self.dialect == Dialect::Postgres && self.updated.contains(&table)
             }
+            Held::Insert => false,
+        };
+        let first = if clash || self.count == MAX_HELD {
+            self.take()
+        } else {
+            None
+        };
+        if let Held::Update(table) = what {
             self.updated.push(table);
         }
         let q = self.held.get_or_insert_with(|| Sql::new(""));
@@ -370,7 +382,7 @@ impl Binds for Batch {
 
 #[cfg(test)]
 mod tests {
-    use super::{Deferred, Dialect, Held, Sql};
+    use super::{Deferred, Dialect, Held, Sql, MAX_HELD};
 
     fn update(q: &mut Sql, value: i64) {
         q.push("UPDATE t SET a = ").bind(value);
@@ -393,6 +405,21 @@ mod tests {
             Some("UPDATE t SET a = $1; INSERT INTO u (b) VALUES ($2); UPDATE t SET a = $3")
         );
         assert!(held.take().is_none(), "sent once");
+    }
+
+    #[test]
+    fn a_long_run_of_held_writes_goes_in_statements_of_at_most_max_held() {
+        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+            let mut held = Deferred::new(dialect);
+            let sent: Vec<Sql> = (0..40)
+                .filter_map(|_| held.hold(Held::Insert, insert))
+                .collect();
+            assert_eq!(sent.len(), 2, "{dialect:?}: 16 + 16 sent, 8 still held");
+            for q in &sent {
+                assert_eq!(q.n, MAX_HELD, "{dialect:?}: one placeholder per insert");
+            }
+            assert_eq!(held.take().map(|q| q.n), Some(8));
+        }
     }
 
     #[test]
