@@ -14,7 +14,7 @@ use stride_app::{Reach, StoreError};
 use stride_domain::contracts::Milestone;
 
 use crate::org::versioned;
-use crate::sql::{col, Sql};
+use crate::sql::{col, Held, Sql};
 use crate::store::SqlTx;
 use crate::{Dialect, SqlStore};
 
@@ -321,10 +321,14 @@ impl ContractWrites for SqlTx {
     }
 
     async fn set_contract_number(&mut self, id: i64, number: &str) -> StoreResult<()> {
-        let mut q = Sql::new("UPDATE contracts SET number = ");
-        q.bind(number.to_owned()).push(" WHERE id = ").bind(id);
-        q.execute(self.conn().await?).await?;
-        Ok(())
+        // Held for the commit's round trip: the number series stays locked until then.
+        self.hold(Held::Update("contracts"), |q| {
+            q.push("UPDATE contracts SET number = ")
+                .bind(number.to_owned())
+                .push(" WHERE id = ")
+                .bind(id);
+        })
+        .await
     }
 
     async fn contract_for_update(&mut self, id: i64) -> StoreResult<Option<Contract>> {
