@@ -4,7 +4,7 @@
 
 use crate::stages::open_gates;
 use serde_json::{json, Value};
-use stride_testkit::{backend_tests, Client, TestApp, PASSWORD};
+use stride_testkit::{backend_tests, Client, Reply, TestApp, PASSWORD};
 
 backend_tests!(
     a_deep_discount_waits_for_approval_before_the_deal_is_won,
@@ -61,6 +61,16 @@ async fn deal(app: &TestApp, discount_bp: i64) -> Deal {
     }
 }
 
+/// The rep asks for the deal's discount to be approved.
+async fn ask_for_discount(d: &Deal) -> Reply {
+    d.rep
+        .post(
+            &format!("/api/v1/opportunities/{}/discount-approval", d.id),
+            json!({}),
+        )
+        .await
+}
+
 async fn win(c: &Client, id: i64) -> (u16, Value) {
     let etag = c.get(&format!("/api/v1/opportunities/{id}")).await.etag();
     let r = c
@@ -89,13 +99,7 @@ async fn a_deep_discount_waits_for_approval_before_the_deal_is_won(app: TestApp)
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["errors"][0]["code"], "discount_approval");
 
-    let r = d
-        .rep
-        .post(
-            &format!("/api/v1/opportunities/{}/discount-approval", d.id),
-            json!({}),
-        )
-        .await;
+    let r = ask_for_discount(&d).await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(
         (r.json["status"].as_str(), r.json["discount_bp"].as_i64()),
@@ -103,13 +107,7 @@ async fn a_deep_discount_waits_for_approval_before_the_deal_is_won(app: TestApp)
     );
     let request = r.json["id"].as_i64().unwrap();
     // One running request per deal.
-    let again = d
-        .rep
-        .post(
-            &format!("/api/v1/opportunities/{}/discount-approval", d.id),
-            json!({}),
-        )
-        .await;
+    let again = ask_for_discount(&d).await;
     assert_eq!(again.status, 409);
     // 12 % is above the rep's 5 % and below leadership's 20 %: the manager alone decides.
     assert_eq!(waiting(&d.manager).await, [request]);
@@ -129,13 +127,7 @@ async fn a_deep_discount_waits_for_approval_before_the_deal_is_won(app: TestApp)
 
 async fn a_discount_within_authority_needs_nobody(app: TestApp) {
     let d = deal(&app, 300).await;
-    let r = d
-        .rep
-        .post(
-            &format!("/api/v1/opportunities/{}/discount-approval", d.id),
-            json!({}),
-        )
-        .await;
+    let r = ask_for_discount(&d).await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.json["status"], "approved", "no step applies to 3 %");
     assert!(waiting(&d.manager).await.is_empty());
@@ -144,13 +136,7 @@ async fn a_discount_within_authority_needs_nobody(app: TestApp) {
 
 async fn changing_the_price_under_approval_starts_it_again(app: TestApp) {
     let d = deal(&app, 1_000).await;
-    let r = d
-        .rep
-        .post(
-            &format!("/api/v1/opportunities/{}/discount-approval", d.id),
-            json!({}),
-        )
-        .await;
+    let r = ask_for_discount(&d).await;
     let request = r.json["id"].as_i64().unwrap();
     let path = format!("/api/v1/opportunities/{}", d.id);
     let current = d.rep.get(&path).await;
@@ -210,13 +196,7 @@ async fn changing_the_price_under_approval_starts_it_again(app: TestApp) {
 
 async fn closing_the_deal_withdraws_its_pending_discount_request(app: TestApp) {
     let d = deal(&app, 1_200).await;
-    let r = d
-        .rep
-        .post(
-            &format!("/api/v1/opportunities/{}/discount-approval", d.id),
-            json!({}),
-        )
-        .await;
+    let r = ask_for_discount(&d).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let request = r.json["id"].as_i64().unwrap();
     assert_eq!(waiting(&d.manager).await, [request]);
@@ -270,13 +250,7 @@ async fn a_request_moved_on_twice_in_one_transaction_keeps_the_second(app: TestA
     use stride_domain::approvals::{Facts, RequestStatus};
 
     let d = deal(&app, 1_200).await;
-    let r = d
-        .rep
-        .post(
-            &format!("/api/v1/opportunities/{}/discount-approval", d.id),
-            json!({}),
-        )
-        .await;
+    let r = ask_for_discount(&d).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let id = r.json["id"].as_i64().unwrap();
     let store = app.app.store().clone();
