@@ -530,11 +530,12 @@ impl ApprovalWrites for SqlTx {
 
     async fn insert_approval_tasks(&mut self, tasks: &[NewTask], now_ms: i64) -> StoreResult<()> {
         for t in tasks {
-            let mut q = Sql::new(
-                "INSERT INTO approval_tasks (request_id, step_index, step_name, mode, approver_id, \
-                 on_behalf_of, status, created_at_ms) VALUES (",
-            );
-            q.bind(t.request_id)
+            self.hold(Held::Insert("approval_tasks"), |q| {
+                q.push(
+                    "INSERT INTO approval_tasks (request_id, step_index, step_name, mode, \
+                     approver_id, on_behalf_of, status, created_at_ms) VALUES (",
+                )
+                .bind(t.request_id)
                 .push(", ")
                 .bind(t.step_index)
                 .push(", ")
@@ -548,7 +549,8 @@ impl ApprovalWrites for SqlTx {
                 .push(", 'pending', ")
                 .bind(now_ms)
                 .push(")");
-            q.execute(self.conn().await?).await?;
+            })
+            .await?;
         }
         Ok(())
     }
@@ -618,7 +620,7 @@ impl ApprovalWrites for SqlTx {
     }
 
     async fn approval_event(&mut self, e: &NewEvent, now_ms: i64) -> StoreResult<()> {
-        self.hold(Held::Insert, |q| {
+        self.hold(Held::Insert("approval_events"), |q| {
             q.push("INSERT INTO approval_events (request_id, at_ms, actor_id, action, step_index, comment) VALUES (");
             event_values(q, e, now_ms);
             q.push(")");

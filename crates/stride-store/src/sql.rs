@@ -133,13 +133,13 @@ impl Sql {
 /// connection's worker thread made while holding the write turn; on PostgreSQL, one to the
 /// server. SQLite runs the held statements one after the other in one query. PostgreSQL takes
 /// them as the parts of one `WITH`, which see the same snapshot and not each other's work and
-/// must not change one row twice, so there a second update of a table sends the first.
+/// must not change one row twice, so there an update of a table sends the writes held for it.
 pub(crate) struct Deferred {
     dialect: Dialect,
     held: Option<Sql>,
-    /// How many statements are held, and the tables the held updates change.
+    /// How many statements are held, and the tables they write.
     count: usize,
-    updated: Vec<&'static str>,
+    tables: Vec<&'static str>,
 }
 
 /// At most this many statements are held: a use case writing an audit row per record of a long
@@ -147,9 +147,9 @@ pub(crate) struct Deferred {
 /// one up by walking a list; PostgreSQL takes at most 65,535).
 const MAX_HELD: usize = 16;
 
-/// What a held statement does to its table.
+/// What a held statement does, to which table.
 pub(crate) enum Held {
-    Insert,
+    Insert(&'static str),
     Update(&'static str),
 }
 
@@ -159,27 +159,27 @@ impl Deferred {
             dialect,
             held: None,
             count: 0,
-            updated: Vec::new(),
+            tables: Vec::new(),
         }
     }
 
     /// Holds back the statement `write` builds, a write nobody reads the outcome of. Returns
-    /// the statements to send before it is held (PostgreSQL: an earlier update of its table).
+    /// the statements to send before it is held (PostgreSQL: for an update, those held for its table).
     pub fn hold(&mut self, what: Held, write: impl FnOnce(&mut Sql)) -> Option<Sql> {
-        let clash = match what {
-            Held::Update(table) => {
-                self.dialect == Dialect::Postgres && self.updated.contains(&table)
-            }
-            Held::Insert => false,
+        let (table, clash) = match what {
+            // An insert needs nothing held before it to be visible.
+            Held::Insert(table) => (table, false),
+            Held::Update(table) => (
+                table,
+                self.dialect == Dialect::Postgres && self.tables.contains(&table),
+            ),
         };
         let first = if clash || self.count == MAX_HELD {
             self.take()
         } else {
             None
         };
-        if let Held::Update(table) = what {
-            self.updated.push(table);
-        }
+        self.tables.push(table);
         let q = self.held.get_or_insert_with(|| Sql::new(""));
         match self.dialect {
             Dialect::Sqlite if self.count > 0 => {
@@ -207,7 +207,7 @@ impl Deferred {
             q.push(" SELECT 1");
         }
         self.count = 0;
-        self.updated.clear();
+        self.tables.clear();
         Some(q)
     }
 }
@@ -397,7 +397,7 @@ mod tests {
         let mut held = Deferred::new(Dialect::Sqlite);
         assert!(held.take().is_none(), "nothing held, nothing to send");
         assert!(held.hold(Held::Update("t"), |q| update(q, 1)).is_none());
-        assert!(held.hold(Held::Insert, insert).is_none());
+        assert!(held.hold(Held::Insert("u"), insert).is_none());
         assert!(held.hold(Held::Update("t"), |q| update(q, 2)).is_none());
         let sent = held.take().map(|q| q.text);
         assert_eq!(
@@ -412,7 +412,7 @@ mod tests {
         for dialect in [Dialect::Sqlite, Dialect::Postgres] {
             let mut held = Deferred::new(dialect);
             let sent: Vec<Sql> = (0..40)
-                .filter_map(|_| held.hold(Held::Insert, insert))
+                .filter_map(|_| held.hold(Held::Insert("u"), insert))
                 .collect();
             assert_eq!(sent.len(), 2, "{dialect:?}: 16 + 16 sent, 8 still held");
             for q in &sent {
@@ -423,11 +423,11 @@ mod tests {
     }
 
     #[test]
-    fn postgres_sends_held_writes_as_one_with_and_never_updates_a_table_twice_in_it() {
+    fn postgres_sends_held_writes_as_one_with_and_updates_a_table_only_after_its_held_writes() {
         let mut held = Deferred::new(Dialect::Postgres);
         assert!(held.hold(Held::Update("t"), |q| update(q, 1)).is_none());
-        assert!(held.hold(Held::Insert, insert).is_none());
-        assert!(held.hold(Held::Insert, insert).is_none());
+        assert!(held.hold(Held::Insert("u"), insert).is_none());
+        assert!(held.hold(Held::Insert("u"), insert).is_none());
         let first = held
             .hold(Held::Update("t"), |q| update(q, 2))
             .map(|q| q.text);
@@ -438,10 +438,24 @@ mod tests {
                  held_2 AS (INSERT INTO u (b) VALUES ($3)) SELECT 1"
             )
         );
-        let then = held.take().map(|q| q.text);
+        // An update after an insert into its table would not see the inserted row in one WITH.
+        assert!(held.hold(Held::Insert("u"), insert).is_none());
+        let then = held
+            .hold(Held::Update("u"), |q| {
+                q.push("UPDATE u SET b = 2");
+            })
+            .map(|q| q.text);
         assert_eq!(
             then.as_deref(),
-            Some("WITH held_0 AS (UPDATE t SET a = $1) SELECT 1")
+            Some(
+                "WITH held_0 AS (UPDATE t SET a = $1), held_1 AS (INSERT INTO u (b) VALUES ($2)) \
+                 SELECT 1"
+            )
+        );
+        let last = held.take().map(|q| q.text);
+        assert_eq!(
+            last.as_deref(),
+            Some("WITH held_0 AS (UPDATE u SET b = 2) SELECT 1")
         );
     }
 }

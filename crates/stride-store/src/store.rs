@@ -329,7 +329,7 @@ impl Tx for SqlTx {
         self.write.commit().await
     }
     async fn audit(&mut self, entry: &NewAuditEntry) -> StoreResult<()> {
-        self.hold(Held::Insert, |q| audit::insert_into(q, entry))
+        self.hold(Held::Insert("audit_log"), |q| audit::insert_into(q, entry))
             .await
     }
     async fn department(&mut self, id: i64) -> StoreResult<Option<Department>> {
@@ -627,8 +627,10 @@ impl Tx for SqlTx {
         jobs::return_quiet_customers(self.conn().await?, tier, quiet_before_ms, now_ms).await
     }
     async fn notify(&mut self, n: &NewNotification, now_ms: i64) -> StoreResult<()> {
-        self.hold(Held::Insert, |q| jobs::notification_into(q, n, now_ms))
-            .await
+        self.hold(Held::Insert("notifications"), |q| {
+            jobs::notification_into(q, n, now_ms)
+        })
+        .await
     }
     async fn mark_notification_read(
         &mut self,
