@@ -137,8 +137,7 @@ impl Sql {
 pub(crate) struct Deferred {
     dialect: Dialect,
     held: Option<Sql>,
-    /// How many statements are held, and the tables they write.
-    count: usize,
+    /// The table each held statement writes, in order: as many as are held.
     tables: Vec<&'static str>,
 }
 
@@ -158,13 +157,13 @@ impl Deferred {
         Self {
             dialect,
             held: None,
-            count: 0,
             tables: Vec::new(),
         }
     }
 
     /// Holds back the statement `write` builds, a write nobody reads the outcome of. Returns
-    /// the statements to send before it is held (PostgreSQL: for an update, those held for its table).
+    /// the statements to send before it is held: the full batch, and on PostgreSQL, for an
+    /// update, those held for its table.
     pub fn hold(&mut self, what: Held, write: impl FnOnce(&mut Sql)) -> Option<Sql> {
         let (table, clash) = match what {
             // An insert needs nothing held before it to be visible.
@@ -174,28 +173,28 @@ impl Deferred {
                 self.dialect == Dialect::Postgres && self.tables.contains(&table),
             ),
         };
-        let first = if clash || self.count == MAX_HELD {
+        let first = if clash || self.tables.len() == MAX_HELD {
             self.take()
         } else {
             None
         };
-        self.tables.push(table);
         let q = self.held.get_or_insert_with(|| Sql::new(""));
+        let n = self.tables.len();
         match self.dialect {
-            Dialect::Sqlite if self.count > 0 => {
+            Dialect::Sqlite if n > 0 => {
                 q.push("; ");
             }
             Dialect::Sqlite => {}
             Dialect::Postgres => {
-                q.push(if self.count == 0 { "WITH " } else { ", " })
-                    .push(&format!("held_{} AS (", self.count));
+                q.push(if n == 0 { "WITH " } else { ", " })
+                    .push(&format!("held_{n} AS ("));
             }
         }
         write(q);
         if self.dialect == Dialect::Postgres {
             q.push(")");
         }
-        self.count += 1;
+        self.tables.push(table);
         first
     }
 
@@ -206,7 +205,6 @@ impl Deferred {
             // The parts of a `WITH` run whether or not the query reads them.
             q.push(" SELECT 1");
         }
-        self.count = 0;
         self.tables.clear();
         Some(q)
     }
