@@ -204,7 +204,11 @@ fn open_deal_approvals(opportunity_id: i64, kinds: &[FlowKind]) -> Sql {
     q
 }
 
-/// A history row's values, in `approval_events` column order.
+/// The start of a history row's insert; [`event_values`] follows, in its column order.
+const INSERT_EVENT: &str =
+    "INSERT INTO approval_events (request_id, at_ms, actor_id, action, step_index, comment) ";
+
+/// A history row's values, in [`INSERT_EVENT`]'s column order.
 fn event_values(q: &mut Sql, e: &NewEvent, now_ms: i64) {
     q.bind(e.request_id)
         .push(", ")
@@ -578,9 +582,11 @@ impl ApprovalWrites for SqlTx {
             .push(" AND status = 'pending'");
         q.push(match self.dialect {
             // SQLite runs the two statements in turn; `changes()` is the update's row count.
-            Dialect::Sqlite => "; INSERT INTO approval_events (request_id, at_ms, actor_id, action, step_index, comment) SELECT ",
-            Dialect::Postgres => " RETURNING id) INSERT INTO approval_events (request_id, at_ms, actor_id, action, step_index, comment) SELECT ",
-        });
+            Dialect::Sqlite => "; ",
+            Dialect::Postgres => " RETURNING id) ",
+        })
+        .push(INSERT_EVENT)
+        .push("SELECT ");
         event_values(&mut q, event, now_ms);
         q.push(match self.dialect {
             Dialect::Sqlite => " WHERE changes() = 1 RETURNING id",
@@ -621,7 +627,7 @@ impl ApprovalWrites for SqlTx {
 
     async fn approval_event(&mut self, e: &NewEvent, now_ms: i64) -> StoreResult<()> {
         self.hold(Held::Insert("approval_events"), |q| {
-            q.push("INSERT INTO approval_events (request_id, at_ms, actor_id, action, step_index, comment) VALUES (");
+            q.push(INSERT_EVENT).push("VALUES (");
             event_values(q, e, now_ms);
             q.push(")");
         })
