@@ -789,20 +789,28 @@ impl ApprovalWrites for SqlTx {
             // Two servers running the jobs at once must not remind twice.
             q.push(" FOR UPDATE OF t SKIP LOCKED");
         }
-        let rows = q.fetch_all(self.conn().await?).await?;
-        let mut due = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let id: i64 = col(r, "id")?;
-            let mut u = Sql::new("UPDATE approval_tasks SET reminded_at_ms = ");
-            u.bind(now_ms).push(" WHERE id = ").bind(id);
-            u.execute(self.conn().await?).await?;
-            due.push((
-                id,
-                col(r, "approver_id")?,
-                col(r, "request_id")?,
-                col(r, "title")?,
-            ));
-        }
+        let due: Vec<(i64, i64, i64, String)> = q
+            .fetch_all(self.conn().await?)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    col(r, "id")?,
+                    col(r, "approver_id")?,
+                    col(r, "request_id")?,
+                    col(r, "title")?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        let ids: Vec<i64> = due.iter().map(|d| d.0).collect();
+        // One statement for the batch, sent with the reminders' notifications.
+        self.hold(Held::Update("approval_tasks"), |q| {
+            q.push("UPDATE approval_tasks SET reminded_at_ms = ")
+                .bind(now_ms)
+                .push(" WHERE ")
+                .in_list("id", &ids);
+        })
+        .await?;
         Ok(due)
     }
 }
