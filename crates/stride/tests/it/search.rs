@@ -137,22 +137,34 @@ async fn names_are_found_through_their_bigrams_after_every_write(app: TestApp) {
         titles(&["customer:上海华为销售公司"])
     );
 
-    // A rename moves the name's bigrams with it.
+    // A rename moves the name's bigrams with it, to and from a name without any (ASCII only),
+    // and lower-cases a bigram's ASCII half.
     let path = format!("/api/v1/customers/{baidu}");
-    let etag = rep1.get(&path).await.etag();
-    let r = rep1
-        .send(
-            reqwest::Method::PUT,
-            &path,
-            Some(json!({"name": "北京字节跳动"})),
-            &[("if-match", &etag)],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    let rename = |name: &'static str| {
+        let (rep1, path) = (&rep1, &path);
+        async move {
+            let etag = rep1.get(path).await.etag();
+            let r = rep1
+                .send(
+                    reqwest::Method::PUT,
+                    path,
+                    Some(json!({ "name": name })),
+                    &[("if-match", &etag)],
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+    };
+    rename("Baidu Netcom").await;
     assert_eq!(found(&rep1, "百度").await, titles(&[]));
+    rename("BYTEDANCE字节跳动").await;
     assert_eq!(
         found(&rep1, "字节").await,
-        titles(&["customer:北京字节跳动"])
+        titles(&["customer:BYTEDANCE字节跳动"])
+    );
+    assert_eq!(
+        found(&rep1, "bytedance字节").await,
+        titles(&["customer:BYTEDANCE字节跳动"])
     );
 
     // A merge deletes the merged customer and its bigrams.
