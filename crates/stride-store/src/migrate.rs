@@ -54,7 +54,11 @@ pub const MIGRATIONS: &[Migration] = &[
         "0022_department_board_totals"
     ),
     migration!(23, "name_bigrams_follow", "0023_name_bigrams_follow"),
-    migration!(24, "name_bigrams_skip_ascii", "0024_name_bigrams_skip_ascii"),
+    migration!(
+        24,
+        "name_bigrams_skip_ascii",
+        "0024_name_bigrams_skip_ascii"
+    ),
 ];
 
 /// The schema version this build expects: its last migration.
