@@ -3,17 +3,19 @@
 //! at all, with a report of each refused row and why.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde::Serialize;
 use stride_domain::access::{Action, RecordKind};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::actor::Actor;
 use crate::audit::NewAuditEntry;
 use crate::customers::MatchKeys;
 use crate::error::{AppError, AppResult};
 use crate::leads::{checked_lead, new_lead_state, Lead, LeadData, LeadState};
-use crate::ports::{ImportKeys, StoredRecord};
+use crate::ports::{ImportKeys, StoredKey, StoredRecord, Tx};
 use crate::App;
 
 /// Largest file accepted, in bytes.
@@ -452,10 +454,166 @@ fn field_of(matched_on: &str) -> &str {
     }
 }
 
+/// Rows checked together: their keys are looked up in one round of queries, and their leads go
+/// to be written while the next rows are checked.
+const CHECK_CHUNK: usize = 2 * WRITE_BATCH;
+
+/// Validates a chunk of rows, the first of them being file row `first_row` (the header is row 1).
+fn checked_rows(
+    rows: Vec<HashMap<&'static str, String>>,
+    first_row: usize,
+) -> AppResult<(Vec<CheckedRow>, Vec<RowProblem>)> {
+    let mut checked = Vec::with_capacity(rows.len());
+    let mut problems = Vec::new();
+    for (i, values) in rows.iter().enumerate() {
+        let row = first_row + i;
+        match checked_lead(lead_from(values)) {
+            Ok(data) => {
+                let keys = data.as_customer().keys();
+                checked.push(CheckedRow { row, data, keys });
+            }
+            Err(AppError::Validation(errors)) => {
+                problems.extend(errors.into_iter().map(|e| RowProblem {
+                    row,
+                    field: e.field,
+                    code: e.code,
+                    message: e.message,
+                    duplicate_of: None,
+                }))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((checked, problems))
+}
+
+/// Every key of the rows, once, by kind.
+fn wanted_keys(checked: &[CheckedRow]) -> ImportKeys {
+    let mut wanted: [Vec<&str>; 4] = Default::default();
+    for row in checked {
+        for (matched_on, key) in row.keys() {
+            let list = match matched_on {
+                "name" => &mut wanted[0],
+                "phone" => &mut wanted[1],
+                "email" => &mut wanted[2],
+                _ => &mut wanted[3],
+            };
+            list.push(key);
+        }
+    }
+    let [names, phones, emails, credit_codes] = wanted.map(|mut list| {
+        list.sort_unstable();
+        list.dedup();
+        list.into_iter().map(str::to_owned).collect()
+    });
+    ImportKeys {
+        names,
+        phones,
+        emails,
+        credit_codes,
+    }
+}
+
+/// The row that first held each key, over the chunks of one file.
+type FirstRows = HashMap<(&'static str, String), usize>;
+
+/// Compares the rows' keys with the stored records found for them and with earlier rows. Rows
+/// that look like duplicates are refused, or with `allow` kept and listed; returns the rows to
+/// import.
+fn sort_out_duplicates(
+    checked: Vec<CheckedRow>,
+    found: &[StoredKey],
+    first_row: &mut FirstRows,
+    allow: bool,
+    report: &mut ImportReport,
+) -> Vec<LeadData> {
+    // The first customer and the first lead holding each key.
+    let mut stored: HashMap<(&str, &str), FirstHolders> = HashMap::new();
+    for hit in found {
+        let slot = stored
+            .entry((hit.matched_on, hit.key.as_str()))
+            .or_default();
+        match hit.record {
+            StoredRecord::Customer(id) => {
+                slot.0.get_or_insert(id);
+            }
+            StoredRecord::Lead(id) => {
+                slot.1.get_or_insert(id);
+            }
+        }
+    }
+    let mut leads = Vec::with_capacity(checked.len());
+    for row in checked {
+        let mut duplicates = Vec::new();
+        for (matched_on, key) in row.keys() {
+            let field = field_of(matched_on);
+            let (customer, lead) = stored.get(&(matched_on, key)).copied().unwrap_or_default();
+            if let Some(id) = customer {
+                duplicates.push((
+                    field,
+                    format!("a customer has the same {matched_on}"),
+                    DuplicateOf::Customer(id),
+                ));
+            }
+            if let Some(id) = lead {
+                duplicates.push((
+                    field,
+                    format!("lead #{id} has the same {field}"),
+                    DuplicateOf::Lead(id),
+                ));
+            }
+            match first_row.entry((matched_on, key.to_owned())) {
+                Entry::Occupied(first) => duplicates.push((
+                    field,
+                    format!("the same {field} as row {}", first.get()),
+                    DuplicateOf::Row(*first.get()),
+                )),
+                Entry::Vacant(slot) => {
+                    slot.insert(row.row);
+                }
+            }
+        }
+        let problems = duplicates
+            .into_iter()
+            .map(|(field, message, of)| RowProblem {
+                row: row.row,
+                field: field.to_owned(),
+                code: "duplicate".into(),
+                message,
+                duplicate_of: Some(of),
+            });
+        if allow {
+            report.duplicates.extend(problems);
+            leads.push(row.data);
+        } else {
+            let before = report.problems.len();
+            report.problems.extend(problems);
+            if report.problems.len() == before {
+                leads.push(row.data);
+            }
+        }
+    }
+    leads
+}
+
+/// Where a clean chunk's leads go: the transaction, sent to the writer when the first chunk is
+/// clean, and the chunks with their reserved ids, sent to be prepared.
+struct ImportSink {
+    transaction: Option<oneshot::Sender<Box<dyn Tx>>>,
+    ids: Vec<i64>,
+    chunks: mpsc::Sender<(Vec<i64>, Vec<LeadData>)>,
+}
+
 impl App {
-    /// Imports leads owned by the actor. Every row is validated and checked for duplicates (against
-    /// stored records and earlier rows) first; any problem, or `dry_run`, writes nothing. With
+    /// Imports leads owned by the actor. Every row is validated and checked for duplicates
+    /// (against stored records and earlier rows); any problem, or `dry_run`, writes nothing. With
     /// `allow_duplicates`, rows that look like duplicates are imported and listed in the report.
+    ///
+    /// The file goes through in chunks, three at work at once: one checked, the one before it
+    /// prepared (states, stored copies and audit rows) on a thread of its own, and the one before
+    /// that written, all in one transaction begun with the first clean chunk. The import takes the
+    /// time of its slowest stage, not of all three. The first problem stops the writing and rolls
+    /// back what was written; the rest of the file is still checked for the report.
     pub async fn import_leads(
         &self,
         actor: &Actor,
@@ -474,78 +632,121 @@ impl App {
             mapping,
             ..Default::default()
         };
-        let mut checked = Vec::with_capacity(total);
-        for (i, values) in rows.into_iter().enumerate() {
-            let row = i + 2;
-            match checked_lead(lead_from(&values)) {
-                Ok(data) => {
-                    let keys = data.as_customer().keys();
-                    checked.push(CheckedRow { row, data, keys });
-                }
-                Err(AppError::Validation(errors)) => {
-                    report
-                        .problems
-                        .extend(errors.into_iter().map(|e| RowProblem {
-                            row,
-                            field: e.field,
-                            code: e.code,
-                            message: e.message,
-                            duplicate_of: None,
-                        }))
-                }
-                Err(e) => return Err(e),
-            }
-            progress(i + 1, total * 2);
-        }
-        let leads = self
-            .sort_out_duplicates(checked, allow_duplicates, &mut report)
-            .await?;
-        if dry_run || !report.problems.is_empty() {
-            report.dry_run = true;
-            return Ok(report);
-        }
+        // Rows checked plus leads written, of twice the rows.
+        let done = AtomicUsize::new(0);
+        let advance = |n: usize| progress(done.fetch_add(n, Ordering::Relaxed) + n, total * 2);
         let (rules, policy) = self.grading().await?;
         let now = self.now_ms();
-        let mut tx = self.store.begin_bulk().await?;
-        let ids = tx.reserve_lead_ids(leads.len()).await?;
-        // The batches are prepared (states, audit rows and their JSON) on a thread of their own
-        // while the store writes the previous one: the import takes the time of the slower side,
-        // not of both.
-        let (ready, mut batches) = tokio::sync::mpsc::channel(2);
+
+        let (to_prepare, mut chunks) = mpsc::channel::<(Vec<i64>, Vec<LeadData>)>(1);
+        let (to_write, mut batches) = mpsc::channel::<WriteBatch>(2);
         let preparing = tokio::task::spawn_blocking({
             let actor = actor.clone();
             move || {
-                let mut leads = leads.into_iter();
-                for ids in ids.chunks(WRITE_BATCH) {
-                    let batch = WriteBatch::prepared(
-                        ids,
-                        leads.by_ref().take(ids.len()),
-                        |data| new_lead_state(&rules, &policy, &actor, data, now),
-                        &actor,
-                        now,
-                    );
-                    if ready.blocking_send(batch).is_err() {
-                        break; // the writes stopped
+                while let Some((ids, leads)) = chunks.blocking_recv() {
+                    let mut leads = leads.into_iter();
+                    for ids in ids.chunks(WRITE_BATCH) {
+                        let batch = WriteBatch::prepared(
+                            ids,
+                            leads.by_ref().take(ids.len()),
+                            |data| new_lead_state(&rules, &policy, &actor, data, now),
+                            &actor,
+                            now,
+                        );
+                        if to_write.blocking_send(batch).is_err() {
+                            return; // the writes stopped
+                        }
                     }
                 }
             }
         });
-        let mut written = 0;
-        while let Some(batch) = batches.recv().await {
-            tx.insert_leads(
-                &batch.ids,
-                &batch.leads,
-                &batch.audit,
-                Some(actor.user_id),
-                now,
-            )
-            .await?;
-            written += batch.ids.len();
-            progress(total + written, total * 2);
-        }
+        let (transaction, begun) = oneshot::channel();
+        let mut sink = (!dry_run).then_some(ImportSink {
+            transaction: Some(transaction),
+            ids: Vec::new(),
+            chunks: to_prepare,
+        });
+        let refused = AtomicBool::new(false);
+
+        let check = async {
+            let mut first_rows = FirstRows::new();
+            let mut rows = rows.into_iter();
+            let mut next_row = 2;
+            loop {
+                let chunk: Vec<_> = rows.by_ref().take(CHECK_CHUNK).collect();
+                if chunk.is_empty() {
+                    break;
+                }
+                let n = chunk.len();
+                let (checked, problems) =
+                    tokio::task::spawn_blocking(move || checked_rows(chunk, next_row))
+                        .await
+                        .map_err(|e| AppError::Internal(format!("checking the import: {e}")))??;
+                next_row += n;
+                report.problems.extend(problems);
+                let found = self.store.stored_keys(&wanted_keys(&checked)).await?;
+                let leads = sort_out_duplicates(
+                    checked,
+                    &found,
+                    &mut first_rows,
+                    allow_duplicates,
+                    &mut report,
+                );
+                advance(n);
+                if !report.problems.is_empty() {
+                    if let Some(closing) = sink.take() {
+                        // Before the channels close, so the writer knows to roll back.
+                        refused.store(true, Ordering::SeqCst);
+                        drop(closing);
+                    }
+                    continue;
+                }
+                let Some(sink) = sink.as_mut() else { continue };
+                if let Some(transaction) = sink.transaction.take() {
+                    let mut tx = self.store.begin_bulk().await?;
+                    sink.ids = tx.reserve_lead_ids(total).await?;
+                    // The writer is gone only when it failed; its error is the answer.
+                    let _ = transaction.send(tx);
+                }
+                let ids = sink.ids.drain(..leads.len()).collect();
+                if sink.chunks.send((ids, leads)).await.is_err() {
+                    break; // the writer failed
+                }
+            }
+            drop(sink);
+            report.problems.sort_by_key(|p| p.row);
+            Ok::<_, AppError>(())
+        };
+        let write = async {
+            let Ok(mut tx) = begun.await else {
+                return Ok(None); // nothing to write
+            };
+            let mut written = 0;
+            while let Some(batch) = batches.recv().await {
+                tx.insert_leads(
+                    &batch.ids,
+                    &batch.leads,
+                    &batch.audit,
+                    Some(actor.user_id),
+                    now,
+                )
+                .await?;
+                written += batch.ids.len();
+                advance(batch.ids.len());
+            }
+            if refused.load(Ordering::SeqCst) {
+                return Ok(None); // rolled back as `tx` goes
+            }
+            Ok::<_, AppError>(Some((tx, written)))
+        };
+        let ((), written) = tokio::try_join!(check, write)?;
         preparing
             .await
             .map_err(|e| AppError::Internal(format!("preparing the import: {e}")))?;
+        let Some((mut tx, written)) = written.filter(|_| report.problems.is_empty()) else {
+            report.dry_run = true;
+            return Ok(report);
+        };
         let entry = NewAuditEntry::new(actor, "import", RecordKind::Lead, None, now).with_after(
             &serde_json::json!({ "rows": written, "duplicates": report.duplicates.len() }),
         );
@@ -553,108 +754,5 @@ impl App {
         tx.commit().await?;
         report.imported = written;
         Ok(report)
-    }
-
-    /// Compares the rows' keys with stored customers and open leads (looked up for the whole
-    /// file at once) and with earlier rows. Rows that look like duplicates are refused, or with
-    /// `allow` kept and listed; returns the rows to import.
-    async fn sort_out_duplicates(
-        &self,
-        checked: Vec<CheckedRow>,
-        allow: bool,
-        report: &mut ImportReport,
-    ) -> AppResult<Vec<LeadData>> {
-        let mut wanted: [BTreeSet<&str>; 4] = Default::default();
-        for row in &checked {
-            for (matched_on, key) in row.keys() {
-                let set = match matched_on {
-                    "name" => &mut wanted[0],
-                    "phone" => &mut wanted[1],
-                    "email" => &mut wanted[2],
-                    _ => &mut wanted[3],
-                };
-                set.insert(key);
-            }
-        }
-        let [names, phones, emails, credit_codes] =
-            wanted.map(|set| set.into_iter().map(str::to_owned).collect());
-        let found = self
-            .store
-            .stored_keys(&ImportKeys {
-                names,
-                phones,
-                emails,
-                credit_codes,
-            })
-            .await?;
-        // The first customer and the first lead holding each key.
-        let mut stored: HashMap<(&str, &str), FirstHolders> = HashMap::new();
-        for hit in &found {
-            let slot = stored
-                .entry((hit.matched_on, hit.key.as_str()))
-                .or_default();
-            match hit.record {
-                StoredRecord::Customer(id) => {
-                    slot.0.get_or_insert(id);
-                }
-                StoredRecord::Lead(id) => {
-                    slot.1.get_or_insert(id);
-                }
-            }
-        }
-        let mut first_row: HashMap<(&str, String), usize> = HashMap::new();
-        let mut leads = Vec::with_capacity(checked.len());
-        for row in checked {
-            let mut duplicates = Vec::new();
-            for (matched_on, key) in row.keys() {
-                let field = field_of(matched_on);
-                let (customer, lead) = stored.get(&(matched_on, key)).copied().unwrap_or_default();
-                if let Some(id) = customer {
-                    duplicates.push((
-                        field,
-                        format!("a customer has the same {matched_on}"),
-                        DuplicateOf::Customer(id),
-                    ));
-                }
-                if let Some(id) = lead {
-                    duplicates.push((
-                        field,
-                        format!("lead #{id} has the same {field}"),
-                        DuplicateOf::Lead(id),
-                    ));
-                }
-                match first_row.entry((matched_on, key.to_owned())) {
-                    Entry::Occupied(first) => duplicates.push((
-                        field,
-                        format!("the same {field} as row {}", first.get()),
-                        DuplicateOf::Row(*first.get()),
-                    )),
-                    Entry::Vacant(slot) => {
-                        slot.insert(row.row);
-                    }
-                }
-            }
-            let problems = duplicates
-                .into_iter()
-                .map(|(field, message, of)| RowProblem {
-                    row: row.row,
-                    field: field.to_owned(),
-                    code: "duplicate".into(),
-                    message,
-                    duplicate_of: Some(of),
-                });
-            if allow {
-                report.duplicates.extend(problems);
-                leads.push(row.data);
-            } else {
-                let before = report.problems.len();
-                report.problems.extend(problems);
-                if report.problems.len() == before {
-                    leads.push(row.data);
-                }
-            }
-        }
-        report.problems.sort_by_key(|p| p.row);
-        Ok(leads)
     }
 }

@@ -7,7 +7,8 @@ backend_tests!(
     csv_imports_whole_or_not_at_all,
     hostile_files_are_refused_clearly,
     credit_codes_import_and_flag_duplicates,
-    each_imported_lead_keeps_its_own_id_grade_and_audit_row
+    each_imported_lead_keeps_its_own_id_grade_and_audit_row,
+    a_problem_after_leads_were_written_leaves_none
 );
 
 async fn import(c: &Client, query: &str, body: &[u8]) -> Reply {
@@ -482,9 +483,10 @@ async fn each_imported_lead_keeps_its_own_id_grade_and_audit_row(app: TestApp) {
     assert_eq!(by_hand.status, 201, "{}", by_hand.body);
     let hand_id = by_hand.json["id"].as_i64().unwrap();
 
-    // More rows than one write batch (2,000) and than one insert statement (500); every
-    // third row states a budget and a need, so the rules grade rows differently.
-    let rows = 2_501;
+    // More rows than two checked chunks (4,000 each), than one write batch (2,000) and than one
+    // insert statement (500); every third row states a budget and a need, so the rules grade
+    // rows differently.
+    let rows = 8_501;
     let mut file = String::from("company,phone,source,need,budget\n");
     for i in 0..rows {
         let (need, budget) = if i % 3 == 0 {
@@ -519,7 +521,7 @@ async fn each_imported_lead_keeps_its_own_id_grade_and_audit_row(app: TestApp) {
 
     let admin = app.login("admin", PASSWORD).await;
     let mut ids = Vec::new();
-    for row in [0, 1, 499, 500, 1_999, 2_000, 2_500] {
+    for row in [0, 1, 499, 500, 1_999, 2_000, 3_999, 4_000, 8_000, 8_500] {
         let company = format!("导入测试{row:04}科技有限公司");
         let id = id_of[&company];
         assert!(id > hand_id, "row {row} got id {id}, not after {hand_id}");
@@ -550,4 +552,61 @@ async fn each_imported_lead_keeps_its_own_id_grade_and_audit_row(app: TestApp) {
         graded_apart, other,
         "rows 0 and 1 were meant to grade differently"
     );
+}
+
+/// The file is checked chunk by chunk while the clean chunks before are written: a problem found
+/// after thousands of leads were written still leaves none of them, refuses the file with the
+/// row at fault, and frees the write for the next import.
+async fn a_problem_after_leads_were_written_leaves_none(app: TestApp) {
+    app.seed_org().await;
+    let rep = app.login("rep1", PASSWORD).await;
+    let admin = app.login("admin", PASSWORD).await;
+    let file_with_last_row = |last: &str| {
+        let mut file = String::from("company,phone,email,source\n");
+        for i in 0..9_000 {
+            file.push_str(&format!(
+                "分块测试{i:04}贸易有限公司,1360000{i:04},,website\n"
+            ));
+        }
+        file.push_str(last);
+        file
+    };
+    for (last, field) in [
+        ("迟到的重复公司,1360000-0010,,website\n", "phone"),
+        ("迟到的错误公司,,not-an-email,website\n", "email"),
+    ] {
+        let refused = import(&rep, "", file_with_last_row(last).as_bytes()).await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        let problems: Vec<(u64, &str)> = refused.json["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["row"].as_u64().unwrap(), p["field"].as_str().unwrap()))
+            .collect();
+        assert_eq!(problems, vec![(9_002, field)], "{}", refused.body);
+        assert_eq!(refused.json["imported"].as_u64(), Some(0));
+        assert_eq!(lead_count(&rep).await, 0, "nothing half-imported");
+    }
+    let audit = admin.get("/api/v1/audit?record_kind=lead").await;
+    assert_eq!(
+        audit.json["items"].as_array().unwrap().len(),
+        0,
+        "{}",
+        audit.body
+    );
+
+    // The write was given up with the file: the next import goes through.
+    let next = import(
+        &rep,
+        "",
+        "company,phone,source\n后来公司,13500001234,website\n".as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (next.status, next.json["imported"].as_u64()),
+        (200, Some(1)),
+        "{}",
+        next.body
+    );
+    assert_eq!(lead_count(&rep).await, 1);
 }
