@@ -95,7 +95,7 @@ fn audit_inserts(dialect: Dialect, entries: &[NewAuditEntry]) -> impl Iterator<I
             }
             audit::values(&mut q, e);
         }
-        q
+        q.kept_if(chunk.len() == AUDIT_ROWS_PER_INSERT)
     })
 }
 

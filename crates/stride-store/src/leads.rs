@@ -258,7 +258,7 @@ pub fn lead_inserts<'a>(
                 bind_lead(&mut q, d, s);
                 q.push(", ").bind(now).push(", ").bind(now).push(")");
             }
-            q
+            q.kept_if(chunk.len() == LEADS_PER_INSERT)
         })
 }
 
@@ -292,7 +292,7 @@ pub fn first_grade_inserts<'a>(
                     .bind(at)
                     .push(")");
             }
-            q
+            q.kept_if(chunk.len() == GRADES_PER_INSERT)
         })
 }
 

@@ -332,6 +332,7 @@ pub(crate) struct Batch {
     args: AnyArguments<'static>,
     n: usize,
     dialect: Dialect,
+    kept: bool,
 }
 
 impl Batch {
@@ -341,13 +342,21 @@ impl Batch {
             args: AnyArguments::default(),
             n: 0,
             dialect,
+            kept: false,
         }
     }
 
+    /// Keeps the prepared statement in the connection's cache when `repeated`: for a text run
+    /// many times over in a row (a full chunk of an import), parsing and planning it once.
+    /// Otherwise each text is big and seldom the same twice.
+    pub fn kept_if(mut self, repeated: bool) -> Self {
+        self.kept = repeated;
+        self
+    }
+
     pub async fn execute(self, conn: &mut AnyConnection) -> StoreResult<u64> {
-        // Not kept in the statement cache: each text is big and seldom the same twice.
         sqlx::query_with(&self.text, self.args)
-            .persistent(false)
+            .persistent(self.kept)
             .execute(conn)
             .await
             .map(|r| r.rows_affected())
