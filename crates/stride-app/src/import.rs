@@ -672,17 +672,25 @@ impl App {
             let mut first_rows = FirstRows::new();
             let mut rows = rows.into_iter();
             let mut next_row = 2;
-            loop {
+            // Validates the next chunk on a blocking thread, from now on.
+            let mut validate_next = || {
                 let chunk: Vec<_> = rows.by_ref().take(CHECK_CHUNK).collect();
-                if chunk.is_empty() {
-                    break;
-                }
-                let n = chunk.len();
-                let (checked, problems) =
-                    tokio::task::spawn_blocking(move || checked_rows(chunk, next_row))
-                        .await
-                        .map_err(|e| AppError::Internal(format!("checking the import: {e}")))??;
+                let (n, first) = (chunk.len(), next_row);
                 next_row += n;
+                (n > 0).then(|| {
+                    (
+                        n,
+                        tokio::task::spawn_blocking(move || checked_rows(chunk, first)),
+                    )
+                })
+            };
+            let mut validating = validate_next();
+            while let Some((n, validated)) = validating.take() {
+                let (checked, problems) = validated
+                    .await
+                    .map_err(|e| AppError::Internal(format!("checking the import: {e}")))??;
+                // The following chunk is validated while this one's keys are looked up.
+                validating = validate_next();
                 report.problems.extend(problems);
                 let found = self.store.stored_keys(&wanted_keys(&checked)).await?;
                 let leads = sort_out_duplicates(
@@ -744,7 +752,8 @@ impl App {
             .await
             .map_err(|e| AppError::Internal(format!("preparing the import: {e}")))?;
         let Some((mut tx, written)) = written.filter(|_| report.problems.is_empty()) else {
-            report.dry_run = true;
+            // Refused, a dry run, or a file of no rows: nothing was written.
+            report.dry_run = dry_run || !report.problems.is_empty();
             return Ok(report);
         };
         let entry = NewAuditEntry::new(actor, "import", RecordKind::Lead, None, now).with_after(

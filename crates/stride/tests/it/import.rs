@@ -98,6 +98,19 @@ async fn csv_imports_whole_or_not_at_all(app: TestApp) {
     );
     assert_eq!(lead_count(&rep).await, 3, "nothing half-imported");
 
+    // A header and no rows: accepted, nothing to write.
+    let headers_only = import(&rep, "", "公司名称,联系人\n".as_bytes()).await;
+    assert_eq!(
+        (
+            headers_only.status,
+            headers_only.json["imported"].as_u64(),
+            headers_only.json["dry_run"].as_bool()
+        ),
+        (200, Some(0), Some(false)),
+        "{}",
+        headers_only.body
+    );
+
     // Other headers through a mapping.
     let custom = "客户,手机号\n字节跳动,13900002222\n";
     let unmapped = import(&rep, "", custom.as_bytes()).await;
