@@ -9,7 +9,8 @@
 # approval task rows with a pool of pending ones for the approvers benchappr01…), API tokens
 # for benchlead (manager of that team), benchlegal and every approver, `stride serve`, then wrk:
 #   healthz    GET /healthz, the ceiling of the same run
-#   board      GET /api/v1/opportunities/board as benchlead, at 1 and at CONNECTIONS connections
+#   board      GET /api/v1/opportunities/board as benchlead, at each of BOARD_CONNECTIONS
+#              connections (default: 1 and CONNECTIONS)
 #   decide     POST /api/v1/approvals/{id}/decision at CONNECTIONS connections, every request
 #              deciding another pending task (bench/sales-decide.lua walks per approver the list
 #              read from the database just before the run); only 200s count as decided
@@ -127,7 +128,7 @@ bench_backend() {
     bench_get "$backend" healthz '`GET /healthz`' "$CONNECTIONS" "$base/healthz"
     local healthz_rps=$LAST_RPS
     local connections
-    for connections in 1 "$CONNECTIONS"; do
+    for connections in ${BOARD_CONNECTIONS:-1 $CONNECTIONS}; do
         bench_get "$backend" board '`GET /api/v1/opportunities/board` (10,000 open)' "$connections" \
             "$base/api/v1/opportunities/board" -H "Authorization: Bearer $lead"
         if wanted board; then
