@@ -618,15 +618,20 @@ impl App {
             ..filter.clone()
         };
         let reach = self.reach(actor).await?;
-        let settings = self.store.opportunity_stages().await?;
-        let totals = self.store.stage_totals(&reach, &filter).await?;
-        let mut cards = if cards_per_column > 0 {
-            self.store
-                .board_cards(&reach, &filter, cards_per_column)
-                .await?
-        } else {
-            Vec::new()
-        };
+        // Three reads of their own, each on a pooled connection: at once, not one after another.
+        let (settings, totals, mut cards) = tokio::try_join!(
+            self.store.opportunity_stages(),
+            self.store.stage_totals(&reach, &filter),
+            async {
+                if cards_per_column > 0 {
+                    self.store
+                        .board_cards(&reach, &filter, cards_per_column)
+                        .await
+                } else {
+                    Ok(Vec::new())
+                }
+            }
+        )?;
         Ok(settings
             .stages
             .into_iter()
