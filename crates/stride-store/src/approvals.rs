@@ -802,6 +802,9 @@ impl ApprovalWrites for SqlTx {
                 ))
             })
             .collect::<Result<_>>()?;
+        if due.is_empty() {
+            return Ok(due); // the job's usual run: nothing to mark
+        }
         let ids: Vec<i64> = due.iter().map(|d| d.0).collect();
         // One statement for the batch, sent with the reminders' notifications.
         self.hold(Held::Update("approval_tasks"), |q| {
