@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use stride_app::ports::{BulkWrites, Cell};
 use stride_app::StoreError;
 
+use crate::name_index::NameIndex;
 use crate::sql::{Batch, Binds, Sql};
 use crate::store::SqlTx;
 use crate::{backend, Dialect};
@@ -37,6 +38,11 @@ impl BulkWrites for SqlTx {
                 .execute(self.conn().await?)
                 .await?;
         }
+        if let Some(names) = NameIndex::of_table(table) {
+            let dialect = self.dialect;
+            let named = named_rows(names, columns, rows)?;
+            names.add(self.conn().await?, dialect, named).await?;
+        }
         // PostgreSQL identity columns do not see explicit ids; move the generator past them so
         // rows the product inserts later get fresh ones. (SQLite takes max(id) + 1 by itself.)
         if self.dialect == Dialect::Postgres && columns.first() == Some(&"id") {
@@ -49,6 +55,29 @@ impl BulkWrites for SqlTx {
         }
         Ok(())
     }
+}
+
+/// Each row's id and name, for the search box's index of names: the rows must carry both.
+fn named_rows<'a>(
+    names: &NameIndex,
+    columns: &[&str],
+    rows: &'a [Vec<Cell>],
+) -> Result<Vec<(i64, &'a str)>> {
+    let at = |column: &str| {
+        columns.iter().position(|c| *c == column).ok_or_else(|| {
+            StoreError::Backend(format!("rows of {} need the column {column}", names.table))
+        })
+    };
+    let (id, name) = (at("id")?, at(names.column)?);
+    rows.iter()
+        .map(|row| match (&row[id], &row[name]) {
+            (Cell::Int(id), Cell::Text(name)) => Ok((*id, name.as_str())),
+            _ => Err(StoreError::Backend(format!(
+                "rows of {} need an id and a name",
+                names.table
+            ))),
+        })
+        .collect()
 }
 
 /// `INSERT INTO table (columns) VALUES (…), (…)` with every cell bound (see [`Batch`] for

@@ -10,6 +10,7 @@ use stride_app::page::PageRequest;
 use stride_app::{Reach, StoreError};
 use stride_domain::customers::{normalize_company_name, normalize_email, normalize_phone};
 
+use crate::name_index::{bigrams, NameIndex, CONTACT_NAMES, CUSTOMER_NAMES, LEAD_NAMES};
 use crate::org::versioned;
 use crate::sql::{col, Sql};
 use crate::Dialect;
@@ -207,6 +208,7 @@ const CUSTOMER_FIELDS: &str = "name, name_key, industry, size, region, address, 
 
 pub async fn insert_customer(
     conn: &mut AnyConnection,
+    dialect: Dialect,
     d: &CustomerData,
     owner: Option<(i64, i64)>,
     now: i64,
@@ -224,7 +226,10 @@ pub async fn insert_customer(
         .push(", ")
         .bind(now)
         .push(") RETURNING id");
-    let id: i64 = col(&q.fetch_one(conn).await?, "id")?;
+    let id: i64 = col(&q.fetch_one(&mut *conn).await?, "id")?;
+    CUSTOMER_NAMES
+        .add(&mut *conn, dialect, [(id, d.name.as_str())])
+        .await?;
     customer_by_id(conn, &Reach::All, id)
         .await?
         .ok_or(StoreError::NotFound)
@@ -232,11 +237,13 @@ pub async fn insert_customer(
 
 pub async fn update_customer(
     conn: &mut AnyConnection,
+    dialect: Dialect,
     id: i64,
     version: i64,
     d: &CustomerData,
     now: i64,
 ) -> Result<Customer> {
+    let old_name = CUSTOMER_NAMES.name_at(&mut *conn, id, version).await?;
     // Rewrites every registration field in the order of CUSTOMER_FIELDS.
     let mut q = Sql::new("UPDATE customers SET (");
     q.push(CUSTOMER_FIELDS).push(") = (");
@@ -246,8 +253,13 @@ pub async fn update_customer(
         .push(", version = version + 1 WHERE id = ")
         .bind(id);
     q.push(" AND version = ").bind(version);
-    let n = q.execute(conn).await?;
-    versioned(conn, n, "customers", id).await?;
+    let n = q.execute(&mut *conn).await?;
+    versioned(&mut *conn, n, "customers", id).await?;
+    if let Some(old) = old_name {
+        CUSTOMER_NAMES
+            .rename(&mut *conn, dialect, id, &old, &d.name)
+            .await?;
+    }
     customer_by_id(conn, &Reach::All, id)
         .await?
         .ok_or(StoreError::NotFound)
@@ -394,6 +406,7 @@ const CONTACT_FIELDS: &str =
 
 pub async fn insert_contact(
     conn: &mut AnyConnection,
+    dialect: Dialect,
     customer_id: i64,
     d: &ContactData,
     now: i64,
@@ -406,7 +419,10 @@ pub async fn insert_contact(
         .push(", ")
         .bind(now)
         .push(") RETURNING id");
-    let id: i64 = col(&q.fetch_one(conn).await?, "id")?;
+    let id: i64 = col(&q.fetch_one(&mut *conn).await?, "id")?;
+    CONTACT_NAMES
+        .add(&mut *conn, dialect, [(id, d.name.as_str())])
+        .await?;
     contact_by_id(conn, &Reach::All, id)
         .await?
         .ok_or(StoreError::NotFound)
@@ -414,11 +430,13 @@ pub async fn insert_contact(
 
 pub async fn update_contact(
     conn: &mut AnyConnection,
+    dialect: Dialect,
     id: i64,
     version: i64,
     d: &ContactData,
     now: i64,
 ) -> Result<Contact> {
+    let old_name = CONTACT_NAMES.name_at(&mut *conn, id, version).await?;
     let mut q = Sql::new("UPDATE contacts SET (");
     q.push(CONTACT_FIELDS).push(") = (");
     bind_contact_fields(&mut q, d);
@@ -427,8 +445,13 @@ pub async fn update_contact(
         .push(", version = version + 1 WHERE id = ")
         .bind(id);
     q.push(" AND version = ").bind(version);
-    let n = q.execute(conn).await?;
-    versioned(conn, n, "contacts", id).await?;
+    let n = q.execute(&mut *conn).await?;
+    versioned(&mut *conn, n, "contacts", id).await?;
+    if let Some(old) = old_name {
+        CONTACT_NAMES
+            .rename(&mut *conn, dialect, id, &old, &d.name)
+            .await?;
+    }
     contact_by_id(conn, &Reach::All, id)
         .await?
         .ok_or(StoreError::NotFound)
@@ -442,9 +465,8 @@ struct Searched {
     kind: SearchKind,
     /// `id, title, detail, customer_id`, unqualified: the bigram table has none of them.
     columns: &'static str,
-    table: &'static str,
-    name_column: &'static str,
-    bigrams: &'static str,
+    /// Its table, name column and bigram table.
+    names: &'static NameIndex,
     /// The scope as a condition on the rows of `table`, for reading the scope.
     reach: fn(&mut Sql, &Reach),
     /// The scope checked row by row, for reading a bigram's records.
@@ -458,9 +480,7 @@ struct Searched {
 const CUSTOMERS: Searched = Searched {
     kind: SearchKind::Customer,
     columns: "id, name AS title, COALESCE(phone, email) AS detail, id AS customer_id",
-    table: "customers",
-    name_column: "name",
-    bigrams: "customer_name_bigrams",
+    names: &CUSTOMER_NAMES,
     reach: customer_reach,
     probe_reach: customer_reach,
     count_from: "customers",
@@ -470,9 +490,7 @@ const CUSTOMERS: Searched = Searched {
 const CONTACTS: Searched = Searched {
     kind: SearchKind::Contact,
     columns: "id, name AS title, COALESCE(phone, email) AS detail, customer_id",
-    table: "contacts",
-    name_column: "name",
-    bigrams: "contact_name_bigrams",
+    names: &CONTACT_NAMES,
     reach: contact_reach,
     probe_reach: contact_customer_in_reach,
     count_from: "customers",
@@ -482,9 +500,7 @@ const CONTACTS: Searched = Searched {
 const LEADS: Searched = Searched {
     kind: SearchKind::Lead,
     columns: "id, company AS title, contact_name AS detail, customer_id",
-    table: "leads",
-    name_column: "company",
-    bigrams: "lead_name_bigrams",
+    names: &LEAD_NAMES,
     reach: lead_reach,
     probe_reach: lead_reach,
     count_from: "leads",
@@ -617,7 +633,7 @@ impl SearchRead<'_> {
     fn through_scope(&self, q: &mut Sql, reach: &Reach) {
         let s = self.s;
         self.select_kind(q);
-        q.push(s.columns).push(" FROM ").push(s.table);
+        q.push(s.columns).push(" FROM ").push(s.names.table);
         q.push(" WHERE ");
         self.matching(q, s.reach, reach);
         q.push(" ORDER BY id DESC LIMIT ").bind(self.limit);
@@ -628,8 +644,8 @@ impl SearchRead<'_> {
     fn through_gram_sqlite(&self, q: &mut Sql, reach: &Reach, gram: &str) {
         let s = self.s;
         self.select_kind(q);
-        q.push(s.columns).push(" FROM ").push(s.bigrams);
-        q.push(" g CROSS JOIN ").push(s.table);
+        q.push(s.columns).push(" FROM ").push(s.names.bigrams);
+        q.push(" g CROSS JOIN ").push(s.names.table);
         q.push(" WHERE id = g.record_id AND g.gram = ")
             .bind(gram.to_owned())
             .push(" AND ");
@@ -644,11 +660,12 @@ impl SearchRead<'_> {
     fn through_gram_postgres(&self, q: &mut Sql, reach: &Reach, gram: &str) {
         let s = self.s;
         self.select_kind(q);
-        q.push("x.* FROM (SELECT record_id FROM ").push(s.bigrams);
+        q.push("x.* FROM (SELECT record_id FROM ")
+            .push(s.names.bigrams);
         q.push(" WHERE gram = ")
             .bind(gram.to_owned())
             .push(" ORDER BY record_id DESC) g CROSS JOIN LATERAL (SELECT ");
-        q.push(s.columns).push(" FROM ").push(s.table);
+        q.push(s.columns).push(" FROM ").push(s.names.table);
         q.push(" WHERE id = g.record_id AND ");
         self.matching(q, s.probe_reach, reach);
         q.push(" OFFSET 0) x ORDER BY g.record_id DESC LIMIT ")
@@ -665,7 +682,7 @@ impl SearchRead<'_> {
     /// The scope, checked by `in_reach`, and the words.
     fn matching(&self, q: &mut Sql, in_reach: fn(&mut Sql, &Reach), reach: &Reach) {
         in_reach(q, reach);
-        push_match_on(q, self.s.name_column, self.text, self.names_only);
+        push_match_on(q, self.s.names.column, self.text, self.names_only);
     }
 }
 
@@ -673,20 +690,6 @@ impl SearchRead<'_> {
 /// e-mail keys are searched by ASCII words, phone keys by three digits or more.
 fn can_match_only_names(text: &str) -> bool {
     !text.is_ascii() && normalize_phone(text).len() < 3
-}
-
-/// The distinct bigrams of the words that the index keeps (those with a character beyond
-/// ASCII), lower-cased as the match compares them.
-fn bigrams(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.to_lowercase().chars().collect();
-    let mut grams: Vec<String> = chars
-        .windows(2)
-        .map(|w| w.iter().collect::<String>())
-        .filter(|g| !g.is_ascii())
-        .collect();
-    grams.sort();
-    grams.dedup();
-    grams
 }
 
 /// How one kind's matches are read.
@@ -731,7 +734,7 @@ async fn cheaper_paths(
     for s in kinds {
         for (i, gram) in counted.iter().enumerate() {
             q.push(", (SELECT COUNT(*) FROM (SELECT 1 FROM ")
-                .push(s.bigrams)
+                .push(s.names.bigrams)
                 .push(" WHERE gram = ")
                 .bind(gram.clone())
                 .push(" LIMIT ")
@@ -805,8 +808,13 @@ pub async fn merge(conn: &mut AnyConnection, from: i64, into: i64, now: i64) -> 
     q.bind(now).push(" WHERE id = ").bind(into);
     q.execute(conn).await?;
     let mut q = Sql::new("DELETE FROM customers WHERE id = ");
-    q.bind(from);
-    q.execute(conn).await.map(drop)
+    q.bind(from).push(" RETURNING name");
+    if let Some(row) = q.fetch_optional(&mut *conn).await? {
+        CUSTOMER_NAMES
+            .remove(conn, from, &col::<String>(&row, "name")?)
+            .await?;
+    }
+    Ok(())
 }
 
 // ---- credit history (CUST-5) ----------------------------------------------------------------

@@ -10,6 +10,7 @@ use stride_app::ports::{
 };
 use stride_app::StoreError;
 
+use crate::name_index::LEAD_NAMES;
 use crate::sql::{col, execute_all, reserve_ids, Batch, Binds, Sql};
 use crate::store::SqlTx;
 use crate::{audit, leads, Dialect, SqlStore};
@@ -121,7 +122,13 @@ impl ImportWrites for SqlTx {
         now_ms: i64,
     ) -> StoreResult<()> {
         let dialect = self.dialect;
+        // The bigrams are built while the last lead statement runs.
+        let names = ids
+            .iter()
+            .zip(leads)
+            .map(|(id, (d, _))| (*id, d.company.as_str()));
         let statements = leads::lead_inserts(dialect, ids, leads, now_ms)
+            .chain(LEAD_NAMES.inserts(dialect, names))
             .chain(leads::first_grade_inserts(
                 dialect, ids, leads, actor_id, now_ms,
             ))

@@ -11,6 +11,7 @@ use stride_app::page::PageRequest;
 use stride_app::{Reach, StoreError};
 use stride_domain::customers::{normalize_company_name, normalize_email, normalize_phone};
 
+use crate::name_index::LEAD_NAMES;
 use crate::org::versioned;
 use crate::sql::{col, flag, Sql};
 use crate::sql::{Batch, Binds};
@@ -214,6 +215,7 @@ fn bind_lead(q: &mut impl Binds, d: &LeadData, s: &LeadState) {
 
 pub async fn insert_lead(
     conn: &mut AnyConnection,
+    dialect: Dialect,
     d: &LeadData,
     s: &LeadState,
     now: i64,
@@ -227,7 +229,10 @@ pub async fn insert_lead(
         .push(", ")
         .bind(now)
         .push(") RETURNING id");
-    let id: i64 = col(&q.fetch_one(conn).await?, "id")?;
+    let id: i64 = col(&q.fetch_one(&mut *conn).await?, "id")?;
+    LEAD_NAMES
+        .add(&mut *conn, dialect, [(id, d.company.as_str())])
+        .await?;
     lead_by_id(conn, &Reach::All, id)
         .await?
         .ok_or(StoreError::NotFound)
@@ -298,12 +303,14 @@ pub fn first_grade_inserts<'a>(
 
 pub async fn update_lead(
     conn: &mut AnyConnection,
+    dialect: Dialect,
     id: i64,
     version: i64,
     d: &LeadData,
     s: &LeadState,
     now: i64,
 ) -> Result<Lead> {
+    let old_company = LEAD_NAMES.name_at(&mut *conn, id, version).await?;
     let mut q = Sql::new("UPDATE leads SET (");
     q.push(LEAD_FIELDS).push(") = (");
     bind_lead(&mut q, d, s);
@@ -312,8 +319,13 @@ pub async fn update_lead(
         .push(", version = version + 1 WHERE id = ")
         .bind(id);
     q.push(" AND version = ").bind(version);
-    let n = q.execute(conn).await?;
-    versioned(conn, n, "leads", id).await?;
+    let n = q.execute(&mut *conn).await?;
+    versioned(&mut *conn, n, "leads", id).await?;
+    if let Some(old) = old_company {
+        LEAD_NAMES
+            .rename(&mut *conn, dialect, id, &old, &d.company)
+            .await?;
+    }
     lead_by_id(conn, &Reach::All, id)
         .await?
         .ok_or(StoreError::NotFound)

@@ -12,6 +12,7 @@ mod import;
 mod jobs;
 mod leads;
 mod migrate;
+mod name_index;
 mod opportunities;
 mod org;
 mod settings;

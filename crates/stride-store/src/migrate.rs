@@ -59,6 +59,11 @@ pub const MIGRATIONS: &[Migration] = &[
         "name_bigrams_skip_ascii",
         "0024_name_bigrams_skip_ascii"
     ),
+    migration!(
+        25,
+        "name_bigrams_by_the_store",
+        "0025_name_bigrams_by_the_store"
+    ),
 ];
 
 /// The schema version this build expects: its last migration.

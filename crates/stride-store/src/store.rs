@@ -481,7 +481,8 @@ impl Tx for SqlTx {
         owner: Option<(i64, i64)>,
         now_ms: i64,
     ) -> StoreResult<Customer> {
-        customers::insert_customer(self.conn().await?, data, owner, now_ms).await
+        let dialect = self.dialect;
+        customers::insert_customer(self.conn().await?, dialect, data, owner, now_ms).await
     }
     async fn update_customer(
         &mut self,
@@ -490,7 +491,8 @@ impl Tx for SqlTx {
         data: &CustomerData,
         now_ms: i64,
     ) -> StoreResult<Customer> {
-        customers::update_customer(self.conn().await?, id, version, data, now_ms).await
+        let dialect = self.dialect;
+        customers::update_customer(self.conn().await?, dialect, id, version, data, now_ms).await
     }
     async fn owned_customers(&mut self, user_id: i64) -> StoreResult<i64> {
         customers::owned(self.conn().await?, user_id).await
@@ -526,7 +528,8 @@ impl Tx for SqlTx {
         data: &ContactData,
         now_ms: i64,
     ) -> StoreResult<Contact> {
-        customers::insert_contact(self.conn().await?, customer_id, data, now_ms).await
+        let dialect = self.dialect;
+        customers::insert_contact(self.conn().await?, dialect, customer_id, data, now_ms).await
     }
     async fn update_contact(
         &mut self,
@@ -535,7 +538,8 @@ impl Tx for SqlTx {
         data: &ContactData,
         now_ms: i64,
     ) -> StoreResult<Contact> {
-        customers::update_contact(self.conn().await?, id, version, data, now_ms).await
+        let dialect = self.dialect;
+        customers::update_contact(self.conn().await?, dialect, id, version, data, now_ms).await
     }
     async fn insert_lead(
         &mut self,
@@ -543,7 +547,8 @@ impl Tx for SqlTx {
         state: &LeadState,
         now_ms: i64,
     ) -> StoreResult<Lead> {
-        leads::insert_lead(self.conn().await?, data, state, now_ms).await
+        let dialect = self.dialect;
+        leads::insert_lead(self.conn().await?, dialect, data, state, now_ms).await
     }
     async fn update_lead(
         &mut self,
@@ -553,7 +558,17 @@ impl Tx for SqlTx {
         state: &LeadState,
         now_ms: i64,
     ) -> StoreResult<Lead> {
-        leads::update_lead(self.conn().await?, id, version, data, state, now_ms).await
+        let dialect = self.dialect;
+        leads::update_lead(
+            self.conn().await?,
+            dialect,
+            id,
+            version,
+            data,
+            state,
+            now_ms,
+        )
+        .await
     }
     async fn record_lead_grade(
         &mut self,

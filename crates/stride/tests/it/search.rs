@@ -5,7 +5,10 @@ use serde_json::json;
 use sqlx::Connection;
 use stride_testkit::{backend_tests, Client, TestApp, PASSWORD};
 
-backend_tests!(names_are_found_through_their_bigrams_after_every_write);
+backend_tests!(
+    names_are_found_through_their_bigrams_after_every_write,
+    names_loaded_in_bulk_are_found
+);
 
 /// The titles a search shows, sorted, each prefixed with its kind.
 async fn found(c: &Client, words: &str) -> Vec<String> {
@@ -72,13 +75,13 @@ async fn names_are_found_through_their_bigrams_after_every_write(app: TestApp) {
     create(&rep2, "/api/v1/customers", customer("上海石化")).await;
     create(&rep2, "/api/v1/customers", customer("华为终端(深圳)")).await;
     create(&rep2, "/api/v1/customers", customer("华为云计算")).await;
-    create(
+    let contact = create(
         &rep1,
         "/api/v1/contacts",
         json!({"customer_id": huawei, "name": "王上海"}),
     )
     .await;
-    create(
+    let hong = create(
         &rep1,
         "/api/v1/leads",
         json!({"company": "上海华虹宏力", "contact_name": "周工", "source": "website"}),
@@ -140,24 +143,9 @@ async fn names_are_found_through_their_bigrams_after_every_write(app: TestApp) {
     // A rename moves the name's bigrams with it, to and from a name without any (ASCII only),
     // and lower-cases a bigram's ASCII half.
     let path = format!("/api/v1/customers/{baidu}");
-    let rename = |name: &'static str| {
-        let (rep1, path) = (&rep1, &path);
-        async move {
-            let etag = rep1.get(path).await.etag();
-            let r = rep1
-                .send(
-                    reqwest::Method::PUT,
-                    path,
-                    Some(json!({ "name": name })),
-                    &[("if-match", &etag)],
-                )
-                .await;
-            assert_eq!(r.status, 200, "{}", r.body);
-        }
-    };
-    rename("Baidu Netcom").await;
+    rename(&rep1, &path, json!({"name": "Baidu Netcom"})).await;
     assert_eq!(found(&rep1, "百度").await, titles(&[]));
-    rename("BYTEDANCE字节跳动").await;
+    rename(&rep1, &path, json!({"name": "BYTEDANCE字节跳动"})).await;
     assert_eq!(
         found(&rep1, "字节").await,
         titles(&["customer:BYTEDANCE字节跳动"])
@@ -193,11 +181,73 @@ async fn names_are_found_through_their_bigrams_after_every_write(app: TestApp) {
         .await
         .contains(&"lead:上海微创医疗".to_owned()));
 
-    // The bigrams are exactly those of the names stored (the ones with a character beyond
-    // ASCII): none left behind by the rename or the merge, none missing for rows written in bulk.
+    // A contact's and a lead's new names are found, their old ones no longer.
+    rename(
+        &rep1,
+        &format!("/api/v1/contacts/{contact}"),
+        json!({"name": "李北京"}),
+    )
+    .await;
+    assert_eq!(found(&rep1, "北京").await, titles(&["contact:李北京"]));
+    assert!(!found(&rep1, "王上")
+        .await
+        .contains(&"contact:王上海".to_owned()));
+    rename(
+        &rep1,
+        &format!("/api/v1/leads/{hong}"),
+        json!({"company": "苏州华虹半导体", "contact_name": "周工", "source": "website"}),
+    )
+    .await;
+    assert_eq!(found(&rep1, "苏州").await, titles(&["lead:苏州华虹半导体"]));
+    assert_eq!(found(&rep1, "宏力").await, titles(&[]));
+
+    bigrams_follow_names(&app.database_url).await;
+}
+
+/// Rows written in bulk (`stride bench-data`) are indexed like the rest.
+async fn names_loaded_in_bulk_are_found(app: TestApp) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stride"))
+        .args(["--database-url", &app.database_url, "bench-data"])
+        .args(["--users", "12", "--customers", "40", "--contacts", "60"])
+        .env("STRIDE_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut db = sqlx::AnyConnection::connect(&app.database_url)
         .await
         .unwrap();
+    for table in ["customer_name_bigrams", "contact_name_bigrams"] {
+        let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        assert!(n > 0, "{table} is empty");
+    }
+    bigrams_follow_names(&app.database_url).await;
+}
+
+/// PUTs `body` to the record at `path` as its current version.
+async fn rename(c: &Client, path: &str, body: serde_json::Value) {
+    let etag = c.get(path).await.etag();
+    let r = c
+        .send(
+            reqwest::Method::PUT,
+            path,
+            Some(body),
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// The bigrams stored are exactly those of the names stored (the ones with a character beyond
+/// ASCII): none left behind by a rename or a merge, none missing for any row.
+async fn bigrams_follow_names(database_url: &str) {
+    let mut db = sqlx::AnyConnection::connect(database_url).await.unwrap();
     for (table, bigrams, column) in [
         ("customers", "customer_name_bigrams", "name"),
         ("contacts", "contact_name_bigrams", "name"),

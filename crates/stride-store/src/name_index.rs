@@ -1,0 +1,220 @@
+//! The search box's index of names (CUST-6, migration `0021_name_bigrams`): every searchable
+//! name is also kept as the set of its two-character pieces (bigrams) that hold a character
+//! beyond ASCII, lower-cased as the search compares them. A name containing the words contains
+//! every bigram of the words, so the records holding one of them are a superset of the matches.
+//!
+//! The store writes a name's bigrams beside every write of the name, in the same transaction,
+//! with [`bigrams`], the rule the search splits its words by, so the index and the search
+//! cannot disagree. Migration 0025 dropped the triggers that kept them before: they wrote the rule
+//! again in each dialect's SQL and spent over a third of a lead import computing it row by row.
+
+use std::collections::BTreeSet;
+
+use sqlx::AnyConnection;
+use stride_app::ports::StoreResult;
+
+use crate::sql::{col, execute_all, Batch, Binds, Sql};
+use crate::Dialect;
+
+/// One kind of record whose name the search box finds.
+pub(crate) struct NameIndex {
+    /// The records' table and its name column.
+    pub table: &'static str,
+    pub column: &'static str,
+    /// The bigram table: `(gram, record_id)`, keyed in that order.
+    pub bigrams: &'static str,
+}
+
+pub(crate) const CUSTOMER_NAMES: NameIndex = NameIndex {
+    table: "customers",
+    column: "name",
+    bigrams: "customer_name_bigrams",
+};
+
+pub(crate) const CONTACT_NAMES: NameIndex = NameIndex {
+    table: "contacts",
+    column: "name",
+    bigrams: "contact_name_bigrams",
+};
+
+pub(crate) const LEAD_NAMES: NameIndex = NameIndex {
+    table: "leads",
+    column: "company",
+    bigrams: "lead_name_bigrams",
+};
+
+/// Rows per statement.
+const BIGRAMS_PER_INSERT: usize = 10_000;
+
+/// The distinct bigrams of `text` that the index keeps (those with a character beyond ASCII),
+/// lower-cased, sorted. ASCII words are searched by scanning, as they may match e-mail and phone
+/// keys too; any other word of two characters or more has at least one such bigram.
+pub(crate) fn bigrams(text: &str) -> Vec<String> {
+    if text.is_ascii() {
+        return Vec::new();
+    }
+    let chars: Vec<char> = text.to_lowercase().chars().collect();
+    let grams: BTreeSet<String> = chars
+        .windows(2)
+        .map(|w| w.iter().collect::<String>())
+        .filter(|g| !g.is_ascii())
+        .collect();
+    grams.into_iter().collect()
+}
+
+impl NameIndex {
+    /// The registry of indexed tables, for writers that know only a table's name (bulk loads).
+    pub fn of_table(table: &str) -> Option<&'static NameIndex> {
+        [&CUSTOMER_NAMES, &CONTACT_NAMES, &LEAD_NAMES]
+            .into_iter()
+            .find(|i| i.table == table)
+    }
+
+    /// Statements adding the bigrams of new records' names, built when first asked for: in a
+    /// chain of statements (an import's chunk), while the statement before them runs.
+    pub fn inserts<'a, I>(
+        &'a self,
+        dialect: Dialect,
+        records: I,
+    ) -> impl Iterator<Item = Batch> + 'a
+    where
+        I: IntoIterator<Item = (i64, &'a str)> + 'a,
+    {
+        std::iter::once_with(move || {
+            let rows = records
+                .into_iter()
+                .flat_map(|(id, name)| bigrams(name).into_iter().map(move |g| (g, id)))
+                .collect();
+            self.row_inserts(dialect, rows)
+        })
+        .flatten()
+    }
+
+    /// The rows go in the index's own order, (gram, record), so that the ones landing on one
+    /// page of the index follow each other, and as one JSON array per statement: one value to
+    /// bind instead of two per row, which cost the database more than the rows themselves
+    /// (docs/benchmarks.md, 2026-12-07).
+    fn row_inserts(&self, dialect: Dialect, mut rows: Vec<(String, i64)>) -> Vec<Batch> {
+        rows.sort_unstable();
+        let text = match dialect {
+            Dialect::Sqlite => format!(
+                "INSERT INTO {} (gram, record_id) SELECT value ->> 0, value ->> 1 FROM json_each(",
+                self.bigrams
+            ),
+            Dialect::Postgres => format!(
+                "INSERT INTO {} (gram, record_id) SELECT e ->> 0, (e ->> 1)::BIGINT \
+                 FROM json_array_elements(CAST(",
+                self.bigrams
+            ),
+        };
+        let close = match dialect {
+            Dialect::Sqlite => ")",
+            Dialect::Postgres => " AS JSON)) AS e",
+        };
+        rows.chunks(BIGRAMS_PER_INSERT)
+            .map(|chunk| {
+                let mut q = Batch::new(dialect, &text);
+                // Strings and integers only: serializing them cannot fail.
+                q.bind(serde_json::to_string(chunk).unwrap_or_default())
+                    .push(close);
+                q.kept_if(true)
+            })
+            .collect()
+    }
+
+    /// Indexes the names of records just inserted.
+    pub async fn add<'a, I>(
+        &'a self,
+        conn: &mut AnyConnection,
+        dialect: Dialect,
+        records: I,
+    ) -> StoreResult<()>
+    where
+        I: IntoIterator<Item = (i64, &'a str)> + Send + 'a,
+    {
+        execute_all(conn, self.inserts(dialect, records)).await
+    }
+
+    /// The stored name of record `id` at `version`, read before a write that may rename it;
+    /// `None` when the record is not at that version (the write then says why).
+    pub async fn name_at(
+        &self,
+        conn: &mut AnyConnection,
+        id: i64,
+        version: i64,
+    ) -> StoreResult<Option<String>> {
+        let mut q = Sql::new(&format!(
+            "SELECT {} AS name FROM {} WHERE id = ",
+            self.column, self.table
+        ));
+        q.bind(id).push(" AND version = ").bind(version);
+        q.fetch_optional(conn)
+            .await?
+            .map(|row| col(&row, "name"))
+            .transpose()
+    }
+
+    /// Moves record `id`'s bigrams from its `old` name to its `new` one: only the pieces that
+    /// differ are deleted and inserted.
+    pub async fn rename(
+        &self,
+        conn: &mut AnyConnection,
+        dialect: Dialect,
+        id: i64,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<()> {
+        if old == new {
+            return Ok(());
+        }
+        let (before, after) = (bigrams(old), bigrams(new));
+        let gone = before.iter().filter(|g| !after.contains(g));
+        self.delete(&mut *conn, id, gone.cloned().collect()).await?;
+        let added: Vec<(String, i64)> = after
+            .into_iter()
+            .filter(|g| !before.contains(g))
+            .map(|g| (g, id))
+            .collect();
+        execute_all(conn, self.row_inserts(dialect, added).into_iter()).await
+    }
+
+    /// Removes the bigrams of record `id`, deleted under `name`.
+    pub async fn remove(&self, conn: &mut AnyConnection, id: i64, name: &str) -> StoreResult<()> {
+        self.delete(conn, id, bigrams(name)).await
+    }
+
+    async fn delete(
+        &self,
+        conn: &mut AnyConnection,
+        id: i64,
+        grams: Vec<String>,
+    ) -> StoreResult<()> {
+        if grams.is_empty() {
+            return Ok(());
+        }
+        let mut q = Sql::new(&format!("DELETE FROM {} WHERE record_id = ", self.bigrams));
+        q.bind(id).push(" AND gram IN (");
+        for (i, g) in grams.into_iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.bind(g);
+        }
+        q.push(")");
+        q.execute(conn).await.map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bigrams;
+
+    #[test]
+    fn bigrams_keep_pieces_beyond_ascii_lower_cased_once_each() {
+        assert_eq!(bigrams("华为华为"), vec!["为华", "华为"]);
+        assert_eq!(bigrams("ACME 上海 Ltd."), vec![" 上", "上海", "海 "]);
+        assert_eq!(bigrams("BYTEDANCE字节"), vec!["e字", "字节"]);
+        assert!(bigrams("Baidu Netcom").is_empty());
+        assert!(bigrams("华").is_empty());
+    }
+}
