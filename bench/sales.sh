@@ -125,13 +125,14 @@ bench_backend() {
     }
     NOTES+=("$backend: benchlead's board: $(jq -r '[.columns[] | "\(.stage) \(.count)"] | join(", ")' "$WORKDIR/$backend-board.json")")
 
+    LAST_RPS=
     bench_get "$backend" healthz '`GET /healthz`' "$CONNECTIONS" "$base/healthz"
     local healthz_rps=$LAST_RPS
     local connections
     for connections in ${BOARD_CONNECTIONS:-1 $CONNECTIONS}; do
         bench_get "$backend" board '`GET /api/v1/opportunities/board` (10,000 open)' "$connections" \
             "$base/api/v1/opportunities/board" -H "Authorization: Bearer $lead"
-        if wanted board; then
+        if wanted board && [[ -n $healthz_rps ]]; then
             NOTES+=("$backend board c$connections: 1 request per $(awk -v a="$LAST_RPS" -v b="$healthz_rps" 'BEGIN { printf "%.0f", b / a }') /healthz requests of the same run")
         fi
     done
