@@ -228,9 +228,7 @@ pub fn read_table(bytes: &[u8], overrides: &[(String, String)]) -> AppResult<(Ma
         .map(|line| {
             line.into_iter()
                 .zip(&mapping)
-                .filter_map(|(value, field)| {
-                    Some((field.as_ref().copied()?, value.trim().to_owned()))
-                })
+                .filter_map(|(value, field)| Some((field.as_ref().copied()?, trimmed(value))))
                 .filter(|(_, v)| !v.is_empty())
                 .collect()
         })
@@ -241,6 +239,14 @@ pub fn read_table(bytes: &[u8], overrides: &[(String, String)]) -> AppResult<(Ma
         .filter_map(|(h, f)| f.map(|f| (h.clone(), f.to_owned())))
         .collect();
     Ok((used, rows))
+}
+
+/// `value` without surrounding white space, reusing its allocation when it has none.
+fn trimmed(value: String) -> String {
+    match value.trim() {
+        t if t.len() == value.len() => value,
+        t => t.to_owned(),
+    }
 }
 
 fn too_many_columns(n: usize) -> AppError {
@@ -353,8 +359,10 @@ fn csv_error(row: usize, e: &csv::Error) -> AppError {
     AppError::field("file", "malformed", what)
 }
 
-fn lead_from(values: &HashMap<&'static str, String>) -> LeadData {
-    let get = |f: &str| values.get(f).cloned();
+fn lead_from(mut values: HashMap<&'static str, String>) -> LeadData {
+    let explicit_need = values.contains_key("need");
+    let budget_known = values.contains_key("budget");
+    let mut get = |f: &str| values.remove(f);
     let source = get("source").unwrap_or_else(|| "other".into());
     let source = SOURCE_NAMES
         .iter()
@@ -373,8 +381,8 @@ fn lead_from(values: &HashMap<&'static str, String>) -> LeadData {
         credit_code: get("credit_code"),
         need: get("need"),
         budget: get("budget"),
-        explicit_need: values.contains_key("need"),
-        budget_known: values.contains_key("budget"),
+        explicit_need,
+        budget_known,
         notes: get("notes"),
         ..Default::default()
     }
@@ -465,7 +473,7 @@ fn checked_rows(
 ) -> AppResult<(Vec<CheckedRow>, Vec<RowProblem>)> {
     let mut checked = Vec::with_capacity(rows.len());
     let mut problems = Vec::new();
-    for (i, values) in rows.iter().enumerate() {
+    for (i, values) in rows.into_iter().enumerate() {
         let row = first_row + i;
         match checked_lead(lead_from(values)) {
             Ok(data) => {
@@ -624,7 +632,19 @@ impl App {
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> AppResult<ImportReport> {
         actor.require(RecordKind::Lead, Action::Create)?;
-        let (mapping, rows) = read_table(file, overrides)?;
+        // Reading a large file takes a while: on a blocking thread, beside reading the rules.
+        let reading = tokio::task::spawn_blocking({
+            let (file, overrides) = (file.to_vec(), overrides.to_vec());
+            move || read_table(&file, &overrides)
+        });
+        let ((mapping, rows), (rules, policy)) = tokio::try_join!(
+            async {
+                reading
+                    .await
+                    .map_err(|e| AppError::Internal(format!("reading the file: {e}")))?
+            },
+            self.grading()
+        )?;
         let total = rows.len();
         let mut report = ImportReport {
             rows: total,
@@ -635,7 +655,6 @@ impl App {
         // Rows checked plus leads written, of twice the rows.
         let done = AtomicUsize::new(0);
         let advance = |n: usize| progress(done.fetch_add(n, Ordering::Relaxed) + n, total * 2);
-        let (rules, policy) = self.grading().await?;
         let now = self.now_ms();
 
         let (to_prepare, mut chunks) = mpsc::channel::<(Vec<i64>, Vec<LeadData>)>(1);
