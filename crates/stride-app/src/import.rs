@@ -111,8 +111,6 @@ const SOURCE_NAMES: &[(&str, &str)] = &[
     ("cold call", "cold_call"),
 ];
 
-/// Rows of a file: lead field → value.
-pub type Rows = Vec<HashMap<&'static str, String>>;
 /// Which file column filled which lead field.
 pub type Mapping = Vec<(String, String)>;
 
@@ -204,41 +202,99 @@ pub fn column_mapping(
 /// Largest total a zipped XLSX may unpack to: a guard against zip bombs.
 const MAX_XLSX_UNPACKED: u64 = 100 * 1024 * 1024;
 
-/// Reads an import file — XLSX (recognised by its zip signature) or UTF-8 CSV — into rows of
-/// field → value, refusing malformed or oversized files with the row at fault.
-pub fn read_table(bytes: &[u8], overrides: &[(String, String)]) -> AppResult<(Mapping, Rows)> {
-    if bytes.len() > MAX_IMPORT_BYTES {
-        return Err(AppError::field(
-            "file",
-            "too_large",
-            format!("at most {} MiB", MAX_IMPORT_BYTES / 1024 / 1024),
-        ));
-    }
-    let table = if bytes.starts_with(b"PK\x03\x04") {
-        xlsx_table(bytes)?
-    } else {
-        csv_table(bytes)?
-    };
-    let mut lines = table.into_iter();
-    let headers = lines
-        .next()
-        .ok_or_else(|| AppError::field("file", "empty", "the file is empty"))?;
-    let mapping = column_mapping(&headers, overrides)?;
-    let rows = lines
-        .map(|line| {
-            line.into_iter()
-                .zip(&mapping)
-                .filter_map(|(value, field)| Some((field.as_ref().copied()?, trimmed(value))))
-                .filter(|(_, v)| !v.is_empty())
-                .collect()
+/// An import file, checked whole and read row by row: XLSX (recognised by its zip signature)
+/// or UTF-8 CSV. A malformed or oversized file is refused, with the row at fault, before any row
+/// is read; the rows are then built as they are taken (on the thread validating them, while the
+/// rows before are written), so a large file is never held as rows all at once.
+pub struct Table {
+    /// Which file column filled which field.
+    pub mapping: Mapping,
+    /// How many rows follow the header.
+    pub len: usize,
+    fields: Vec<Option<&'static str>>,
+    lines: Lines,
+}
+
+enum Lines {
+    Csv(csv::ByteRecordsIntoIter<std::io::Cursor<Vec<u8>>>),
+    Xlsx(std::vec::IntoIter<Vec<String>>),
+}
+
+/// One row: field → value, the values trimmed and the empty ones left out.
+pub type Row = HashMap<&'static str, String>;
+
+impl Table {
+    pub fn read(bytes: Vec<u8>, overrides: &[(String, String)]) -> AppResult<Self> {
+        if bytes.len() > MAX_IMPORT_BYTES {
+            return Err(AppError::field(
+                "file",
+                "too_large",
+                format!("at most {} MiB", MAX_IMPORT_BYTES / 1024 / 1024),
+            ));
+        }
+        let (headers, len, lines) = if bytes.starts_with(b"PK\x03\x04") {
+            let mut table = xlsx_table(&bytes)?.into_iter();
+            let headers = table.next();
+            (headers, table.len(), Lines::Xlsx(table))
+        } else {
+            let bom = if bytes.starts_with(b"\xef\xbb\xbf") {
+                3
+            } else {
+                0
+            };
+            let lines = csv_lines(&bytes[bom..])?;
+            let mut cursor = std::io::Cursor::new(bytes);
+            cursor.set_position(bom as u64);
+            let mut records = csv_reader(cursor).into_byte_records();
+            // Checked by `csv_lines`: every record reads, as UTF-8.
+            let headers = records.next().and_then(Result::ok).map(|r| {
+                r.iter()
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+                    .collect()
+            });
+            (headers, lines.saturating_sub(1), Lines::Csv(records))
+        };
+        let headers =
+            headers.ok_or_else(|| AppError::field("file", "empty", "the file is empty"))?;
+        let fields = column_mapping(&headers, overrides)?;
+        let mapping = headers
+            .iter()
+            .zip(&fields)
+            .filter_map(|(h, f)| f.map(|f| (h.clone(), f.to_owned())))
+            .collect();
+        Ok(Self {
+            mapping,
+            len,
+            fields,
+            lines,
         })
-        .collect();
-    let used = headers
-        .iter()
-        .zip(&mapping)
-        .filter_map(|(h, f)| f.map(|f| (h.clone(), f.to_owned())))
-        .collect();
-    Ok((used, rows))
+    }
+
+    fn row(&self, values: impl Iterator<Item = String>) -> Row {
+        values
+            .zip(&self.fields)
+            .filter_map(|(value, field)| Some((field.as_ref().copied()?, trimmed(value))))
+            .filter(|(_, v)| !v.is_empty())
+            .collect()
+    }
+}
+
+impl Iterator for Table {
+    type Item = Row;
+
+    fn next(&mut self) -> Option<Row> {
+        let values: Vec<String> = match &mut self.lines {
+            // Checked whole before: every record reads, as UTF-8.
+            Lines::Csv(records) => records
+                .next()?
+                .ok()?
+                .iter()
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .collect(),
+            Lines::Xlsx(lines) => lines.next()?,
+        };
+        Some(self.row(values.into_iter()))
+    }
 }
 
 /// `value` without surrounding white space, reusing its allocation when it has none.
@@ -273,29 +329,37 @@ fn not_utf8(row: usize) -> AppError {
     )
 }
 
-fn csv_table(bytes: &[u8]) -> AppResult<Vec<Vec<String>>> {
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    let mut reader = csv::ReaderBuilder::new()
+fn csv_reader<R: std::io::Read>(from: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(false)
-        .from_reader(bytes);
-    let mut table = Vec::new();
-    for (i, record) in reader.byte_records().enumerate() {
-        let row = i + 1;
-        let record = record.map_err(|e| csv_error(row, &e))?;
+        .from_reader(from)
+}
+
+/// Reads every record of a CSV file without keeping any, and counts them (the header too):
+/// a malformed file is refused whole, with its row, before any row is used.
+fn csv_lines(bytes: &[u8]) -> AppResult<usize> {
+    let mut reader = csv_reader(bytes);
+    let mut record = csv::ByteRecord::new();
+    let mut lines = 0;
+    loop {
+        let row = lines + 1;
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => return Ok(lines),
+            Ok(true) => {}
+            Err(e) => return Err(csv_error(row, &e)),
+        }
         if record.len() > MAX_IMPORT_COLUMNS {
             return Err(too_many_columns(record.len()));
         }
-        if table.len() > MAX_IMPORT_ROWS {
+        if lines > MAX_IMPORT_ROWS {
             return Err(too_many_rows());
         }
-        let line = record
-            .iter()
-            .map(|v| String::from_utf8(v.to_vec()).map_err(|_| not_utf8(row)))
-            .collect::<AppResult<Vec<_>>>()?;
-        table.push(line);
+        if record.iter().any(|v| std::str::from_utf8(v).is_err()) {
+            return Err(not_utf8(row));
+        }
+        lines += 1;
     }
-    Ok(table)
 }
 
 /// The first sheet of a workbook. The zip directory is checked before anything is unpacked, so
@@ -359,7 +423,7 @@ fn csv_error(row: usize, e: &csv::Error) -> AppError {
     AppError::field("file", "malformed", what)
 }
 
-fn lead_from(mut values: HashMap<&'static str, String>) -> LeadData {
+fn lead_from(mut values: Row) -> LeadData {
     let explicit_need = values.contains_key("need");
     let budget_known = values.contains_key("budget");
     let mut get = |f: &str| values.remove(f);
@@ -467,10 +531,7 @@ fn field_of(matched_on: &str) -> &str {
 const CHECK_CHUNK: usize = 2 * WRITE_BATCH;
 
 /// Validates a chunk of rows, the first of them being file row `first_row` (the header is row 1).
-fn checked_rows(
-    rows: Vec<HashMap<&'static str, String>>,
-    first_row: usize,
-) -> AppResult<(Vec<CheckedRow>, Vec<RowProblem>)> {
+fn checked_rows(rows: Vec<Row>, first_row: usize) -> AppResult<(Vec<CheckedRow>, Vec<RowProblem>)> {
     let mut checked = Vec::with_capacity(rows.len());
     let mut problems = Vec::new();
     for (i, values) in rows.into_iter().enumerate() {
@@ -632,12 +693,12 @@ impl App {
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> AppResult<ImportReport> {
         actor.require(RecordKind::Lead, Action::Create)?;
-        // Reading a large file takes a while: on a blocking thread, beside reading the rules.
+        // Checking a large file takes a while: on a blocking thread, beside reading the rules.
         let reading = tokio::task::spawn_blocking({
             let (file, overrides) = (file.to_vec(), overrides.to_vec());
-            move || read_table(&file, &overrides)
+            move || Table::read(file, &overrides)
         });
-        let ((mapping, rows), (rules, policy)) = tokio::try_join!(
+        let (table, (rules, policy)) = tokio::try_join!(
             async {
                 reading
                     .await
@@ -645,11 +706,11 @@ impl App {
             },
             self.grading()
         )?;
-        let total = rows.len();
+        let total = table.len;
         let mut report = ImportReport {
             rows: total,
             dry_run,
-            mapping,
+            mapping: table.mapping.clone(),
             ..Default::default()
         };
         // Rows checked plus leads written, of twice the rows.
@@ -689,27 +750,28 @@ impl App {
 
         let check = async {
             let mut first_rows = FirstRows::new();
-            let mut rows = rows.into_iter();
-            let mut next_row = 2;
-            // Validates the next chunk on a blocking thread, from now on.
-            let mut validate_next = || {
-                let chunk: Vec<_> = rows.by_ref().take(CHECK_CHUNK).collect();
-                let (n, first) = (chunk.len(), next_row);
-                next_row += n;
-                (n > 0).then(|| {
-                    (
-                        n,
-                        tokio::task::spawn_blocking(move || checked_rows(chunk, first)),
-                    )
+            // Reads and validates the next chunk on a blocking thread, from now on; the table
+            // goes with it and comes back.
+            let validate_next = |mut table: Table, first: usize| {
+                tokio::task::spawn_blocking(move || {
+                    let chunk: Vec<Row> = table.by_ref().take(CHECK_CHUNK).collect();
+                    let n = chunk.len();
+                    (table, n, checked_rows(chunk, first))
                 })
             };
-            let mut validating = validate_next();
-            while let Some((n, validated)) = validating.take() {
-                let (checked, problems) = validated
+            let mut next_row = 2;
+            let mut validating = Some(validate_next(table, next_row));
+            while let Some(validated) = validating.take() {
+                let (table, n, checked) = validated
                     .await
-                    .map_err(|e| AppError::Internal(format!("checking the import: {e}")))??;
-                // The following chunk is validated while this one's keys are looked up.
-                validating = validate_next();
+                    .map_err(|e| AppError::Internal(format!("checking the import: {e}")))?;
+                if n == 0 {
+                    break;
+                }
+                let (checked, problems) = checked?;
+                // The following chunk is read and validated while this one's keys are looked up.
+                next_row += n;
+                validating = Some(validate_next(table, next_row));
                 report.problems.extend(problems);
                 let found = self.store.stored_keys(&wanted_keys(&checked)).await?;
                 let leads = sort_out_duplicates(
