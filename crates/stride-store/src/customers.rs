@@ -11,7 +11,6 @@ use stride_app::{Reach, StoreError};
 use stride_domain::customers::{normalize_company_name, normalize_email, normalize_phone};
 
 use crate::name_index::{bigrams, NameIndex, CONTACT_NAMES, CUSTOMER_NAMES, LEAD_NAMES};
-use crate::org::versioned;
 use crate::sql::{col, Sql};
 use crate::Dialect;
 
@@ -243,7 +242,6 @@ pub async fn update_customer(
     d: &CustomerData,
     now: i64,
 ) -> Result<Customer> {
-    let old_name = CUSTOMER_NAMES.name_at(&mut *conn, id, version).await?;
     // Rewrites every registration field in the order of CUSTOMER_FIELDS.
     let mut q = Sql::new("UPDATE customers SET (");
     q.push(CUSTOMER_FIELDS).push(") = (");
@@ -253,13 +251,9 @@ pub async fn update_customer(
         .push(", version = version + 1 WHERE id = ")
         .bind(id);
     q.push(" AND version = ").bind(version);
-    let n = q.execute(&mut *conn).await?;
-    versioned(&mut *conn, n, "customers", id).await?;
-    if let Some(old) = old_name {
-        CUSTOMER_NAMES
-            .rename(&mut *conn, dialect, id, &old, &d.name)
-            .await?;
-    }
+    CUSTOMER_NAMES
+        .versioned_update(&mut *conn, dialect, (id, version), &d.name, q)
+        .await?;
     customer_by_id(conn, &Reach::All, id)
         .await?
         .ok_or(StoreError::NotFound)
@@ -436,7 +430,6 @@ pub async fn update_contact(
     d: &ContactData,
     now: i64,
 ) -> Result<Contact> {
-    let old_name = CONTACT_NAMES.name_at(&mut *conn, id, version).await?;
     let mut q = Sql::new("UPDATE contacts SET (");
     q.push(CONTACT_FIELDS).push(") = (");
     bind_contact_fields(&mut q, d);
@@ -445,13 +438,9 @@ pub async fn update_contact(
         .push(", version = version + 1 WHERE id = ")
         .bind(id);
     q.push(" AND version = ").bind(version);
-    let n = q.execute(&mut *conn).await?;
-    versioned(&mut *conn, n, "contacts", id).await?;
-    if let Some(old) = old_name {
-        CONTACT_NAMES
-            .rename(&mut *conn, dialect, id, &old, &d.name)
-            .await?;
-    }
+    CONTACT_NAMES
+        .versioned_update(&mut *conn, dialect, (id, version), &d.name, q)
+        .await?;
     contact_by_id(conn, &Reach::All, id)
         .await?
         .ok_or(StoreError::NotFound)

@@ -12,7 +12,6 @@ use stride_app::{Reach, StoreError};
 use stride_domain::customers::{normalize_company_name, normalize_email, normalize_phone};
 
 use crate::name_index::LEAD_NAMES;
-use crate::org::versioned;
 use crate::sql::{col, flag, Sql};
 use crate::sql::{Batch, Binds};
 use crate::Dialect;
@@ -310,7 +309,6 @@ pub async fn update_lead(
     s: &LeadState,
     now: i64,
 ) -> Result<Lead> {
-    let old_company = LEAD_NAMES.name_at(&mut *conn, id, version).await?;
     let mut q = Sql::new("UPDATE leads SET (");
     q.push(LEAD_FIELDS).push(") = (");
     bind_lead(&mut q, d, s);
@@ -319,13 +317,9 @@ pub async fn update_lead(
         .push(", version = version + 1 WHERE id = ")
         .bind(id);
     q.push(" AND version = ").bind(version);
-    let n = q.execute(&mut *conn).await?;
-    versioned(&mut *conn, n, "leads", id).await?;
-    if let Some(old) = old_company {
-        LEAD_NAMES
-            .rename(&mut *conn, dialect, id, &old, &d.company)
-            .await?;
-    }
+    LEAD_NAMES
+        .versioned_update(&mut *conn, dialect, (id, version), &d.company, q)
+        .await?;
     lead_by_id(conn, &Reach::All, id)
         .await?
         .ok_or(StoreError::NotFound)

@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 use sqlx::AnyConnection;
 use stride_app::ports::StoreResult;
 
+use crate::org::versioned;
 use crate::sql::{col, execute_all, Batch, Binds, Sql};
 use crate::Dialect;
 
@@ -135,9 +136,29 @@ impl NameIndex {
         execute_all(conn, self.inserts(dialect, records)).await
     }
 
+    /// Runs `update`, a write of record `id` at `version` that sets its name to `name` (and
+    /// bumps the version), and moves the record's bigrams with the name. A record no longer at
+    /// that version answers stale; a missing one, not found.
+    pub async fn versioned_update(
+        &self,
+        conn: &mut AnyConnection,
+        dialect: Dialect,
+        (id, version): (i64, i64),
+        name: &str,
+        update: Sql,
+    ) -> StoreResult<()> {
+        let old = self.name_at(&mut *conn, id, version).await?;
+        let touched = update.execute(&mut *conn).await?;
+        versioned(&mut *conn, touched, self.table, id).await?;
+        match old {
+            Some(old) => self.rename(conn, dialect, id, &old, name).await,
+            None => Ok(()),
+        }
+    }
+
     /// The stored name of record `id` at `version`, read before a write that may rename it;
     /// `None` when the record is not at that version (the write then says why).
-    pub async fn name_at(
+    async fn name_at(
         &self,
         conn: &mut AnyConnection,
         id: i64,
