@@ -6,7 +6,8 @@
 //! The store writes a name's bigrams beside every write of the name, in the same transaction,
 //! with [`bigrams`], the rule the search splits its words by, so the index and the search
 //! cannot disagree. Migration 0025 dropped the triggers that kept them before: they wrote the rule
-//! again in each dialect's SQL and spent over a third of a lead import computing it row by row.
+//! again in each dialect's SQL, and a lead import spent more on them than on writing the same
+//! bigrams from here (docs/benchmarks.md, 2026-12-07).
 
 use std::collections::BTreeSet;
 
@@ -91,10 +92,9 @@ impl NameIndex {
         .flatten()
     }
 
-    /// The rows go in the index's own order, (gram, record), so that the ones landing on one
-    /// page of the index follow each other, and as one JSON array per statement: one value to
-    /// bind instead of two per row, which cost the database more than the rows themselves
-    /// (docs/benchmarks.md, 2026-12-07).
+    /// Statements inserting `rows`: in the index's own order, (gram, record), so that the ones
+    /// landing on one page of the index follow each other, and as one JSON array per statement:
+    /// one value to bind instead of two per row, which cost the database more than the rows.
     fn row_inserts(&self, dialect: Dialect, mut rows: Vec<(String, i64)>) -> Vec<Batch> {
         rows.sort_unstable();
         let text = match dialect {
@@ -177,7 +177,7 @@ impl NameIndex {
 
     /// Moves record `id`'s bigrams from its `old` name to its `new` one: only the pieces that
     /// differ are deleted and inserted.
-    pub async fn rename(
+    async fn rename(
         &self,
         conn: &mut AnyConnection,
         dialect: Dialect,
