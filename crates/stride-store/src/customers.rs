@@ -207,7 +207,6 @@ const CUSTOMER_FIELDS: &str = "name, name_key, industry, size, region, address, 
 
 pub async fn insert_customer(
     conn: &mut AnyConnection,
-    dialect: Dialect,
     d: &CustomerData,
     owner: Option<(i64, i64)>,
     now: i64,
@@ -226,9 +225,6 @@ pub async fn insert_customer(
         .bind(now)
         .push(") RETURNING id");
     let id: i64 = col(&q.fetch_one(&mut *conn).await?, "id")?;
-    CUSTOMER_NAMES
-        .add(&mut *conn, dialect, [(id, d.name.as_str())])
-        .await?;
     customer_by_id(conn, &Reach::All, id)
         .await?
         .ok_or(StoreError::NotFound)
@@ -400,7 +396,6 @@ const CONTACT_FIELDS: &str =
 
 pub async fn insert_contact(
     conn: &mut AnyConnection,
-    dialect: Dialect,
     customer_id: i64,
     d: &ContactData,
     now: i64,
@@ -414,9 +409,6 @@ pub async fn insert_contact(
         .bind(now)
         .push(") RETURNING id");
     let id: i64 = col(&q.fetch_one(&mut *conn).await?, "id")?;
-    CONTACT_NAMES
-        .add(&mut *conn, dialect, [(id, d.name.as_str())])
-        .await?;
     contact_by_id(conn, &Reach::All, id)
         .await?
         .ok_or(StoreError::NotFound)

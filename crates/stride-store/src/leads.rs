@@ -214,7 +214,6 @@ fn bind_lead(q: &mut impl Binds, d: &LeadData, s: &LeadState) {
 
 pub async fn insert_lead(
     conn: &mut AnyConnection,
-    dialect: Dialect,
     d: &LeadData,
     s: &LeadState,
     now: i64,
@@ -229,9 +228,6 @@ pub async fn insert_lead(
         .bind(now)
         .push(") RETURNING id");
     let id: i64 = col(&q.fetch_one(&mut *conn).await?, "id")?;
-    LEAD_NAMES
-        .add(&mut *conn, dialect, [(id, d.company.as_str())])
-        .await?;
     lead_by_id(conn, &Reach::All, id)
         .await?
         .ok_or(StoreError::NotFound)

@@ -15,7 +15,8 @@ use sqlx::AnyConnection;
 use stride_app::ports::StoreResult;
 
 use crate::org::versioned;
-use crate::sql::{col, execute_all, Batch, Binds, Sql};
+use crate::sql::{col, execute_all, Batch, Binds, Held, Sql};
+use crate::store::SqlTx;
 use crate::Dialect;
 
 /// One kind of record whose name the search box finds.
@@ -92,35 +93,49 @@ impl NameIndex {
         .flatten()
     }
 
-    /// Statements inserting `rows`: in the index's own order, (gram, record), so that the ones
-    /// landing on one page of the index follow each other, and as one JSON array per statement:
-    /// one value to bind instead of two per row, which cost the database more than the rows.
+    /// Statements inserting `rows`, in the index's own order, (gram, record), so that the ones
+    /// landing on one page of the index follow each other.
     fn row_inserts(&self, dialect: Dialect, mut rows: Vec<(String, i64)>) -> Vec<Batch> {
         rows.sort_unstable();
-        let text = match dialect {
-            Dialect::Sqlite => format!(
-                "INSERT INTO {} (gram, record_id) SELECT value ->> 0, value ->> 1 FROM json_each(",
-                self.bigrams
-            ),
-            Dialect::Postgres => format!(
-                "INSERT INTO {} (gram, record_id) SELECT e ->> 0, (e ->> 1)::BIGINT \
-                 FROM json_array_elements(CAST(",
-                self.bigrams
-            ),
-        };
-        let close = match dialect {
-            Dialect::Sqlite => ")",
-            Dialect::Postgres => " AS JSON)) AS e",
-        };
         rows.chunks(BIGRAMS_PER_INSERT)
             .map(|chunk| {
-                let mut q = Batch::new(dialect, &text);
-                // Strings and integers only: serializing them cannot fail.
-                q.bind(serde_json::to_string(chunk).unwrap_or_default())
-                    .push(close);
+                let mut q = Batch::new(dialect, "");
+                self.push_insert(&mut q, dialect, chunk);
                 q.kept_if(true)
             })
             .collect()
+    }
+
+    /// Writes into `q` the statement inserting `rows`, as one JSON array: one value to bind
+    /// instead of two per row, which cost the database more than the rows.
+    fn push_insert(&self, q: &mut impl Binds, dialect: Dialect, rows: &[(String, i64)]) {
+        q.push(&format!("INSERT INTO {} (gram, record_id) ", self.bigrams));
+        // Strings and integers only: serializing them cannot fail.
+        let json = serde_json::to_string(rows).unwrap_or_default();
+        match dialect {
+            Dialect::Sqlite => q
+                .push("SELECT value ->> 0, value ->> 1 FROM json_each(")
+                .bind(json)
+                .push(")"),
+            Dialect::Postgres => q
+                .push("SELECT e ->> 0, (e ->> 1)::BIGINT FROM json_array_elements(CAST(")
+                .bind(json)
+                .push(" AS JSON)) AS e"),
+        };
+    }
+
+    /// Holds back, in `tx`, the insert of a new record's bigrams: nobody reads them within the
+    /// transaction, so they go with its next statement or its commit (see [`SqlTx::hold`]).
+    pub async fn hold_new(&self, tx: &mut SqlTx, id: i64, name: &str) -> StoreResult<()> {
+        let rows: Vec<(String, i64)> = bigrams(name).into_iter().map(|g| (g, id)).collect();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let dialect = tx.dialect;
+        tx.hold(Held::Insert(self.bigrams), |q| {
+            self.push_insert(q, dialect, &rows)
+        })
+        .await
     }
 
     /// Indexes the names of records just inserted.

@@ -25,6 +25,7 @@ use stride_app::tiers::{TierChange, TierFacts};
 use stride_app::{Reach, Store, Tx, WriteCounts};
 use stride_domain::calendar::CalendarDay;
 
+use crate::name_index::{CONTACT_NAMES, CUSTOMER_NAMES, LEAD_NAMES};
 use crate::sql::{Deferred, Held, Sql};
 use crate::{
     audit, auth, backend, customers, jobs, leads, org, settings, Dialect, Sharing, SqlStore,
@@ -481,8 +482,11 @@ impl Tx for SqlTx {
         owner: Option<(i64, i64)>,
         now_ms: i64,
     ) -> StoreResult<Customer> {
-        let dialect = self.dialect;
-        customers::insert_customer(self.conn().await?, dialect, data, owner, now_ms).await
+        let customer = customers::insert_customer(self.conn().await?, data, owner, now_ms).await?;
+        CUSTOMER_NAMES
+            .hold_new(self, customer.id, &customer.data.name)
+            .await?;
+        Ok(customer)
     }
     async fn update_customer(
         &mut self,
@@ -528,8 +532,12 @@ impl Tx for SqlTx {
         data: &ContactData,
         now_ms: i64,
     ) -> StoreResult<Contact> {
-        let dialect = self.dialect;
-        customers::insert_contact(self.conn().await?, dialect, customer_id, data, now_ms).await
+        let contact =
+            customers::insert_contact(self.conn().await?, customer_id, data, now_ms).await?;
+        CONTACT_NAMES
+            .hold_new(self, contact.id, &contact.data.name)
+            .await?;
+        Ok(contact)
     }
     async fn update_contact(
         &mut self,
@@ -547,8 +555,11 @@ impl Tx for SqlTx {
         state: &LeadState,
         now_ms: i64,
     ) -> StoreResult<Lead> {
-        let dialect = self.dialect;
-        leads::insert_lead(self.conn().await?, dialect, data, state, now_ms).await
+        let lead = leads::insert_lead(self.conn().await?, data, state, now_ms).await?;
+        LEAD_NAMES
+            .hold_new(self, lead.id, &lead.data.company)
+            .await?;
+        Ok(lead)
     }
     async fn update_lead(
         &mut self,
