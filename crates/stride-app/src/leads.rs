@@ -503,9 +503,7 @@ impl App {
             tx.record_lead_grade(id, state.grade.as_str(), false, Some(actor.user_id), now)
                 .await?;
         }
-        let after = tx
-            .update_lead(id, version, &before.data, &state, now)
-            .await?;
+        let after = tx.update_lead_state(id, version, &state, now).await?;
         let mut entry = NewAuditEntry::updated(actor, RecordKind::Lead, id, &before, &after, now);
         entry.action = action;
         tx.audit(&entry).await?;
@@ -626,7 +624,7 @@ impl App {
             )
             .await?;
         let after = tx
-            .update_lead(id, before.version, &before.data, &state, now)
+            .update_lead_state(id, before.version, &state, now)
             .await?;
         let mut entry = NewAuditEntry::updated(actor, RecordKind::Lead, id, &before, &after, now);
         entry.action = "first_contact";
@@ -717,9 +715,7 @@ impl App {
             .await?;
         state.status = LeadStatus::Converted;
         state.customer_id = Some(customer.id);
-        let after = tx
-            .update_lead(id, version, &before.data, &state, now)
-            .await?;
+        let after = tx.update_lead_state(id, version, &state, now).await?;
         tx.audit(&NewAuditEntry::created(
             actor,
             RecordKind::Customer,

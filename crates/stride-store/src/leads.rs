@@ -12,6 +12,7 @@ use stride_app::{Reach, StoreError};
 use stride_domain::customers::{normalize_company_name, normalize_email, normalize_phone};
 
 use crate::name_index::LEAD_NAMES;
+use crate::org::versioned;
 use crate::sql::{col, flag, Sql};
 use crate::sql::{Batch, Binds};
 use crate::Dialect;
@@ -147,12 +148,31 @@ pub async fn duplicates(
     Ok(hits)
 }
 
-const LEAD_FIELDS: &str = "company, company_key, contact_name, title, phone, phone_key, email, email_key, source, \
-    industry, region, size, credit_code, need, budget, explicit_need, budget_known, decision_chain_known, notes, grade, status, \
-    owner_id, department_id, assigned_at_ms, response_due_at_ms, first_contact_at_ms, next_nurture_at_ms, \
-    disqualify_reason, customer_id";
+/// What the lead's editor sets (`LeadData`), then where it stands (`LeadState`): macros, so
+/// that `LEAD_FIELDS` is the two joined at compile time.
+macro_rules! lead_data_fields {
+    () => {
+        "company, company_key, contact_name, title, phone, phone_key, email, email_key, source, \
+         industry, region, size, credit_code, need, budget, explicit_need, budget_known, \
+         decision_chain_known, notes"
+    };
+}
+macro_rules! lead_state_fields {
+    () => {
+        "grade, status, owner_id, department_id, assigned_at_ms, response_due_at_ms, \
+         first_contact_at_ms, next_nurture_at_ms, disqualify_reason, customer_id"
+    };
+}
+const LEAD_STATE_FIELDS: &str = lead_state_fields!();
+const LEAD_FIELDS: &str = concat!(lead_data_fields!(), ", ", lead_state_fields!());
 
 fn bind_lead(q: &mut impl Binds, d: &LeadData, s: &LeadState) {
+    bind_lead_data(q, d);
+    q.push(", ");
+    bind_lead_state(q, s);
+}
+
+fn bind_lead_data(q: &mut impl Binds, d: &LeadData) {
     q.bind(d.company.clone())
         .push(", ")
         .bind(normalize_company_name(&d.company))
@@ -189,8 +209,10 @@ fn bind_lead(q: &mut impl Binds, d: &LeadData, s: &LeadState) {
         .push(", ");
     q.bind(i64::from(d.decision_chain_known))
         .push(", ")
-        .bind(d.notes.clone())
-        .push(", ");
+        .bind(d.notes.clone());
+}
+
+fn bind_lead_state(q: &mut impl Binds, s: &LeadState) {
     q.bind(s.grade.as_str().to_owned())
         .push(", ")
         .bind(s.status.as_str().to_owned())
@@ -316,6 +338,30 @@ pub async fn update_lead(
     LEAD_NAMES
         .versioned_update(&mut *conn, dialect, (id, version), &d.company, q)
         .await?;
+    lead_by_id(conn, &Reach::All, id)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+/// Moves a lead on (assigned, graded, contacted, converted…) without touching what its
+/// editor sets: its name, and so its bigrams, stay as they are.
+pub async fn update_lead_state(
+    conn: &mut AnyConnection,
+    id: i64,
+    version: i64,
+    s: &LeadState,
+    now: i64,
+) -> Result<Lead> {
+    let mut q = Sql::new("UPDATE leads SET (");
+    q.push(LEAD_STATE_FIELDS).push(") = (");
+    bind_lead_state(&mut q, s);
+    q.push("), updated_at_ms = ")
+        .bind(now)
+        .push(", version = version + 1 WHERE id = ")
+        .bind(id);
+    q.push(" AND version = ").bind(version);
+    let touched = q.execute(&mut *conn).await?;
+    versioned(&mut *conn, touched, "leads", id).await?;
     lead_by_id(conn, &Reach::All, id)
         .await?
         .ok_or(StoreError::NotFound)

@@ -581,6 +581,15 @@ impl Tx for SqlTx {
         )
         .await
     }
+    async fn update_lead_state(
+        &mut self,
+        id: i64,
+        version: i64,
+        state: &LeadState,
+        now_ms: i64,
+    ) -> StoreResult<Lead> {
+        leads::update_lead_state(self.conn().await?, id, version, state, now_ms).await
+    }
     async fn record_lead_grade(
         &mut self,
         lead_id: i64,

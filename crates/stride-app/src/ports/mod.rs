@@ -412,6 +412,14 @@ pub trait Tx:
         state: &LeadState,
         now_ms: i64,
     ) -> StoreResult<Lead>;
+    /// Moves a lead on (assigned, graded, contacted, converted…); what its editor sets stays.
+    async fn update_lead_state(
+        &mut self,
+        id: i64,
+        version: i64,
+        state: &LeadState,
+        now_ms: i64,
+    ) -> StoreResult<Lead>;
     async fn record_lead_grade(
         &mut self,
         lead_id: i64,
