@@ -270,10 +270,11 @@ impl Table {
         })
     }
 
-    fn row(&self, values: impl Iterator<Item = String>) -> Row {
+    /// A row of `values`, each turned into text by `text` only if its column maps to a field.
+    fn row<V>(&self, values: impl Iterator<Item = V>, text: impl Fn(V) -> String) -> Row {
         values
             .zip(&self.fields)
-            .filter_map(|(value, field)| Some((field.as_ref().copied()?, trimmed(value))))
+            .filter_map(|(value, field)| Some((field.as_ref().copied()?, trimmed(text(value)))))
             .filter(|(_, v)| !v.is_empty())
             .collect()
     }
@@ -283,17 +284,17 @@ impl Iterator for Table {
     type Item = Row;
 
     fn next(&mut self) -> Option<Row> {
-        let values: Vec<String> = match &mut self.lines {
+        match &mut self.lines {
             // Checked whole before: every record reads, as UTF-8.
-            Lines::Csv(records) => records
-                .next()?
-                .ok()?
-                .iter()
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-                .collect(),
-            Lines::Xlsx(lines) => lines.next()?,
-        };
-        Some(self.row(values.into_iter()))
+            Lines::Csv(records) => {
+                let record = records.next()?.ok()?;
+                Some(self.row(record.iter(), |v| String::from_utf8_lossy(v).into_owned()))
+            }
+            Lines::Xlsx(lines) => {
+                let line = lines.next()?;
+                Some(self.row(line.into_iter(), |v| v))
+            }
+        }
     }
 }
 
