@@ -600,6 +600,20 @@ async fn a_problem_after_leads_were_written_leaves_none(app: TestApp) {
         assert_eq!(refused.json["imported"].as_u64(), Some(0));
         assert_eq!(lead_count(&rep).await, 0, "nothing half-imported");
     }
+    // A row that cannot be read at all, last in the file: the whole file is refused before any
+    // row is used, naming that row.
+    let mut unreadable = file_with_last_row("").into_bytes();
+    unreadable.extend_from_slice(b"Caf\xe9 GmbH,13600009999,,website\n");
+    let refused = import(&rep, "", &unreadable).await;
+    assert_eq!(
+        (refused.status, refused.json["errors"][0]["code"].as_str()),
+        (422, Some("encoding")),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("row 9002"), "{}", refused.body);
+    assert_eq!(lead_count(&rep).await, 0, "nothing half-imported");
+
     let audit = admin.get("/api/v1/audit?record_kind=lead").await;
     assert_eq!(
         audit.json["items"].as_array().unwrap().len(),
