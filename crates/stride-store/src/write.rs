@@ -44,12 +44,19 @@ impl Sharing {
     /// of 64 MiB instead of SQLite's 2 MiB: a 100,000-lead import touches more index pages than
     /// 2 MiB holds, and each page pushed out in the middle of the transaction is written to the
     /// WAL and read back from it (12 % less time, 40 MiB more memory; docs/benchmarks.md,
-    /// 2026-12-07). Every short write sets the cache back, so a connection that served a long
-    /// write returns to the usual size with its next write.
+    /// 2026-12-07). It also keeps its statement journals in memory: every multi-row statement
+    /// that may fail half-way saves the pages it changes first, and past 64 KiB SQLite writes
+    /// them to a temporary file — an eighth of an import's write thread went there. Every
+    /// short write sets both back (a no-op when unchanged), so a connection that served a long
+    /// write returns to the usual settings with its next write.
     fn sqlite_begin(self) -> &'static str {
         match self {
-            Sharing::Group => "PRAGMA cache_size = -2000; BEGIN IMMEDIATE",
-            Sharing::Alone => "PRAGMA cache_size = -65536; BEGIN IMMEDIATE",
+            Sharing::Group => {
+                "PRAGMA cache_size = -2000; PRAGMA temp_store = DEFAULT; BEGIN IMMEDIATE"
+            }
+            Sharing::Alone => {
+                "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; BEGIN IMMEDIATE"
+            }
         }
     }
 }
