@@ -15,7 +15,7 @@ use crate::audit::NewAuditEntry;
 use crate::customers::MatchKeys;
 use crate::error::{AppError, AppResult};
 use crate::leads::{checked_lead, new_lead_state, Lead, LeadData, LeadState};
-use crate::ports::{ImportKeys, StoredKey, StoredRecord, Tx};
+use crate::ports::{ImportKeys, LeadBatch, StoredKey, StoredRecord, Tx};
 use crate::App;
 
 /// Largest file accepted, in bytes.
@@ -457,40 +457,32 @@ fn lead_from(mut values: Row) -> LeadData {
 /// rows take, and moves the progress bar.
 const WRITE_BATCH: usize = 2_000;
 
-/// Leads about to be written together, with their ids and their `create` audit rows.
-struct WriteBatch {
-    ids: Vec<i64>,
-    leads: Vec<(LeadData, LeadState)>,
-    audit: Vec<NewAuditEntry>,
-}
-
-impl WriteBatch {
-    fn prepared(
-        ids: &[i64],
-        leads: impl Iterator<Item = LeadData>,
-        state_of: impl Fn(&LeadData) -> LeadState,
-        actor: &Actor,
-        now: i64,
-    ) -> Self {
-        let leads: Vec<_> = leads
-            .map(|data| {
-                let state = state_of(&data);
-                (data, state)
-            })
-            .collect();
-        let audit = ids
-            .iter()
-            .zip(&leads)
-            .map(|(&id, (data, state))| {
-                let stored = Lead::inserted(id, data.clone(), state.clone(), now);
-                NewAuditEntry::created(actor, RecordKind::Lead, id, &stored, now)
-            })
-            .collect();
-        Self {
-            ids: ids.to_vec(),
-            leads,
-            audit,
-        }
+/// Leads about to be written together: states given, stored copies made for the audit rows.
+fn prepared_batch(
+    ids: &[i64],
+    leads: impl Iterator<Item = LeadData>,
+    state_of: impl Fn(&LeadData) -> LeadState,
+    actor: &Actor,
+    now: i64,
+) -> LeadBatch {
+    let leads: Vec<_> = leads
+        .map(|data| {
+            let state = state_of(&data);
+            (data, state)
+        })
+        .collect();
+    let audit = ids
+        .iter()
+        .zip(&leads)
+        .map(|(&id, (data, state))| {
+            let stored = Lead::inserted(id, data.clone(), state.clone(), now);
+            NewAuditEntry::created(actor, RecordKind::Lead, id, &stored, now)
+        })
+        .collect();
+    LeadBatch {
+        ids: ids.to_vec(),
+        leads,
+        audit,
     }
 }
 
@@ -720,14 +712,14 @@ impl App {
         let now = self.now_ms();
 
         let (to_prepare, mut chunks) = mpsc::channel::<(Vec<i64>, Vec<LeadData>)>(1);
-        let (to_write, mut batches) = mpsc::channel::<WriteBatch>(2);
+        let (to_write, batches) = mpsc::channel::<LeadBatch>(2);
         let preparing = tokio::task::spawn_blocking({
             let actor = actor.clone();
             move || {
                 while let Some((ids, leads)) = chunks.blocking_recv() {
                     let mut leads = leads.into_iter();
                     for ids in ids.chunks(WRITE_BATCH) {
-                        let batch = WriteBatch::prepared(
+                        let batch = prepared_batch(
                             ids,
                             leads.by_ref().take(ids.len()),
                             |data| new_lead_state(&rules, &policy, &actor, data, now),
@@ -811,19 +803,9 @@ impl App {
             let Ok(mut tx) = begun.await else {
                 return Ok(None); // nothing to write
             };
-            let mut written = 0;
-            while let Some(batch) = batches.recv().await {
-                tx.insert_leads(
-                    &batch.ids,
-                    &batch.leads,
-                    &batch.audit,
-                    Some(actor.user_id),
-                    now,
-                )
+            let written = tx
+                .insert_lead_batches(batches, Some(actor.user_id), now, &advance)
                 .await?;
-                written += batch.ids.len();
-                advance(batch.ids.len());
-            }
             if refused.load(Ordering::SeqCst) {
                 return Ok(None); // rolled back as `tx` goes
             }

@@ -4,14 +4,14 @@
 use async_trait::async_trait;
 use sqlx::AnyConnection;
 use stride_app::audit::NewAuditEntry;
-use stride_app::leads::{LeadData, LeadState};
 use stride_app::ports::{
-    ImportKeys, ImportReads, ImportWrites, StoreResult, StoredKey, StoredRecord,
+    ImportKeys, ImportReads, ImportWrites, LeadBatch, StoreResult, StoredKey, StoredRecord,
 };
 use stride_app::StoreError;
+use tokio::sync::mpsc;
 
 use crate::name_index::LEAD_NAMES;
-use crate::sql::{col, execute_all, reserve_ids, Batch, Binds, Sql};
+use crate::sql::{col, reserve_ids, Batch, Binds, Sql};
 use crate::store::SqlTx;
 use crate::{audit, leads, Dialect, SqlStore};
 
@@ -113,26 +113,74 @@ impl ImportWrites for SqlTx {
         let dialect = self.dialect;
         reserve_ids(self.conn().await?, dialect, "leads", n).await
     }
-    async fn insert_leads(
+    async fn insert_lead_batches(
         &mut self,
-        ids: &[i64],
-        leads: &[(LeadData, LeadState)],
-        audit: &[NewAuditEntry],
+        mut batches: mpsc::Receiver<LeadBatch>,
         actor_id: Option<i64>,
         now_ms: i64,
-    ) -> StoreResult<()> {
+        written: &(dyn Fn(usize) + Sync),
+    ) -> StoreResult<usize> {
         let dialect = self.dialect;
-        // The bigrams are built while the last lead statement runs.
-        let names = ids
-            .iter()
-            .zip(leads)
-            .map(|(id, (d, _))| (*id, d.company.as_str()));
-        let statements = leads::lead_inserts(dialect, ids, leads, now_ms)
-            .chain(LEAD_NAMES.inserts(dialect, names))
-            .chain(leads::first_grade_inserts(
-                dialect, ids, leads, actor_id, now_ms,
-            ))
-            .chain(audit_inserts(dialect, audit));
-        execute_all(self.conn().await?, statements).await
+        // Statements are bound on a thread of their own, ahead of the ones running, so the
+        // database does not wait for the next one between statements, nor between batches.
+        let (to_run, mut built) = mpsc::channel::<Built>(STATEMENTS_AHEAD);
+        let building = tokio::task::spawn_blocking(move || {
+            while let Some(batch) = batches.blocking_recv() {
+                let statements = batch_inserts(dialect, &batch, actor_id, now_ms)
+                    .map(Built::Statement)
+                    .chain([Built::Batch(batch.ids.len())]);
+                for next in statements {
+                    if to_run.blocking_send(next).is_err() {
+                        return; // a statement failed
+                    }
+                }
+            }
+        });
+        let conn = self.conn().await?;
+        let mut leads = 0;
+        while let Some(next) = built.recv().await {
+            match next {
+                Built::Statement(statement) => {
+                    statement.execute(conn).await?;
+                }
+                Built::Batch(n) => {
+                    leads += n;
+                    written(n);
+                }
+            }
+        }
+        building
+            .await
+            .map_err(|e| StoreError::Backend(format!("building the import's statements: {e}")))?;
+        Ok(leads)
     }
+}
+
+/// Statements built ahead of the writing connection.
+const STATEMENTS_AHEAD: usize = 4;
+
+enum Built {
+    Statement(Batch),
+    /// The statements of a batch of this many leads are all sent before this.
+    Batch(usize),
+}
+
+/// The statements writing one batch: its leads, their name bigrams, first grades and audit rows.
+fn batch_inserts<'a>(
+    dialect: Dialect,
+    batch: &'a LeadBatch,
+    actor_id: Option<i64>,
+    now_ms: i64,
+) -> impl Iterator<Item = Batch> + 'a {
+    let LeadBatch { ids, leads, audit } = batch;
+    let names = ids
+        .iter()
+        .zip(leads)
+        .map(|(id, (d, _))| (*id, d.company.as_str()));
+    leads::lead_inserts(dialect, ids, leads, now_ms)
+        .chain(LEAD_NAMES.inserts(dialect, names))
+        .chain(leads::first_grade_inserts(
+            dialect, ids, leads, actor_id, now_ms,
+        ))
+        .chain(audit_inserts(dialect, audit))
 }

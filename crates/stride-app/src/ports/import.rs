@@ -2,6 +2,7 @@
 //! their grades and audit rows written with multi-row statements.
 
 use async_trait::async_trait;
+use tokio::sync::mpsc;
 
 use crate::audit::NewAuditEntry;
 use crate::leads::{LeadData, LeadState};
@@ -39,19 +40,28 @@ pub trait ImportReads: Send + Sync {
     async fn stored_keys(&self, keys: &ImportKeys) -> StoreResult<Vec<StoredKey>>;
 }
 
+/// Checked leads under reserved ids (`ids[i]` for `leads[i]`), with their `create` audit rows.
+#[derive(Debug, Clone, Default)]
+pub struct LeadBatch {
+    pub ids: Vec<i64>,
+    pub leads: Vec<(LeadData, LeadState)>,
+    pub audit: Vec<NewAuditEntry>,
+}
+
 /// Writes for imports, inside a [`crate::Tx`].
 #[async_trait]
 pub trait ImportWrites: Send {
-    /// `n` fresh lead ids, for [`ImportWrites::insert_leads`].
+    /// `n` fresh lead ids, for the batches of [`ImportWrites::insert_lead_batches`].
     async fn reserve_lead_ids(&mut self, n: usize) -> StoreResult<Vec<i64>>;
-    /// Inserts checked leads under reserved ids (`ids[i]` for `leads[i]`), each with its first
+    /// Inserts the batches as they arrive, until their sender closes: each lead with its first
     /// grade as the rules gave it (recorded for `actor_id`) and its `create` audit row.
-    async fn insert_leads(
+    /// `written(n)` is told each batch's `n` leads once they are written. Answers how many
+    /// leads were written.
+    async fn insert_lead_batches(
         &mut self,
-        ids: &[i64],
-        leads: &[(LeadData, LeadState)],
-        audit: &[NewAuditEntry],
+        batches: mpsc::Receiver<LeadBatch>,
         actor_id: Option<i64>,
         now_ms: i64,
-    ) -> StoreResult<()>;
+        written: &(dyn Fn(usize) + Sync),
+    ) -> StoreResult<usize>;
 }

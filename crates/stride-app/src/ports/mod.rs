@@ -13,7 +13,7 @@ pub use approvals::{ApprovalReads, ApprovalWrites};
 pub use attachments::{AttachmentReads, AttachmentWrites};
 pub use bulk::{BulkWrites, Cell};
 pub use contracts::{ContractReads, ContractWrites};
-pub use import::{ImportKeys, ImportReads, ImportWrites, StoredKey, StoredRecord};
+pub use import::{ImportKeys, ImportReads, ImportWrites, LeadBatch, StoredKey, StoredRecord};
 pub use opportunities::{OpportunityReads, OpportunityWrites};
 pub use stage_documents::{StageDocumentReads, StageDocumentWrites};
 
