@@ -1,6 +1,7 @@
 //! Importing leads from CSV: whole or nothing, row-level reports, hostile files refused.
 
 use serde_json::json;
+use sqlx::Connection;
 use stride_testkit::{backend_tests, Client, Reply, TestApp, PASSWORD};
 
 backend_tests!(
@@ -8,7 +9,8 @@ backend_tests!(
     hostile_files_are_refused_clearly,
     credit_codes_import_and_flag_duplicates,
     each_imported_lead_keeps_its_own_id_grade_and_audit_row,
-    a_problem_after_leads_were_written_leaves_none
+    a_problem_after_leads_were_written_leaves_none,
+    a_database_failure_mid_import_leaves_nothing
 );
 
 async fn import(c: &Client, query: &str, body: &[u8]) -> Reply {
@@ -636,4 +638,72 @@ async fn a_problem_after_leads_were_written_leaves_none(app: TestApp) {
         next.body
     );
     assert_eq!(lead_count(&rep).await, 1);
+}
+
+/// The database itself refuses a lead thousands of rows in, after earlier batches went to be
+/// written (here a trigger stands for a full disk or a lost connection): the import fails as a
+/// whole, leaving no lead, bigram, grade or audit row, and the write is free for the next one.
+async fn a_database_failure_mid_import_leaves_nothing(app: TestApp) {
+    app.seed_org().await;
+    let rep = app.login("rep1", PASSWORD).await;
+    let mut file = String::from("company,phone,email,source\n");
+    for i in 0..9_000 {
+        let company = if i == 6_500 {
+            "数据库拒绝的公司".to_owned()
+        } else {
+            format!("写入测试{i:04}科技有限公司")
+        };
+        file.push_str(&format!("{company},1370000{i:04},,website\n"));
+    }
+    let mut db = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    let postgres = app.database_url.starts_with("postgres");
+    let refuse = if postgres {
+        vec![
+            "CREATE FUNCTION refuse_one_lead() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN IF NEW.company = '数据库拒绝的公司' THEN \
+             RAISE EXCEPTION 'refused by the database'; END IF; RETURN NEW; END $$",
+            "CREATE TRIGGER refuse_one_lead BEFORE INSERT ON leads \
+             FOR EACH ROW EXECUTE FUNCTION refuse_one_lead()",
+        ]
+    } else {
+        vec![
+            "CREATE TRIGGER refuse_one_lead BEFORE INSERT ON leads \
+             WHEN NEW.company = '数据库拒绝的公司' \
+             BEGIN SELECT RAISE(ABORT, 'refused by the database'); END",
+        ]
+    };
+    for statement in refuse {
+        sqlx::query(statement).execute(&mut db).await.unwrap();
+    }
+
+    let failed = import(&rep, "", file.as_bytes()).await;
+    assert_eq!(failed.status, 500, "{}", failed.body);
+    for table in ["leads", "lead_name_bigrams", "lead_grades", "audit_log"] {
+        let filter = if table == "audit_log" {
+            " WHERE record_kind = 'lead'"
+        } else {
+            ""
+        };
+        let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}{filter}"))
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "{table}: nothing half-imported");
+    }
+
+    let drop = if postgres {
+        "DROP TRIGGER refuse_one_lead ON leads"
+    } else {
+        "DROP TRIGGER refuse_one_lead"
+    };
+    sqlx::query(drop).execute(&mut db).await.unwrap();
+    let next = import(&rep, "", file.as_bytes()).await;
+    assert_eq!(
+        (next.status, next.json["imported"].as_u64()),
+        (200, Some(9_000)),
+        "{}",
+        next.body
+    );
 }
