@@ -16,8 +16,14 @@
 # Seconds are wall-clock for the whole command (reading the file to commit), peak RSS from
 # /usr/bin/time; RUNS runs per backend, medians reported.
 #
+# With BASELINE_BIN set, the script compares two builds instead: one data set per backend is
+# generated once, and PAIRS pairs of imports run on fresh copies of it (`cp -r`, `createdb -T`),
+# the baseline and BIN alternating, so both see the same data and the machine's slow and fast
+# minutes alike. It prints every run, the medians and their ratio (baseline ÷ BIN).
+#
 # Environment:
 #   RUNS=3  ROWS=100000  USERS=120  CUSTOMERS=100000  EXISTING_LEADS=10000
+#   BASELINE_BIN=<an earlier build>  PAIRS=4
 #   PG_URL_BASE=postgres://postgres@127.0.0.1:5432   PG_DB=stride_bench_import
 #   NO_BUILD=1   BIN (default target/release/stride)
 set -euo pipefail
@@ -111,6 +117,77 @@ bench_backend() {
     s=$(printf '%s\n' "${import_s[@]}" | median)
     ROWS_MD+=("| $backend | import (\`--allow-duplicates\`) | $ROWS | $s | $(awk -v n="$ROWS" -v s="$s" 'BEGIN { printf "%.0f", n / s }') | $(printf '%s\n' "${import_rss[@]}" | median) |")
 }
+
+# Copies of one generated data set, for the pairs of an A/B run.
+save_template() {
+    case "$1" in
+    sqlite) mv "$WORKDIR/sqlite-data" "$WORKDIR/sqlite-template" ;;
+    postgres) psql -qAtX "$PG_URL_BASE/postgres" -c "DROP DATABASE IF EXISTS ${PG_DB}_template" \
+        -c "ALTER DATABASE $PG_DB RENAME TO ${PG_DB}_template" ;;
+    esac
+}
+
+copy_template() {
+    case "$1" in
+    sqlite)
+        rm -rf "$WORKDIR/sqlite-data"
+        cp -r "$WORKDIR/sqlite-template" "$WORKDIR/sqlite-data"
+        ;;
+    postgres) psql -qAtX "$PG_URL_BASE/postgres" -c "DROP DATABASE IF EXISTS $PG_DB" \
+        -c "CREATE DATABASE $PG_DB TEMPLATE ${PG_DB}_template" ;;
+    esac
+    KEEP_PG=1 use_database "$1" "$PG_DB"
+}
+
+# Seconds of one import of the measured file by the build $1 on a fresh copy, checked.
+paired_import() {
+    local backend=$1 bin=$2 out=$3 before after seconds rss status
+    copy_template "$backend"
+    before=$(query "SELECT COUNT(*) FROM leads")
+    read -r seconds rss status <<<"$(BIN=$bin timed_import "$out" --allow-duplicates)"
+    after=$(query "SELECT COUNT(*) FROM leads")
+    [[ $status == 0 && $((after - before)) == "$ROWS" ]] || {
+        echo "$0: $backend import by $bin: exit $status, leads $before → $after" >&2
+        return 1
+    }
+    echo "$seconds"
+}
+
+compare_backend() {
+    local backend=$1 pair a b
+    local -a before=() after=()
+    log "$backend: one data set for every pair ($USERS reps, $CUSTOMERS customers, $EXISTING_LEADS leads)"
+    fresh_database "$backend" template
+    save_template "$backend"
+    for pair in $(seq 1 "$PAIRS"); do
+        a=$(paired_import "$backend" "$BASELINE_BIN" "$WORKDIR/$backend-$pair-baseline.txt")
+        b=$(paired_import "$backend" "$BIN" "$WORKDIR/$backend-$pair-build.txt")
+        log "$backend pair $pair: baseline $a s, build $b s"
+        before+=("$a") after+=("$b")
+    done
+    a=$(printf '%s\n' "${before[@]}" | median)
+    b=$(printf '%s\n' "${after[@]}" | median)
+    ROWS_MD+=("| $backend | ${before[*]} | ${after[*]} | $a | $b | $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f×", a / b }') |")
+}
+
+if [[ -n "${BASELINE_BIN:-}" ]]; then
+    [[ -x "$BASELINE_BIN" ]] || {
+        echo "$0: $BASELINE_BIN not found" >&2
+        exit 2
+    }
+    PAIRS=${PAIRS:-4}
+    for backend in "${BACKENDS[@]}"; do
+        compare_backend "$backend"
+    done
+    echo
+    echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs; raw output in $WORKDIR"
+    echo "Baseline $BASELINE_BIN against $BIN, $PAIRS pairs, alternating; seconds of the whole import command."
+    echo
+    echo "| backend | baseline s | build s | baseline median | build median | ratio |"
+    echo "|---|---|---|---:|---:|---:|"
+    printf '%s\n' "${ROWS_MD[@]}"
+    exit 0
+fi
 
 for backend in "${BACKENDS[@]}"; do
     bench_backend "$backend"
