@@ -49,13 +49,18 @@ fn key_in(q: &mut Sql, dialect: Dialect, column: &str, keys: &[String]) -> Store
     Ok(())
 }
 
-async fn stored_keys(
+/// The stored records of one table (`customers` or `leads`) holding any of the keys.
+async fn stored_keys_in(
     conn: &mut AnyConnection,
     dialect: Dialect,
     keys: &ImportKeys,
+    of_table: &str,
 ) -> StoreResult<Vec<StoredKey>> {
     let mut found = Vec::new();
     for (table, column, matched_on) in KEY_COLUMNS {
+        if table != of_table {
+            continue;
+        }
         let wanted = match matched_on {
             "name" => &keys.names,
             "phone" => &keys.phones,
@@ -102,8 +107,15 @@ fn audit_inserts(dialect: Dialect, entries: &[NewAuditEntry]) -> impl Iterator<I
 
 #[async_trait]
 impl ImportReads for SqlStore {
+    /// Customers and leads are looked up at once, each on a connection of its own: a check
+    /// of a whole file is mostly these lookups.
     async fn stored_keys(&self, keys: &ImportKeys) -> StoreResult<Vec<StoredKey>> {
-        stored_keys(&mut *self.conn().await?, self.dialect(), keys).await
+        let dialect = self.dialect();
+        let (customers, leads) = tokio::try_join!(
+            async { stored_keys_in(&mut *self.conn().await?, dialect, keys, "customers").await },
+            async { stored_keys_in(&mut *self.conn().await?, dialect, keys, "leads").await },
+        )?;
+        Ok(customers.into_iter().chain(leads).collect())
     }
 }
 
