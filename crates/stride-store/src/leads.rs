@@ -318,6 +318,25 @@ pub fn first_grade_inserts<'a>(
         })
 }
 
+/// `UPDATE leads SET (columns) = (values)` of lead `id`, only while it is at `version`, which
+/// the update bumps.
+fn versioned_lead_update(
+    columns: &str,
+    values: impl FnOnce(&mut Sql),
+    (id, version): (i64, i64),
+    now: i64,
+) -> Sql {
+    let mut q = Sql::new("UPDATE leads SET (");
+    q.push(columns).push(") = (");
+    values(&mut q);
+    q.push("), updated_at_ms = ")
+        .bind(now)
+        .push(", version = version + 1 WHERE id = ")
+        .bind(id);
+    q.push(" AND version = ").bind(version);
+    q
+}
+
 pub async fn update_lead(
     conn: &mut AnyConnection,
     dialect: Dialect,
@@ -327,14 +346,7 @@ pub async fn update_lead(
     s: &LeadState,
     now: i64,
 ) -> Result<Lead> {
-    let mut q = Sql::new("UPDATE leads SET (");
-    q.push(LEAD_FIELDS).push(") = (");
-    bind_lead(&mut q, d, s);
-    q.push("), updated_at_ms = ")
-        .bind(now)
-        .push(", version = version + 1 WHERE id = ")
-        .bind(id);
-    q.push(" AND version = ").bind(version);
+    let q = versioned_lead_update(LEAD_FIELDS, |q| bind_lead(q, d, s), (id, version), now);
     LEAD_NAMES
         .versioned_update(&mut *conn, dialect, (id, version), &d.company, q)
         .await?;
@@ -352,14 +364,12 @@ pub async fn update_lead_state(
     s: &LeadState,
     now: i64,
 ) -> Result<Lead> {
-    let mut q = Sql::new("UPDATE leads SET (");
-    q.push(LEAD_STATE_FIELDS).push(") = (");
-    bind_lead_state(&mut q, s);
-    q.push("), updated_at_ms = ")
-        .bind(now)
-        .push(", version = version + 1 WHERE id = ")
-        .bind(id);
-    q.push(" AND version = ").bind(version);
+    let q = versioned_lead_update(
+        LEAD_STATE_FIELDS,
+        |q| bind_lead_state(q, s),
+        (id, version),
+        now,
+    );
     let touched = q.execute(&mut *conn).await?;
     versioned(&mut *conn, touched, "leads", id).await?;
     lead_by_id(conn, &Reach::All, id)
