@@ -753,18 +753,25 @@ impl App {
                 })
             };
             let mut next_row = 2;
-            let mut validating = Some(validate_next(table, next_row));
-            while let Some(validated) = validating.take() {
-                let (table, n, checked) = validated
+            let mut validating = validate_next(table, next_row);
+            loop {
+                let (table, n, checked) = validating
                     .await
                     .map_err(|e| AppError::Internal(format!("checking the import: {e}")))?;
                 if n == 0 {
+                    // Every row counted when the file was checked must have been read since.
+                    if next_row - 2 != total {
+                        return Err(AppError::Internal(format!(
+                            "the file read {} rows of {total}",
+                            next_row - 2
+                        )));
+                    }
                     break;
                 }
                 let (checked, problems) = checked?;
                 // The following chunk is read and validated while this one's keys are looked up.
                 next_row += n;
-                validating = Some(validate_next(table, next_row));
+                validating = validate_next(table, next_row);
                 report.problems.extend(problems);
                 let found = self.store.stored_keys(&wanted_keys(&checked)).await?;
                 let leads = sort_out_duplicates(
