@@ -74,7 +74,7 @@ impl NameIndex {
     }
 
     /// Statements adding the bigrams of new records' names, built when first asked for: in a
-    /// chain of statements (an import's chunk), while the statement before them runs.
+    /// chain of statements run by `sql::execute_all` (a bulk load), while the one before runs.
     pub fn inserts<'a, I>(
         &'a self,
         dialect: Dialect,
