@@ -80,7 +80,7 @@ impl Actor {
 }
 
 /// The records an actor's data scope reaches, in the terms every store query filters by.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Reach {
     All,
     /// Records that belong to one of these departments.

@@ -34,7 +34,7 @@ use stride_domain::clock::Clock;
 
 pub use actor::{Actor, AuthMethod, Reach};
 pub use error::{AppError, AppResult, FieldError};
-pub use ports::{Store, StoreError, Tx, WriteCounts};
+pub use ports::{DirectoryCounts, Store, StoreError, Tx, WriteCounts};
 
 /// Tunables of the use cases; defaults are production values.
 #[derive(Debug, Clone)]

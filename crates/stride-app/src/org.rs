@@ -84,7 +84,7 @@ pub struct UserPatch {
     pub time_zone: Option<String>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct UserFilter {
     pub department_id: Option<i64>,
     pub active: Option<bool>,

@@ -14,25 +14,32 @@ type Result<T> = std::result::Result<T, StoreError>;
 /// An idempotency key whose request never finished (a crashed server) is free again after this.
 const ABANDONED_AFTER_MS: i64 = 5 * 60 * 1000;
 
-pub async fn principal_by_session(
-    conn: &mut AnyConnection,
-    hash: &str,
-    now: i64,
-) -> Result<Option<(Principal, String)>> {
+/// A session as stored, live or expired: whether it is still live is the caller's question, so
+/// that the answer can be kept (see `directory`) and asked again at any later time.
+#[derive(Debug, Clone)]
+pub struct StoredSession {
+    pub principal: Principal,
+    pub csrf_token: String,
+    pub expires_at_ms: i64,
+}
+
+pub async fn session(conn: &mut AnyConnection, hash: &str) -> Result<Option<StoredSession>> {
     let mut q = Sql::new(PRINCIPAL_COLUMNS);
-    q.push(", s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id");
+    q.push(", s.csrf_token, s.expires_at_ms AS s_expires_at_ms FROM sessions s JOIN users u ON u.id = s.user_id");
     q.push(PRINCIPAL_JOINS)
         .push(" WHERE u.active = 1 AND s.token_hash = ");
-    q.bind(hash.to_owned())
-        .push(" AND s.expires_at_ms > ")
-        .bind(now)
-        .push(" ORDER BY r.id");
+    q.bind(hash.to_owned()).push(" ORDER BY r.id");
     let rows = q.fetch_all(conn).await?;
     let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let csrf: String = col(first, "csrf_token")?;
-    Ok(principal_from_rows(&rows)?.map(|p| (p, csrf)))
+    let csrf_token: String = col(first, "csrf_token")?;
+    let expires_at_ms: i64 = col(first, "s_expires_at_ms")?;
+    Ok(principal_from_rows(&rows)?.map(|principal| StoredSession {
+        principal,
+        csrf_token,
+        expires_at_ms,
+    }))
 }
 
 pub async fn insert_session(

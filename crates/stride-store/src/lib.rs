@@ -8,6 +8,7 @@ mod auth;
 mod bulk;
 mod contracts;
 mod customers;
+mod directory;
 mod import;
 mod jobs;
 mod leads;
@@ -29,6 +30,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 use stride_app::StoreError;
 
+use directory::Directory;
 pub use migrate::{LATEST_VERSION, MIGRATIONS};
 use write::WriteTurns;
 pub(crate) use write::{Sharing, WriteTx};
@@ -49,6 +51,8 @@ pub struct SqlStore {
     dialect: Dialect,
     /// SQLite: the write turn and its commit group; see [`write`].
     write_turns: Option<Arc<WriteTurns>>,
+    /// The directory reads kept in memory; see [`directory`].
+    directory: Arc<Directory>,
 }
 
 /// Connection settings; defaults suit one server on a small machine.
@@ -118,10 +122,15 @@ impl SqlStore {
             .await
             .map_err(backend)?;
         let write_turns = (dialect == Dialect::Sqlite).then(|| Arc::new(WriteTurns::new()));
+        let directory = match dialect {
+            Dialect::Sqlite => Directory::on_sqlite(pool.clone()),
+            Dialect::Postgres => Directory::on_postgres(&url),
+        };
         let store = Self {
             pool,
             dialect,
             write_turns,
+            directory,
         };
         store.check_pragmas().await?;
         Ok(store)

@@ -64,6 +64,7 @@ pub const MIGRATIONS: &[Migration] = &[
         "name_bigrams_by_the_store",
         "0025_name_bigrams_by_the_store"
     ),
+    migration!(26, "directory_changes", "0026_directory_changes"),
 ];
 
 /// The schema version this build expects: its last migration.

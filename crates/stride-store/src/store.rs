@@ -1,6 +1,8 @@
 //! The `Store` and `Tx` ports over the area modules: reads borrow a pooled connection,
 //! writes run on the transaction's.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use jiff::civil::Date;
 use sqlx::pool::PoolConnection;
@@ -22,9 +24,10 @@ use stride_app::page::PageRequest;
 use stride_app::ports::StoreResult;
 use stride_app::settings::OrgSettings;
 use stride_app::tiers::{TierChange, TierFacts};
-use stride_app::{Reach, Store, Tx, WriteCounts};
+use stride_app::{DirectoryCounts, Reach, Store, Tx, WriteCounts};
 use stride_domain::calendar::CalendarDay;
 
+use crate::directory::Directory;
 use crate::name_index::{CONTACT_NAMES, CUSTOMER_NAMES, LEAD_NAMES};
 use crate::sql::{Deferred, Held, Sql};
 use crate::{
@@ -46,20 +49,28 @@ impl Store for SqlStore {
 
     async fn begin(&self) -> StoreResult<Box<dyn Tx>> {
         let tx = self.begin_write(Sharing::Group).await?;
-        Ok(Box::new(SqlTx::new(tx, self.dialect)))
+        Ok(Box::new(SqlTx::new(tx, self)))
     }
 
     async fn begin_bulk(&self) -> StoreResult<Box<dyn Tx>> {
         let tx = self.begin_write(Sharing::Alone).await?;
-        Ok(Box::new(SqlTx::new(tx, self.dialect)))
+        Ok(Box::new(SqlTx::new(tx, self)))
     }
 
     fn write_counts(&self) -> Option<WriteCounts> {
         self.write_turns.as_ref().map(|turns| turns.counts())
     }
 
+    fn directory_counts(&self) -> Option<DirectoryCounts> {
+        Some(self.directory.counts())
+    }
+
     async fn department_subtree(&self, root: i64) -> StoreResult<Vec<i64>> {
-        org::subtree(&mut *self.conn().await?, root).await
+        self.directory
+            .read_through(|kept| &mut kept.subtrees, root, async {
+                org::subtree(&mut *self.conn().await?, root).await
+            })
+            .await
     }
     async fn departments(&self, reach: &Reach, page: PageRequest) -> StoreResult<Vec<Department>> {
         org::departments(&mut *self.conn().await?, reach, page).await
@@ -73,10 +84,19 @@ impl Store for SqlStore {
         filter: &UserFilter,
         page: PageRequest,
     ) -> StoreResult<Vec<User>> {
-        org::users(&mut *self.conn().await?, self.dialect, reach, filter, page).await
+        let key = (reach.clone(), filter.clone(), page);
+        self.directory
+            .read_through(|kept| &mut kept.user_pages, key, async {
+                org::users(&mut *self.conn().await?, self.dialect, reach, filter, page).await
+            })
+            .await
     }
     async fn user(&self, reach: &Reach, id: i64) -> StoreResult<Option<User>> {
-        org::user_by_id(&mut *self.conn().await?, reach, id).await
+        self.directory
+            .read_through(|kept| &mut kept.users, (reach.clone(), id), async {
+                org::user_by_id(&mut *self.conn().await?, reach, id).await
+            })
+            .await
     }
     async fn display_names(&self, reach: &Reach, ids: &[i64]) -> StoreResult<Vec<(i64, String)>> {
         org::display_names(&mut *self.conn().await?, reach, ids).await
@@ -95,10 +115,22 @@ impl Store for SqlStore {
         hash: &str,
         now_ms: i64,
     ) -> StoreResult<Option<(Principal, String)>> {
-        auth::principal_by_session(&mut *self.conn().await?, hash, now_ms).await
+        let stored = self
+            .directory
+            .read_through(|kept| &mut kept.sessions, hash.to_owned(), async {
+                auth::session(&mut *self.conn().await?, hash).await
+            })
+            .await?;
+        Ok(stored
+            .filter(|s| s.expires_at_ms > now_ms)
+            .map(|s| (s.principal, s.csrf_token)))
     }
     async fn principal_by_token(&self, hash: &str) -> StoreResult<Option<(Principal, ApiToken)>> {
-        auth::principal_by_token(&mut *self.conn().await?, hash).await
+        self.directory
+            .read_through(|kept| &mut kept.tokens, hash.to_owned(), async {
+                auth::principal_by_token(&mut *self.conn().await?, hash).await
+            })
+            .await
     }
     async fn principal(&self, user_id: i64) -> StoreResult<Option<Principal>> {
         org::principal(&mut *self.conn().await?, user_id).await
@@ -289,15 +321,28 @@ pub(crate) struct SqlTx {
     write: WriteTx,
     pub(crate) dialect: Dialect,
     deferred: Deferred,
+    directory: Arc<Directory>,
+    /// Whether the transaction wrote the directory, whose kept reads its commit then drops.
+    writes_directory: bool,
 }
 
 impl SqlTx {
-    fn new(write: WriteTx, dialect: Dialect) -> Self {
+    fn new(write: WriteTx, store: &SqlStore) -> Self {
         Self {
             write,
-            dialect,
-            deferred: Deferred::new(dialect),
+            dialect: store.dialect,
+            deferred: Deferred::new(store.dialect),
+            directory: store.directory.clone(),
+            writes_directory: false,
         }
+    }
+
+    /// The connection for a write to the directory (users, their roles, roles, departments,
+    /// sessions, API tokens): every such write goes through here, so that this server forgets
+    /// what it kept of the directory as soon as the write is committed.
+    async fn directory_conn(&mut self) -> StoreResult<&mut AnyConnection> {
+        self.writes_directory = true;
+        self.conn().await
     }
 
     /// The transaction's connection, once the writes held back so far are sent: every
@@ -327,7 +372,12 @@ impl SqlTx {
 impl Tx for SqlTx {
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
         self.conn().await?;
-        self.write.commit().await
+        let committed = self.write.commit().await;
+        // Also after a failed commit: it may have committed before the failure was seen.
+        if self.writes_directory {
+            self.directory.changed();
+        }
+        committed
     }
     async fn audit(&mut self, entry: &NewAuditEntry) -> StoreResult<()> {
         self.hold(Held::Insert("audit_log"), |q| audit::insert_into(q, entry))
@@ -341,7 +391,7 @@ impl Tx for SqlTx {
         data: &DepartmentData,
         now_ms: i64,
     ) -> StoreResult<Department> {
-        org::insert_department(self.conn().await?, data, now_ms).await
+        org::insert_department(self.directory_conn().await?, data, now_ms).await
     }
     async fn update_department(
         &mut self,
@@ -350,10 +400,10 @@ impl Tx for SqlTx {
         data: &DepartmentData,
         now_ms: i64,
     ) -> StoreResult<Department> {
-        org::update_department(self.conn().await?, id, version, data, now_ms).await
+        org::update_department(self.directory_conn().await?, id, version, data, now_ms).await
     }
     async fn delete_department(&mut self, id: i64, version: i64) -> StoreResult<()> {
-        org::delete_department(self.conn().await?, id, version).await
+        org::delete_department(self.directory_conn().await?, id, version).await
     }
     async fn user(&mut self, id: i64) -> StoreResult<Option<User>> {
         org::user_by_id(self.conn().await?, &Reach::All, id).await
@@ -364,7 +414,7 @@ impl Tx for SqlTx {
         password_hash: &str,
         now_ms: i64,
     ) -> StoreResult<User> {
-        org::insert_user(self.conn().await?, data, password_hash, now_ms).await
+        org::insert_user(self.directory_conn().await?, data, password_hash, now_ms).await
     }
     async fn update_user(
         &mut self,
@@ -373,7 +423,7 @@ impl Tx for SqlTx {
         data: &UserData,
         now_ms: i64,
     ) -> StoreResult<User> {
-        org::update_user(self.conn().await?, id, version, data, now_ms).await
+        org::update_user(self.directory_conn().await?, id, version, data, now_ms).await
     }
     async fn set_password(
         &mut self,
@@ -381,7 +431,7 @@ impl Tx for SqlTx {
         password_hash: &str,
         now_ms: i64,
     ) -> StoreResult<()> {
-        org::set_password(self.conn().await?, user_id, password_hash, now_ms).await
+        org::set_password(self.directory_conn().await?, user_id, password_hash, now_ms).await
     }
     async fn role(&mut self, id: i64) -> StoreResult<Option<Role>> {
         org::role_by_id(self.conn().await?, id).await
@@ -392,7 +442,7 @@ impl Tx for SqlTx {
         builtin: bool,
         now_ms: i64,
     ) -> StoreResult<Role> {
-        org::insert_role(self.conn().await?, data, builtin, now_ms).await
+        org::insert_role(self.directory_conn().await?, data, builtin, now_ms).await
     }
     async fn update_role(
         &mut self,
@@ -401,10 +451,10 @@ impl Tx for SqlTx {
         data: &RoleData,
         now_ms: i64,
     ) -> StoreResult<Role> {
-        org::update_role(self.conn().await?, id, version, data, now_ms).await
+        org::update_role(self.directory_conn().await?, id, version, data, now_ms).await
     }
     async fn delete_role(&mut self, id: i64, version: i64) -> StoreResult<()> {
-        org::delete_role(self.conn().await?, id, version).await
+        org::delete_role(self.directory_conn().await?, id, version).await
     }
     async fn update_org_settings(
         &mut self,
@@ -428,13 +478,21 @@ impl Tx for SqlTx {
         now_ms: i64,
         expires_ms: i64,
     ) -> StoreResult<()> {
-        auth::insert_session(self.conn().await?, hash, user_id, csrf, now_ms, expires_ms).await
+        auth::insert_session(
+            self.directory_conn().await?,
+            hash,
+            user_id,
+            csrf,
+            now_ms,
+            expires_ms,
+        )
+        .await
     }
     async fn delete_session(&mut self, hash: &str) -> StoreResult<()> {
-        auth::delete_session(self.conn().await?, hash).await
+        auth::delete_session(self.directory_conn().await?, hash).await
     }
     async fn delete_sessions_of(&mut self, user_id: i64, except: Option<&str>) -> StoreResult<()> {
-        auth::delete_sessions_of(self.conn().await?, user_id, except).await
+        auth::delete_sessions_of(self.directory_conn().await?, user_id, except).await
     }
     async fn insert_token(
         &mut self,
@@ -446,7 +504,7 @@ impl Tx for SqlTx {
         now_ms: i64,
     ) -> StoreResult<ApiToken> {
         auth::insert_token(
-            self.conn().await?,
+            self.directory_conn().await?,
             user_id,
             name,
             hash,
@@ -460,10 +518,10 @@ impl Tx for SqlTx {
         auth::token_by_id(self.conn().await?, id).await
     }
     async fn revoke_token(&mut self, id: i64, now_ms: i64) -> StoreResult<()> {
-        auth::revoke_token(self.conn().await?, id, now_ms).await
+        auth::revoke_token(self.directory_conn().await?, id, now_ms).await
     }
     async fn revoke_tokens_of(&mut self, user_id: i64, now_ms: i64) -> StoreResult<()> {
-        auth::revoke_tokens_of(self.conn().await?, user_id, now_ms).await
+        auth::revoke_tokens_of(self.directory_conn().await?, user_id, now_ms).await
     }
     async fn lock_user(&mut self, user_id: i64) -> StoreResult<()> {
         if self.dialect == Dialect::Postgres {

@@ -108,7 +108,10 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(state.app.store().write_counts()),
+        state.metrics.render(
+            state.app.store().write_counts(),
+            state.app.store().directory_counts(),
+        ),
     )
 }
 

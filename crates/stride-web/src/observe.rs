@@ -36,8 +36,13 @@ impl Metrics {
         }
     }
 
-    /// The Prometheus text exposition of the counters, with the store's commit groups.
-    pub fn render(&self, writes: Option<stride_app::WriteCounts>) -> String {
+    /// The Prometheus text exposition of the counters, with the store's commit groups and
+    /// directory reads.
+    pub fn render(
+        &self,
+        writes: Option<stride_app::WriteCounts>,
+        directory: Option<stride_app::DirectoryCounts>,
+    ) -> String {
         let mut out = String::from(
             "# HELP stride_http_requests_total HTTP requests by route, method and status.\n\
              # TYPE stride_http_requests_total counter\n",
@@ -68,6 +73,20 @@ impl Metrics {
                  # TYPE stride_sqlite_commits_total counter\n\
                  stride_sqlite_commits_total {}\n",
                 w.writes, w.commits
+            ));
+        }
+        if let Some(d) = directory {
+            out.push_str(&format!(
+                "# HELP stride_directory_reads_total Reads of users, roles, departments, sessions and tokens, by where they were answered from.\n\
+                 # TYPE stride_directory_reads_total counter\n\
+                 stride_directory_reads_total{{answer=\"memory\"}} {}\n\
+                 stride_directory_reads_total{{answer=\"database\"}} {}\n\
+                 # HELP stride_directory_hearing Whether other servers' directory changes reach this one (1), so that it may answer from memory.\n\
+                 # TYPE stride_directory_hearing gauge\n\
+                 stride_directory_hearing {}\n",
+                d.from_memory,
+                d.from_database,
+                u8::from(d.hearing)
             ));
         }
         out

@@ -63,6 +63,16 @@ pub struct WriteCounts {
     pub commits: u64,
 }
 
+/// Where this process's reads of the directory (users, roles, departments, sessions, tokens)
+/// were answered from, since it started, and whether it may answer from memory now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DirectoryCounts {
+    /// Whether changes by other processes reach this one, without which nothing is kept.
+    pub hearing: bool,
+    pub from_memory: u64,
+    pub from_database: u64,
+}
+
 /// Reads outside a transaction, and the door to one. Newer business areas declare their
 /// reads in their own trait under `ports/`.
 #[async_trait]
@@ -87,6 +97,10 @@ pub trait Store:
     /// How many writes this process committed and in how many commits, where writes share
     /// commits (SQLite); for `/metrics`.
     fn write_counts(&self) -> Option<WriteCounts> {
+        None
+    }
+    /// How directory reads were answered (the store keeps them in memory); for `/metrics`.
+    fn directory_counts(&self) -> Option<DirectoryCounts> {
         None
     }
 

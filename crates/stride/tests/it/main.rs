@@ -10,6 +10,7 @@ mod cli;
 mod contracts;
 mod customer_policy;
 mod customers;
+mod directory;
 mod discounts;
 mod import;
 mod jobs;

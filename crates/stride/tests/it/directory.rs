@@ -1,0 +1,226 @@
+//! Users, roles, departments, sessions and tokens are answered from memory once read (the
+//! store's `directory`): every change must still take effect at once on the server that made
+//! it, and within moments on every other server and after changes made outside any server.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use sqlx::Connection;
+use stride_testkit::{backend_tests, Client, TestApp, PASSWORD};
+
+backend_tests!(
+    directory_changes_take_effect_at_once,
+    other_servers_hear_directory_changes,
+    changes_made_outside_any_server_are_heard,
+);
+
+/// `/metrics`' directory figures: (hearing, answered from memory, answered by the database).
+async fn directory_counts(client: &Client) -> (bool, u64, u64) {
+    let text = client.get("/metrics").await.body;
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{text}"))
+    };
+    (
+        value("stride_directory_hearing") == 1,
+        value("stride_directory_reads_total{answer=\"memory\"}"),
+        value("stride_directory_reads_total{answer=\"database\"}"),
+    )
+}
+
+/// Waits until the server hears other processes' changes, which it must within seconds.
+async fn until_hearing(client: &Client) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !directory_counts(client).await.0 {
+        assert!(
+            Instant::now() < deadline,
+            "the directory never began hearing"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Asks `probe` until it answers `want`; how long that took, or a failure after 5 s.
+async fn until_status(client: &Client, path: &str, want: u16) -> Duration {
+    let started = Instant::now();
+    loop {
+        let status = client.get(path).await.status;
+        if status == want {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{path} still answers {status}, not {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn usernames(page: &serde_json::Value) -> Vec<String> {
+    let mut names: Vec<String> = page["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|u| u["username"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+async fn token_of(client: &Client, name: &str) -> (i64, String) {
+    let created = client.post("/api/v1/tokens", json!({"name": name})).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    (
+        created.json["token"]["id"].as_i64().unwrap(),
+        created.json["secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn directory_changes_take_effect_at_once(app: TestApp) {
+    let org = app.seed_org().await;
+    let admin = app.login("admin", PASSWORD).await;
+    let manager = app.login("manager", PASSWORD).await;
+    until_hearing(&admin).await;
+
+    // The manager sees East and below; asked twice, the second answer comes from memory.
+    let before = directory_counts(&admin).await;
+    let seen = usernames(&manager.get("/api/v1/users?limit=50").await.json);
+    assert_eq!(seen, vec!["manager", "rep1"]);
+    assert_eq!(
+        usernames(&manager.get("/api/v1/users?limit=50").await.json),
+        seen
+    );
+    let after = directory_counts(&admin).await;
+    assert!(
+        after.1 > before.1,
+        "nothing was answered from memory: {before:?} → {after:?}"
+    );
+
+    // A user moved into the manager's reach shows at once.
+    let rep2 = format!("/api/v1/users/{}", org.rep2);
+    let etag = admin.get(&rep2).await.etag();
+    let moved = admin
+        .patch(&rep2, &etag, json!({"department_id": org.team1}))
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    assert_eq!(
+        usernames(&manager.get("/api/v1/users?limit=50").await.json),
+        vec!["manager", "rep1", "rep2"]
+    );
+    assert_eq!(manager.get(&rep2).await.status, 200);
+
+    // A department moved under East brings its people into reach at once.
+    let ops = admin
+        .post(
+            "/api/v1/departments",
+            json!({"parent_id": org.root, "name": "Operations"}),
+        )
+        .await;
+    assert_eq!(ops.status, 201, "{}", ops.body);
+    let ops_id = ops.json["id"].as_i64().unwrap();
+    let rep_in_ops = app.add_user("ops1", "rep", ops_id, None).await;
+    let ops_rep = format!("/api/v1/users/{rep_in_ops}");
+    assert_eq!(manager.get(&ops_rep).await.status, 404);
+    let ops_path = format!("/api/v1/departments/{ops_id}");
+    let etag = admin.get(&ops_path).await.etag();
+    let under_east = admin
+        .patch(&ops_path, &etag, json!({"parent_id": org.east}))
+        .await;
+    assert_eq!(under_east.status, 200, "{}", under_east.body);
+    assert_eq!(manager.get(&ops_rep).await.status, 200);
+
+    // A revoked token and a disabled user's session stop at once.
+    let (token_id, secret) = token_of(&manager, "script").await;
+    let script = manager.with_bearer(&secret);
+    assert_eq!(script.get("/api/v1/auth/me").await.status, 200);
+    assert_eq!(script.get("/api/v1/auth/me").await.status, 200);
+    let revoked = manager
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/tokens/{token_id}"),
+            None,
+            &[],
+        )
+        .await;
+    assert!(revoked.status < 300, "{} {}", revoked.status, revoked.body);
+    assert_eq!(script.get("/api/v1/auth/me").await.status, 401);
+
+    let manager_path = format!("/api/v1/users/{}", org.manager);
+    let etag = admin.get(&manager_path).await.etag();
+    let disabled = admin
+        .patch(&manager_path, &etag, json!({"active": false}))
+        .await;
+    assert_eq!(disabled.status, 200, "{}", disabled.body);
+    assert_eq!(manager.get("/api/v1/auth/me").await.status, 401);
+}
+
+async fn other_servers_hear_directory_changes(app: TestApp) {
+    let org = app.seed_org().await;
+    let peer = app.peer().await.expect("second server");
+    let admin = app.login("admin", PASSWORD).await;
+    let rep = app.login("rep1", PASSWORD).await;
+    let (_, secret) = token_of(&rep, "on the other server").await;
+    let on_peer = Client::new(&peer.url(""), Some(secret));
+    until_hearing(&on_peer).await;
+
+    // The peer knows the token from memory after the first use.
+    let before = directory_counts(&on_peer).await;
+    assert_eq!(on_peer.get("/api/v1/auth/me").await.status, 200);
+    assert_eq!(on_peer.get("/api/v1/auth/me").await.status, 200);
+    let after = directory_counts(&on_peer).await;
+    assert!(after.1 > before.1, "{before:?} → {after:?}");
+
+    // Disabled on the first server, the user is refused on the peer within moments.
+    let path = format!("/api/v1/users/{}", org.rep1);
+    let etag = admin.get(&path).await.etag();
+    assert_eq!(
+        admin
+            .patch(&path, &etag, json!({"active": false}))
+            .await
+            .status,
+        200
+    );
+    let took = until_status(&on_peer, "/api/v1/auth/me", 401).await;
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+}
+
+async fn changes_made_outside_any_server_are_heard(app: TestApp) {
+    let org = app.seed_org().await;
+    let admin = app.login("admin", PASSWORD).await;
+    until_hearing(&admin).await;
+    let path = format!("/api/v1/users/{}", org.manager);
+    assert_eq!(admin.get(&path).await.json["display_name"], "manager 用户");
+    assert_eq!(admin.get(&path).await.json["display_name"], "manager 用户");
+
+    // Another program writes the database directly, as a second tool or process would.
+    let mut db = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE users SET display_name = '改过的名字' WHERE username = 'manager'")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        if admin.get(&path).await.json["display_name"] == "改过的名字" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the outside change was not heard"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // And a session ended outside any server ends here too.
+    sqlx::query("DELETE FROM sessions")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let took = until_status(&admin, "/api/v1/auth/me", 401).await;
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+}
