@@ -84,6 +84,16 @@ pub struct UserPatch {
     pub time_zone: Option<String>,
 }
 
+/// Identifies a page of the users list: the directory's generation, the reach, the filter and
+/// the page asked for (see [`App::users_page_stamp`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UsersPageStamp {
+    pub generation: u64,
+    reach: Reach,
+    filter: UserFilter,
+    page: PageRequest,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct UserFilter {
     pub department_id: Option<i64>,
@@ -314,10 +324,35 @@ impl App {
         filter: &UserFilter,
         page: PageRequest,
     ) -> AppResult<Page<User>> {
-        actor.require(RecordKind::User, Action::View)?;
-        let reach = self.reach(actor).await?;
+        let reach = self.users_reach(actor).await?;
         let rows = self.store.users(&reach, filter, page).await?;
         Ok(Page::from_rows(rows, page, |u| u.id))
+    }
+
+    /// What a page of the users list is made of, for a caller that keeps what it made of a page
+    /// (its JSON): equal stamps mean equal pages. Checked and scoped like [`Self::list_users`];
+    /// `None` while the directory cannot vouch for its changes (see `Store::directory_generation`).
+    /// Take the stamp before the page, so that a change between the two makes it stale.
+    pub async fn users_page_stamp(
+        &self,
+        actor: &Actor,
+        filter: &UserFilter,
+        page: PageRequest,
+    ) -> AppResult<Option<UsersPageStamp>> {
+        // The generation first: a change while the reach is read makes the stamp stale.
+        let generation = self.store.directory_generation();
+        let reach = self.users_reach(actor).await?;
+        Ok(generation.map(|generation| UsersPageStamp {
+            generation,
+            reach,
+            filter: filter.clone(),
+            page,
+        }))
+    }
+
+    async fn users_reach(&self, actor: &Actor) -> AppResult<Reach> {
+        actor.require(RecordKind::User, Action::View)?;
+        self.reach(actor).await
     }
 
     pub async fn get_user(&self, actor: &Actor, id: i64) -> AppResult<User> {

@@ -140,7 +140,7 @@ impl Directory {
     }
 
     /// The generation a read begins in, or `None` when it may be neither served nor kept.
-    fn generation(&self) -> Option<u64> {
+    pub(crate) fn generation(&self) -> Option<u64> {
         self.hearing
             .load(Ordering::SeqCst)
             .then(|| self.generation.load(Ordering::SeqCst))

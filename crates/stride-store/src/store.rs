@@ -65,6 +65,10 @@ impl Store for SqlStore {
         Some(self.directory.counts())
     }
 
+    fn directory_generation(&self) -> Option<u64> {
+        self.directory.generation()
+    }
+
     async fn department_subtree(&self, root: i64) -> StoreResult<Vec<i64>> {
         self.directory
             .read_through(|kept| &mut kept.subtrees, root, async {

@@ -6,6 +6,7 @@ pub mod export;
 pub mod extract;
 pub mod i18n;
 pub mod idempotency;
+pub mod memo;
 pub mod observe;
 pub mod problem;
 pub mod ui;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     pub metrics: Arc<observe::Metrics>,
     pub openapi: Arc<utoipa::openapi::OpenApi>,
+    /// Pages of the users list as sent, while the directory is unchanged (see [`memo`]).
+    pub users_pages: Arc<memo::Memo<stride_app::org::UsersPageStamp>>,
 }
 
 /// The whole HTTP surface. There are no setup or demo routes: a running server only serves users.
@@ -54,6 +57,7 @@ pub fn router(app: App, config: WebConfig) -> Router {
         config: Arc::new(config.clone()),
         metrics: Arc::new(observe::Metrics::default()),
         openapi: Arc::new(openapi),
+        users_pages: Arc::new(memo::Memo::new(100)),
     };
     let api = api
         .route("/api/v1/openapi.json", get(api::openapi_json))

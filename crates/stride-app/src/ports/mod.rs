@@ -103,6 +103,12 @@ pub trait Store:
     fn directory_counts(&self) -> Option<DirectoryCounts> {
         None
     }
+    /// A number that moves on at every change to the directory, as far as this process knows of
+    /// changes; `None` when it cannot know of every change now. Reads of the directory made in
+    /// one generation are equal.
+    fn directory_generation(&self) -> Option<u64> {
+        None
+    }
 
     async fn department_subtree(&self, root: i64) -> StoreResult<Vec<i64>>;
     async fn departments(&self, reach: &Reach, page: PageRequest) -> StoreResult<Vec<Department>>;

@@ -1,7 +1,8 @@
 //! Departments, users and roles.
 
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -331,15 +332,31 @@ async fn list_users(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
     ApiQuery(q): ApiQuery<UserListQuery>,
-) -> ApiResult<Json<PageDto<UserDto>>> {
+) -> ApiResult<Response> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let filter = UserFilter {
         department_id: q.department_id,
         active: q.active,
         q: q.q,
     };
-    let page = s.app.list_users(&actor, &filter, page).await?;
-    Ok(Json(PageDto::from_page(page, user_dto)))
+    // Every integration polls this list; a page asked again before the directory changes is
+    // sent as it was, neither read nor written out again.
+    let stamp = s.app.users_page_stamp(&actor, &filter, page).await?;
+    let kept = stamp.as_ref().and_then(|stamp| s.users_pages.get(stamp));
+    let json = match kept {
+        Some(json) => json,
+        None => {
+            let page = s.app.list_users(&actor, &filter, page).await?;
+            let json = serde_json::to_vec(&PageDto::from_page(page, user_dto))
+                .map_err(|e| AppError::Internal(format!("encoding the users list: {e}")))?;
+            let json = Bytes::from(json);
+            if let Some(stamp) = stamp {
+                s.users_pages.put(stamp, json.clone());
+            }
+            json
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "organization", request_body = NewUserRequest,
