@@ -133,6 +133,25 @@ async fn directory_changes_take_effect_at_once(app: TestApp) {
     assert_eq!(under_east.status, 200, "{}", under_east.body);
     assert_eq!(manager.get(&ops_rep).await.status, 200);
 
+    // A role narrowed to its holder's own records narrows the list at once.
+    let roles = admin.get("/api/v1/roles").await.json;
+    let manager_role = roles
+        .as_array()
+        .and_then(|roles| roles.iter().find(|r| r["code"] == "manager"))
+        .and_then(|r| r["id"].as_i64())
+        .unwrap();
+    let role_path = format!("/api/v1/roles/{manager_role}");
+    let etag = admin.get(&role_path).await.etag();
+    let narrowed = admin
+        .patch(&role_path, &etag, json!({"data_scope": "self"}))
+        .await;
+    assert_eq!(narrowed.status, 200, "{}", narrowed.body);
+    assert_eq!(
+        usernames(&manager.get("/api/v1/users?limit=50").await.json),
+        vec!["manager"]
+    );
+    assert_eq!(manager.get(&ops_rep).await.status, 404);
+
     // A revoked token and a disabled user's session stop at once.
     let (token_id, secret) = token_of(&manager, "script").await;
     let script = manager.with_bearer(&secret);
