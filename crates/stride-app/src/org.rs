@@ -330,8 +330,9 @@ impl App {
     }
 
     /// What a page of the users list is made of, for a caller that keeps what it made of a page
-    /// (its JSON): equal stamps mean equal pages. Checked and scoped like [`Self::list_users`];
-    /// `None` while the directory cannot vouch for its changes (see `Store::directory_generation`).
+    /// (its JSON): equal stamps mean equal pages. Checked and scoped like [`Self::list_users`].
+    /// `None` while the directory cannot vouch for its changes (see `Store::directory_generation`):
+    /// nothing may be kept then, and the caller reads the page, which checks the actor.
     /// Take the stamp before the page, so that a change between the two makes it stale.
     pub async fn users_page_stamp(
         &self,
@@ -340,9 +341,11 @@ impl App {
         page: PageRequest,
     ) -> AppResult<Option<UsersPageStamp>> {
         // The generation first: a change while the reach is read makes the stamp stale.
-        let generation = self.store.directory_generation();
+        let Some(generation) = self.store.directory_generation() else {
+            return Ok(None);
+        };
         let reach = self.users_reach(actor).await?;
-        Ok(generation.map(|generation| UsersPageStamp {
+        Ok(Some(UsersPageStamp {
             generation,
             reach,
             filter: filter.clone(),

@@ -20,8 +20,7 @@ use std::time::Duration;
 use sqlx::postgres::PgListener;
 use sqlx::AnyPool;
 use stride_app::auth::{ApiToken, Principal};
-use stride_app::org::{User, UserFilter};
-use stride_app::page::PageRequest;
+use stride_app::org::User;
 use stride_app::ports::StoreResult;
 use stride_app::{DirectoryCounts, Reach};
 use tokio::sync::oneshot;
@@ -54,7 +53,6 @@ pub(crate) struct Kept {
     pub(crate) sessions: Shelf<String, Option<StoredSession>>,
     pub(crate) tokens: Shelf<String, Option<(Principal, ApiToken)>>,
     pub(crate) subtrees: Shelf<i64, Vec<i64>>,
-    pub(crate) user_pages: Shelf<(Reach, UserFilter, PageRequest), Vec<User>>,
     pub(crate) users: Shelf<(Reach, i64), Option<User>>,
 }
 
@@ -65,8 +63,6 @@ impl Kept {
             sessions: Shelf::new(10_000),
             tokens: Shelf::new(10_000),
             subtrees: Shelf::new(1_000),
-            // A page is up to 201 users: about 60 kB at most, so a few MB in all.
-            user_pages: Shelf::new(100),
             users: Shelf::new(10_000),
         }
     }

@@ -88,12 +88,7 @@ impl Store for SqlStore {
         filter: &UserFilter,
         page: PageRequest,
     ) -> StoreResult<Vec<User>> {
-        let key = (reach.clone(), filter.clone(), page);
-        self.directory
-            .read_through(|kept| &mut kept.user_pages, key, async {
-                org::users(&mut *self.conn().await?, self.dialect, reach, filter, page).await
-            })
-            .await
+        org::users(&mut *self.conn().await?, self.dialect, reach, filter, page).await
     }
     async fn user(&self, reach: &Reach, id: i64) -> StoreResult<Option<User>> {
         self.directory
