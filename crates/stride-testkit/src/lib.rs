@@ -528,8 +528,24 @@ impl Client {
         )
         .await
     }
+    /// Reads the record at `path` for its current ETag, then patches it.
+    pub async fn patch_current(&self, path: &str, body: Value) -> Reply {
+        let etag = self.get(path).await.etag();
+        self.patch(path, &etag, body).await
+    }
     pub async fn delete(&self, path: &str, etag: &str) -> Reply {
         self.send(reqwest::Method::DELETE, path, None, &[("if-match", etag)])
             .await
+    }
+    /// One unlabelled or fully labelled series of `/metrics`, e.g. `stride_sqlite_writes_total`
+    /// or `stride_directory_reads_total{answer="memory"}`.
+    pub async fn metric(&self, series: &str) -> Option<u64> {
+        let text = self.get("/metrics").await.body;
+        text.lines().find_map(|l| {
+            l.strip_prefix(series)?
+                .strip_prefix(' ')?
+                .parse::<u64>()
+                .ok()
+        })
     }
 }

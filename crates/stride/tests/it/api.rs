@@ -1261,14 +1261,9 @@ async fn writes_queued_together_commit_together_and_fail_alone(app: TestApp) {
 
 /// `/metrics`' committed writes and commits (SQLite only).
 async fn write_counts(client: &stride_testkit::Client) -> Option<(u64, u64)> {
-    let text = client.get("/metrics").await.body;
-    let value = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<u64>().ok())
-    };
     Some((
-        value("stride_sqlite_writes_total")?,
-        value("stride_sqlite_commits_total")?,
+        client.metric("stride_sqlite_writes_total").await?,
+        client.metric("stride_sqlite_commits_total").await?,
     ))
 }
 

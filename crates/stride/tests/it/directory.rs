@@ -16,23 +16,28 @@ backend_tests!(
 
 /// `/metrics`' directory figures: (hearing, answered from memory, answered by the database).
 async fn directory_counts(client: &Client) -> (bool, u64, u64) {
-    let text = client.get("/metrics").await.body;
-    let value = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<u64>().ok())
-            .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{text}"))
+    let series = |name: &'static str| async move {
+        client
+            .metric(name)
+            .await
+            .unwrap_or_else(|| panic!("{name} missing from /metrics"))
     };
     (
-        value("stride_directory_hearing") == 1,
-        value("stride_directory_reads_total{answer=\"memory\"}"),
-        value("stride_directory_reads_total{answer=\"database\"}"),
+        series("stride_directory_hearing").await == 1,
+        series("stride_directory_reads_total{answer=\"memory\"}").await,
+        series("stride_directory_reads_total{answer=\"database\"}").await,
     )
 }
 
-/// Waits until the server hears other processes' changes, which it must within seconds.
+/// Waits until the server hears other processes' changes, which it begins to at its first read
+/// of the directory (the client's own identity) and must within seconds.
 async fn until_hearing(client: &Client) {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !directory_counts(client).await.0 {
+    loop {
+        assert_eq!(client.get("/api/v1/auth/me").await.status, 200);
+        if directory_counts(client).await.0 {
+            return;
+        }
         assert!(
             Instant::now() < deadline,
             "the directory never began hearing"
@@ -41,7 +46,7 @@ async fn until_hearing(client: &Client) {
     }
 }
 
-/// Asks `probe` until it answers `want`; how long that took, or a failure after 5 s.
+/// Asks `path` until it answers `want`; how long that took, or a failure after 5 s.
 async fn until_status(client: &Client, path: &str, want: u16) -> Duration {
     let started = Instant::now();
     loop {
@@ -102,9 +107,8 @@ async fn directory_changes_take_effect_at_once(app: TestApp) {
 
     // A user moved into the manager's reach shows at once.
     let rep2 = format!("/api/v1/users/{}", org.rep2);
-    let etag = admin.get(&rep2).await.etag();
     let moved = admin
-        .patch(&rep2, &etag, json!({"department_id": org.team1}))
+        .patch_current(&rep2, json!({"department_id": org.team1}))
         .await;
     assert_eq!(moved.status, 200, "{}", moved.body);
     assert_eq!(
@@ -126,9 +130,8 @@ async fn directory_changes_take_effect_at_once(app: TestApp) {
     let ops_rep = format!("/api/v1/users/{rep_in_ops}");
     assert_eq!(manager.get(&ops_rep).await.status, 404);
     let ops_path = format!("/api/v1/departments/{ops_id}");
-    let etag = admin.get(&ops_path).await.etag();
     let under_east = admin
-        .patch(&ops_path, &etag, json!({"parent_id": org.east}))
+        .patch_current(&ops_path, json!({"parent_id": org.east}))
         .await;
     assert_eq!(under_east.status, 200, "{}", under_east.body);
     assert_eq!(manager.get(&ops_rep).await.status, 200);
@@ -141,9 +144,8 @@ async fn directory_changes_take_effect_at_once(app: TestApp) {
         .and_then(|r| r["id"].as_i64())
         .unwrap();
     let role_path = format!("/api/v1/roles/{manager_role}");
-    let etag = admin.get(&role_path).await.etag();
     let narrowed = admin
-        .patch(&role_path, &etag, json!({"data_scope": "self"}))
+        .patch_current(&role_path, json!({"data_scope": "self"}))
         .await;
     assert_eq!(narrowed.status, 200, "{}", narrowed.body);
     assert_eq!(
@@ -169,9 +171,8 @@ async fn directory_changes_take_effect_at_once(app: TestApp) {
     assert_eq!(script.get("/api/v1/auth/me").await.status, 401);
 
     let manager_path = format!("/api/v1/users/{}", org.manager);
-    let etag = admin.get(&manager_path).await.etag();
     let disabled = admin
-        .patch(&manager_path, &etag, json!({"active": false}))
+        .patch_current(&manager_path, json!({"active": false}))
         .await;
     assert_eq!(disabled.status, 200, "{}", disabled.body);
     assert_eq!(manager.get("/api/v1/auth/me").await.status, 401);
@@ -195,14 +196,8 @@ async fn other_servers_hear_directory_changes(app: TestApp) {
 
     // Disabled on the first server, the user is refused on the peer within moments.
     let path = format!("/api/v1/users/{}", org.rep1);
-    let etag = admin.get(&path).await.etag();
-    assert_eq!(
-        admin
-            .patch(&path, &etag, json!({"active": false}))
-            .await
-            .status,
-        200
-    );
+    let disabled = admin.patch_current(&path, json!({"active": false})).await;
+    assert_eq!(disabled.status, 200, "{}", disabled.body);
     let took = until_status(&on_peer, "/api/v1/auth/me", 401).await;
     assert!(took < Duration::from_secs(2), "took {took:?}");
 }
