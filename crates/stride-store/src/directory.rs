@@ -8,7 +8,8 @@
 //!
 //! A read is kept only under the generation it began in, so a read that raced a change is never
 //! served after the change is known. While other processes' changes cannot be heard (before the
-//! listener or the counter answers, after a lost connection) nothing is kept or served.
+//! listener or the counter answers, after a lost connection) nothing is kept or served. Hearing
+//! starts with the first read, so a process that never reads the directory never listens.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -43,8 +44,20 @@ pub(crate) struct Directory {
     kept: Mutex<Kept>,
     from_memory: AtomicU64,
     from_database: AtomicU64,
+    /// Where changes are heard from, until the first read starts hearing them (see
+    /// [`Directory::start_hearing`]), with the end of the task that will hear them.
+    unstarted: Mutex<Option<(Source, oneshot::Receiver<()>)>>,
+    started: AtomicBool,
     /// Dropped with the directory, which ends its listening task.
     _stop: oneshot::Sender<()>,
+}
+
+/// Where a server hears of other processes' changes to the directory.
+pub(crate) enum Source {
+    /// The `stride_directory` channel, on a connection of its own to this URL.
+    Postgres(String),
+    /// The `directory_changes` counter, read through the store's pool.
+    Sqlite(AnyPool),
 }
 
 /// The kept reads, each kind on a shelf of its own with room for a bounded number of answers.
@@ -91,31 +104,42 @@ impl<K: Hash + Eq, V> Shelf<K, V> {
 }
 
 impl Directory {
-    fn new() -> (Arc<Self>, oneshot::Receiver<()>) {
+    pub(crate) fn new(source: Source) -> Arc<Self> {
+        Self::hearing_from(Some(source))
+    }
+
+    fn hearing_from(source: Option<Source>) -> Arc<Self> {
         let (stop, stopped) = oneshot::channel();
-        let directory = Arc::new(Self {
+        Arc::new(Self {
             generation: AtomicU64::new(0),
             hearing: AtomicBool::new(false),
             kept: Mutex::new(Kept::new(0)),
             from_memory: AtomicU64::new(0),
             from_database: AtomicU64::new(0),
+            unstarted: Mutex::new(source.map(|source| (source, stopped))),
+            started: AtomicBool::new(false),
             _stop: stop,
-        });
-        (directory, stopped)
+        })
     }
 
-    /// A directory hearing PostgreSQL's announcements of changes through its own connection.
-    pub(crate) fn on_postgres(url: &str) -> Arc<Self> {
-        let (directory, stopped) = Self::new();
-        tokio::spawn(listen(Arc::downgrade(&directory), url.to_owned(), stopped));
-        directory
-    }
-
-    /// A directory reading SQLite's change counter.
-    pub(crate) fn on_sqlite(pool: AnyPool) -> Arc<Self> {
-        let (directory, stopped) = Self::new();
-        tokio::spawn(poll(Arc::downgrade(&directory), pool, stopped));
-        directory
+    /// Starts hearing other processes' changes the first time the directory is read: a process
+    /// that never reads it (most commands) opens no listener and reads no counter.
+    fn start_hearing(self: &Arc<Self>) {
+        if self.started.load(Ordering::Acquire) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let Some((source, stopped)) = self.unstarted.lock().ok().and_then(|mut u| u.take()) else {
+            return;
+        };
+        self.started.store(true, Ordering::Release);
+        let directory = Arc::downgrade(self);
+        match source {
+            Source::Postgres(url) => drop(runtime.spawn(listen(directory, url, stopped))),
+            Source::Sqlite(pool) => drop(runtime.spawn(poll(directory, pool, stopped))),
+        }
     }
 
     /// Something in the directory changed: nothing read before is served again.
@@ -136,7 +160,8 @@ impl Directory {
     }
 
     /// The generation a read begins in, or `None` when it may be neither served nor kept.
-    pub(crate) fn generation(&self) -> Option<u64> {
+    pub(crate) fn generation(self: &Arc<Self>) -> Option<u64> {
+        self.start_hearing();
         self.hearing
             .load(Ordering::SeqCst)
             .then(|| self.generation.load(Ordering::SeqCst))
@@ -154,7 +179,7 @@ impl Directory {
     /// The kept answer to `key`, or else `read`'s, which is kept when no change was heard of
     /// while it ran.
     pub(crate) async fn read_through<K, V>(
-        &self,
+        self: &Arc<Self>,
         shelf: fn(&mut Kept) -> &mut Shelf<K, V>,
         key: K,
         read: impl Future<Output = StoreResult<V>>,
@@ -304,13 +329,14 @@ async fn poll(directory: Weak<Directory>, pool: AnyPool, mut stopped: oneshot::R
 mod tests {
     use super::*;
 
+    /// A directory told by hand whether it hears changes.
     fn hearing() -> Arc<Directory> {
-        let (directory, _stopped) = Directory::new();
+        let directory = Directory::hearing_from(None);
         directory.set_hearing(true);
         directory
     }
 
-    async fn subtree(directory: &Directory, answer: Vec<i64>) -> Vec<i64> {
+    async fn subtree(directory: &Arc<Directory>, answer: Vec<i64>) -> Vec<i64> {
         directory
             .read_through(|k| &mut k.subtrees, 1, async { Ok(answer) })
             .await

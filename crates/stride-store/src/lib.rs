@@ -123,8 +123,8 @@ impl SqlStore {
             .map_err(backend)?;
         let write_turns = (dialect == Dialect::Sqlite).then(|| Arc::new(WriteTurns::new()));
         let directory = match dialect {
-            Dialect::Sqlite => Directory::on_sqlite(pool.clone()),
-            Dialect::Postgres => Directory::on_postgres(&url),
+            Dialect::Sqlite => Directory::new(directory::Source::Sqlite(pool.clone())),
+            Dialect::Postgres => Directory::new(directory::Source::Postgres(url.clone())),
         };
         let store = Self {
             pool,
