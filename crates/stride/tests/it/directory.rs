@@ -12,6 +12,7 @@ backend_tests!(
     directory_changes_take_effect_at_once,
     other_servers_hear_directory_changes,
     changes_made_outside_any_server_are_heard,
+    a_lost_listener_forgets_and_listens_again,
 );
 
 /// `/metrics`' directory figures: (hearing, answered from memory, answered by the database).
@@ -237,4 +238,68 @@ async fn changes_made_outside_any_server_are_heard(app: TestApp) {
         .unwrap();
     let took = until_status(&admin, "/api/v1/auth/me", 401).await;
     assert!(took < Duration::from_secs(2), "took {took:?}");
+}
+
+/// PostgreSQL: a change announced while the listener's connection is down is never heard, so
+/// losing the connection must drop what is kept, and the server must listen again.
+async fn a_lost_listener_forgets_and_listens_again(app: TestApp) {
+    if app.backend != stride_testkit::Backend::Postgres {
+        return;
+    }
+    let org = app.seed_org().await;
+    let admin = app.login("admin", PASSWORD).await;
+    until_hearing(&admin).await;
+    let path = format!("/api/v1/users/{}", org.manager);
+    assert_eq!(admin.get(&path).await.json["display_name"], "manager 用户");
+
+    let mut db = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    // The listener's connection is the one whose last statement asked for the trigger function.
+    let listener = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+                    AND pid <> pg_backend_pid() AND query LIKE '%proname = ''directory_changed''%'";
+    let pid: i32 = sqlx::query_scalar(listener)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = $1")
+        .bind(pid)
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
+        > 0
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the listener lives on"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // Announced to nobody: the old listener is gone.
+    sqlx::query("UPDATE users SET display_name = '断线时改的' WHERE username = 'manager'")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while admin.get(&path).await.json["display_name"] != "断线时改的" {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "a change made while not listening was never seen"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // And the server listens again, on a new connection.
+    until_hearing(&admin).await;
+    let again: i64 = sqlx::query_scalar(&listener.replace("SELECT pid", "SELECT COUNT(*)"))
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(again, 1);
 }
