@@ -370,8 +370,8 @@ impl SqlTx {
 #[async_trait]
 impl Tx for SqlTx {
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
-        self.conn().await?;
-        let committed = self.write.commit().await;
+        let held = self.deferred.take();
+        let committed = self.write.commit_after(held).await;
         // Also after a failed commit: it may have committed before the failure was seen.
         if self.writes_directory {
             self.directory.changed();

@@ -21,6 +21,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 use stride_app::{StoreError, WriteCounts};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
+use crate::sql::Sql;
 use crate::{backend, SqlStore};
 
 /// At most this many writes share one `COMMIT`…
@@ -85,6 +86,9 @@ struct OpenGroup {
     began: Instant,
     /// The group's ended writes, each waiting to hear how the `COMMIT` went.
     members: Vec<oneshot::Sender<Outcome>>,
+    /// The next write's savepoint is already open: the write before sent it with its last
+    /// statement.
+    savepoint_open: bool,
 }
 
 impl WriteTurns {
@@ -142,9 +146,21 @@ struct Turn {
     began: Instant,
     /// The writes before this one in the same transaction; empty for the write that began it.
     earlier: Vec<oneshot::Sender<Outcome>>,
+    /// This write opened the next write's savepoint with its last statement.
+    opened_next: bool,
 }
 
 impl Turn {
+    /// Whether the group takes another write after this one, which would make `members`
+    /// writes in all: only short writes share, only while others wait, up to the group's size
+    /// and age.
+    fn grows(&self, members: usize) -> bool {
+        self.sharing == Sharing::Group
+            && self.turns.waiting.load(Ordering::Acquire) > 0
+            && members < MAX_GROUP
+            && self.began.elapsed() < MAX_GROUP_OPEN
+    }
+
     /// Ends this write's part of the transaction: hands it to the next writer while the group
     /// may grow, else commits it and tells every write of the group. `mine` hears the outcome
     /// too (a committing write; a failed one has nobody to tell).
@@ -154,15 +170,12 @@ impl Turn {
         mine: Option<oneshot::Sender<Outcome>>,
     ) {
         self.earlier.extend(mine);
-        let grows = self.sharing == Sharing::Group
-            && self.turns.waiting.load(Ordering::Acquire) > 0
-            && self.earlier.len() < MAX_GROUP
-            && self.began.elapsed() < MAX_GROUP_OPEN;
-        if grows {
+        if self.grows(self.earlier.len()) {
             self.turns.leave_open(OpenGroup {
                 tx,
                 began: self.began,
                 members: std::mem::take(&mut self.earlier),
+                savepoint_open: self.opened_next,
             });
             // The turn is given back when `self` drops, waking the next writer.
             return;
@@ -211,6 +224,27 @@ fn tell(members: Vec<oneshot::Sender<Outcome>>, outcome: &Outcome) {
 
 #[allow(clippy::expect_used, reason = "`tx` is present until commit or drop")]
 impl WriteTx {
+    /// Runs `last`, the write's last statement, then commits. On SQLite, when the group looks
+    /// set to take the next waiting write, that write's savepoint goes with `last`: one round
+    /// trip to the worker thread fewer in the turn. Should the group commit instead, the
+    /// savepoint is committed with it, empty.
+    pub(crate) async fn commit_after(mut self, last: Option<Sql>) -> Result<(), StoreError> {
+        if let Some(mut last) = last {
+            let opens_next = self
+                .turn
+                .as_ref()
+                .is_some_and(|turn| turn.grows(turn.earlier.len() + 1));
+            if opens_next {
+                last.push("; SAVEPOINT stride_write");
+            }
+            last.execute(&mut self).await?;
+            if let Some(turn) = self.turn.as_mut() {
+                turn.opened_next = opens_next;
+            }
+        }
+        self.commit().await
+    }
+
     /// Commits; on SQLite returns once the group's `COMMIT` is on disk.
     pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
         let tx = self.tx.take().expect("a write transaction ends once");
@@ -303,10 +337,15 @@ async fn begin_sqlite(
         sharing,
         began: Instant::now(),
         earlier: Vec::new(),
+        opened_next: false,
     };
     match turns.take_open() {
         Some(mut group) if sharing == Sharing::Group => {
-            if let Err(e) = group.tx.execute("SAVEPOINT stride_write").await {
+            let savepoint = match group.savepoint_open {
+                true => Ok(()),
+                false => group.tx.execute("SAVEPOINT stride_write").await.map(drop),
+            };
+            if let Err(e) = savepoint {
                 let _ = group.tx.rollback().await;
                 let e = backend(e);
                 tell(
