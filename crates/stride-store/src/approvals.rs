@@ -120,7 +120,7 @@ async fn request_by_id(
 }
 
 /// A request with its tasks (step by step, oldest first) and its history, in one round trip;
-/// with `lock`, its row is held until the transaction ends (PostgreSQL).
+/// with `lock` (PostgreSQL), its row is first locked until the transaction ends.
 async fn request_in_full(
     conn: &mut AnyConnection,
     dialect: Dialect,
@@ -139,6 +139,18 @@ async fn request_in_full(
         "'id', e.id, 'request_id', e.request_id, 'at_ms', e.at_ms, 'actor_id', e.actor_id, \
          'action', e.action, 'step_index', e.step_index, 'comment', e.comment",
     );
+    if lock {
+        // The lock is taken by a statement of its own: PostgreSQL reads a statement's
+        // subqueries in the snapshot the statement began with, so tasks read together with a
+        // lock it had to wait for would be those from before the decision that held it. Two
+        // approvers of an "all" step deciding at once would each see the other's task still
+        // pending, and the step would wait for ever on tasks all approved.
+        let mut q = Sql::new("SELECT id FROM approval_requests WHERE id = ");
+        q.bind(id).push(" FOR UPDATE");
+        if q.fetch_optional(&mut *conn).await?.is_none() {
+            return Ok(None);
+        }
+    }
     let mut q = Sql::new(&format!(
         "SELECT {REQUEST_COLUMNS}, \
          (SELECT {tasks} FROM approval_tasks t WHERE t.request_id = r.id) AS tasks, \
@@ -146,9 +158,6 @@ async fn request_in_full(
          FROM approval_requests r WHERE r.id = "
     ));
     q.bind(id);
-    if lock {
-        q.push(" FOR UPDATE OF r");
-    }
     let Some(row) = q.fetch_optional(conn).await? else {
         return Ok(None);
     };

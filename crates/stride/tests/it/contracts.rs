@@ -14,6 +14,7 @@ backend_tests!(
     contract_numbers_stay_unique_under_concurrency,
     money_must_add_up_before_review,
     parallel_approvals_change_a_step_once,
+    approvers_of_one_step_deciding_at_once_both_count,
     a_decisions_answer_is_the_request_as_it_now_stands,
     outsiders_and_requesters_cannot_decide,
     editing_under_review_restarts_the_approval,
@@ -385,6 +386,37 @@ async fn parallel_approvals_change_a_step_once(app: TestApp) {
         .await;
     assert_eq!(audit.status, 200, "{}", audit.body);
     assert_eq!(audit.json["items"].as_array().unwrap().len(), 1);
+}
+
+/// Both lawyers of an "all" step approve at the same moment: whichever decides second must see
+/// the first's approval, or the step would wait for ever on tasks that are all approved.
+async fn approvers_of_one_step_deciding_at_once_both_count(app: TestApp) {
+    let d = deal(&app).await;
+    let legal2 = app.login("legal2", PASSWORD).await;
+    let admin = app.login("admin", PASSWORD).await;
+    let r = admin
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/approval-flows/contract",
+            Some(json!({"definition": {"steps": [{"name": "会审", "mode": "all", "approvers": [{"type": "role", "role": "legal"}]}]}})),
+            &[("if-match", "\"0\"")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    for round in 0..8 {
+        let (_, request) = submitted(&d).await;
+        let (first, second) = tokio::join!(
+            decide(&d.legal1, request, "approve", None),
+            decide(&legal2, request, "approve", None),
+        );
+        assert_eq!((first, second), (200, 200), "round {round}");
+        let r = d.legal1.get(&format!("/api/v1/approvals/{request}")).await;
+        assert_eq!(
+            r.json["status"], "approved",
+            "round {round}: both approved the only step: {}",
+            r.body
+        );
+    }
 }
 
 /// Decides and expects the answer to be what reading the request afterwards shows: its
