@@ -90,9 +90,9 @@ pub struct ApprovalTask {
     pub decided_at_ms: Option<i64>,
 }
 
+/// One entry of a request's history, oldest first as the store reads them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalEvent {
-    pub id: i64,
     pub request_id: i64,
     pub at_ms: i64,
     pub actor_id: Option<i64>,
@@ -209,6 +209,20 @@ pub struct NewEvent {
     pub action: &'static str,
     pub step_index: Option<i64>,
     pub comment: Option<String>,
+}
+
+impl ApprovalEvent {
+    /// The history entry `event` becomes, written at `at_ms`.
+    pub fn written(event: NewEvent, at_ms: i64) -> Self {
+        Self {
+            request_id: event.request_id,
+            at_ms,
+            actor_id: event.actor_id,
+            action: event.action.to_owned(),
+            step_index: event.step_index,
+            comment: event.comment,
+        }
+    }
 }
 
 /// A request with its tasks and history as the store holds them.
@@ -716,19 +730,16 @@ impl App {
             Some(step),
             comment.clone(),
         );
-        let Some(event) = tx
-            .decide_approval_task(
-                decided,
-                decision.task_state(),
-                comment.as_deref(),
-                &event,
-                now,
-            )
-            .await?
-        else {
-            return Err(AppError::Conflict("this step was already decided".into()));
-        };
-        events.push(event);
+        // The task was read pending under the request's lock: nobody else can decide it now.
+        tx.decide_approval_task(
+            decided,
+            decision.task_state(),
+            comment.as_deref(),
+            &event,
+            now,
+        )
+        .await?;
+        events.push(ApprovalEvent::written(event, now));
         // The tasks as they now stand: the ones read under the lock, with this decision.
         let mut tasks = tasks;
         if let Some(t) = tasks.iter_mut().find(|t| t.id == decided) {

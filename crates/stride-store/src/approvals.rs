@@ -13,7 +13,7 @@ use stride_app::ports::{ApprovalReads, ApprovalWrites, StoreResult};
 use stride_app::{Reach, StoreError};
 use stride_domain::approvals::{FlowKind, TaskState};
 
-use crate::sql::{col, json, json_rows_of, Held, Sql};
+use crate::sql::{col, json, json_rows_in_order, json_rows_of, Held, Sql};
 use crate::store::SqlTx;
 use crate::{Dialect, SqlStore};
 
@@ -134,10 +134,11 @@ async fn request_in_full(
          'on_behalf_of', t.on_behalf_of, 'status', t.status, 'comment', t.comment, \
          'created_at_ms', t.created_at_ms, 'decided_at_ms', t.decided_at_ms",
     );
-    let events = json_rows_of(
+    let events = json_rows_in_order(
         dialect,
-        "'id', e.id, 'request_id', e.request_id, 'at_ms', e.at_ms, 'actor_id', e.actor_id, \
+        "'request_id', e.request_id, 'at_ms', e.at_ms, 'actor_id', e.actor_id, \
          'action', e.action, 'step_index', e.step_index, 'comment', e.comment",
+        "e.id",
     );
     if lock {
         // The lock is taken by a statement of its own: PostgreSQL reads a statement's
@@ -163,8 +164,7 @@ async fn request_in_full(
     };
     let mut tasks: Vec<ApprovalTask> = json(&row, "tasks")?;
     tasks.sort_unstable_by_key(|t| (t.step_index, t.id));
-    let mut events: Vec<ApprovalEvent> = json(&row, "events")?;
-    events.sort_unstable_by_key(|e| e.id);
+    let events: Vec<ApprovalEvent> = json(&row, "events")?;
     Ok(Some(ApprovalDetailParts {
         request: request(&row)?,
         tasks,
@@ -575,45 +575,20 @@ impl ApprovalWrites for SqlTx {
         comment: Option<&str>,
         event: &NewEvent,
         now_ms: i64,
-    ) -> StoreResult<Option<ApprovalEvent>> {
-        // One round trip: the history row is written only when the task was still pending.
-        let mut q = Sql::new(match self.dialect {
-            Dialect::Sqlite => "UPDATE approval_tasks SET status = ",
-            Dialect::Postgres => "WITH decided AS (UPDATE approval_tasks SET status = ",
-        });
-        q.bind(state.as_str().to_owned())
-            .push(", comment = ")
-            .bind(comment.map(str::to_owned))
-            .push(", decided_at_ms = ")
-            .bind(now_ms)
-            .push(" WHERE id = ")
-            .bind(task_id)
-            .push(" AND status = 'pending'");
-        q.push(match self.dialect {
-            // SQLite runs the two statements in turn; `changes()` is the update's row count.
-            Dialect::Sqlite => "; ",
-            Dialect::Postgres => " RETURNING id) ",
+    ) -> StoreResult<()> {
+        // Nothing to read back: both writes go with the transaction's next round trip.
+        self.hold(Held::Update("approval_tasks"), |q| {
+            q.push("UPDATE approval_tasks SET status = ")
+                .bind(state.as_str().to_owned())
+                .push(", comment = ")
+                .bind(comment.map(str::to_owned))
+                .push(", decided_at_ms = ")
+                .bind(now_ms)
+                .push(" WHERE id = ")
+                .bind(task_id);
         })
-        .push(INSERT_EVENT)
-        .push("SELECT ");
-        event_values(&mut q, event, now_ms);
-        q.push(match self.dialect {
-            Dialect::Sqlite => " WHERE changes() = 1 RETURNING id",
-            Dialect::Postgres => " FROM decided RETURNING id",
-        });
-        // All rows, not the first result: on SQLite that is the update's row count.
-        let Some(row) = q.fetch_all(self.conn().await?).await?.into_iter().next() else {
-            return Ok(None);
-        };
-        Ok(Some(ApprovalEvent {
-            id: col(&row, "id")?,
-            request_id: event.request_id,
-            at_ms: now_ms,
-            actor_id: event.actor_id,
-            action: event.action.to_owned(),
-            step_index: event.step_index,
-            comment: event.comment.clone(),
-        }))
+        .await?;
+        self.approval_event(event, now_ms).await
     }
 
     async fn close_pending_tasks(

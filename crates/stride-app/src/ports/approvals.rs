@@ -5,8 +5,8 @@ use stride_domain::approvals::{FlowKind, TaskState};
 
 use crate::actor::Reach;
 use crate::approvals::{
-    ApprovalDetailParts, ApprovalEvent, ApprovalRequest, Delegation, InboxFilter, InboxItem,
-    NewEvent, NewRequest, NewTask, RequestState, StoredFlow,
+    ApprovalDetailParts, ApprovalRequest, Delegation, InboxFilter, InboxItem, NewEvent, NewRequest,
+    NewTask, RequestState, StoredFlow,
 };
 use crate::page::PageRequest;
 use crate::ports::StoreResult;
@@ -102,8 +102,9 @@ pub trait ApprovalWrites: Send {
         now_ms: i64,
     ) -> StoreResult<ApprovalRequest>;
     async fn insert_approval_tasks(&mut self, tasks: &[NewTask], now_ms: i64) -> StoreResult<()>;
-    /// Decides a task if it is still pending, and writes `event` to the request's history with
-    /// it; None (and nothing written) when someone got there first.
+    /// Decides a task the caller read pending under its request's lock
+    /// ([`ApprovalWrites::lock_approval_request_in_full`]), and writes `event` to the request's
+    /// history with it.
     async fn decide_approval_task(
         &mut self,
         task_id: i64,
@@ -111,7 +112,7 @@ pub trait ApprovalWrites: Send {
         comment: Option<&str>,
         event: &NewEvent,
         now_ms: i64,
-    ) -> StoreResult<Option<ApprovalEvent>>;
+    ) -> StoreResult<()>;
     /// Closes every pending task of a request as `state` (skipped, superseded).
     async fn close_pending_tasks(
         &mut self,
