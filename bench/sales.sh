@@ -24,7 +24,10 @@
 #   PENDING_PER_APPROVER=3000  (96,000 pending tasks: four 10-second runs at 2,400 decisions a second)
 #   PG_URL_BASE=postgres://postgres@127.0.0.1:5432   PG_DB=stride_bench_sales
 #   REUSE_PG=1  measure the PostgreSQL database a previous run (or `stride bench-data` with the
-#               same sizes) filled, instead of generating it again; it must not have been measured
+#               same sizes) filled, instead of generating it again; it must not have been measured.
+#               Copy a kept one with `CREATE DATABASE … TEMPLATE … STRATEGY file_copy`, then
+#               `CHECKPOINT`: PostgreSQL 15 copies a template through the WAL by default, and the
+#               checkpoint that follows lands in the runs (decision p99s of 40–50 ms)
 #   SQLITE_DIR=<dir>  the same for SQLite: measure this data directory when it holds a database
 #               (filled by `stride --data-dir <dir> bench-data` with the same sizes, never
 #               measured), else fill it and keep it

@@ -119,8 +119,9 @@ async fn request_by_id(
         .transpose()
 }
 
-/// A request with its tasks (step by step, oldest first) and its history, in one round trip;
-/// with `lock` (PostgreSQL), its row is first locked until the transaction ends.
+/// A request with its tasks (step by step, oldest first) and its history (oldest first), in one
+/// round trip; with `lock` (PostgreSQL), in two: its row is first locked until the transaction
+/// ends.
 async fn request_in_full(
     conn: &mut AnyConnection,
     dialect: Dialect,

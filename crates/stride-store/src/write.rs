@@ -341,9 +341,10 @@ async fn begin_sqlite(
     };
     match turns.take_open() {
         Some(mut group) if sharing == Sharing::Group => {
-            let savepoint = match group.savepoint_open {
-                true => Ok(()),
-                false => group.tx.execute("SAVEPOINT stride_write").await.map(drop),
+            let savepoint = if group.savepoint_open {
+                Ok(())
+            } else {
+                group.tx.execute("SAVEPOINT stride_write").await.map(drop)
             };
             if let Err(e) = savepoint {
                 let _ = group.tx.rollback().await;

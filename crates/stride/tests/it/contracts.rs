@@ -388,11 +388,8 @@ async fn parallel_approvals_change_a_step_once(app: TestApp) {
     assert_eq!(audit.json["items"].as_array().unwrap().len(), 1);
 }
 
-/// Both lawyers of an "all" step approve at the same moment: whichever decides second must see
-/// the first's approval, or the step would wait for ever on tasks that are all approved.
-async fn approvers_of_one_step_deciding_at_once_both_count(app: TestApp) {
-    let d = deal(&app).await;
-    let legal2 = app.login("legal2", PASSWORD).await;
+/// The contract flow becomes one step that both lawyers must approve.
+async fn both_lawyers_review_contracts(app: &TestApp) {
     let admin = app.login("admin", PASSWORD).await;
     let r = admin
         .send(
@@ -403,6 +400,14 @@ async fn approvers_of_one_step_deciding_at_once_both_count(app: TestApp) {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// Both lawyers of an "all" step approve at the same moment: whichever decides second must see
+/// the first's approval, or the step would wait for ever on tasks that are all approved.
+async fn approvers_of_one_step_deciding_at_once_both_count(app: TestApp) {
+    let d = deal(&app).await;
+    let legal2 = app.login("legal2", PASSWORD).await;
+    both_lawyers_review_contracts(&app).await;
     for round in 0..8 {
         let (_, request) = submitted(&d).await;
         let (first, second) = tokio::join!(
@@ -445,16 +450,7 @@ async fn a_decisions_answer_is_the_request_as_it_now_stands(app: TestApp) {
 
     // Both lawyers must approve: the first approval leaves the step waiting, a rejection
     // ends the request.
-    let admin = app.login("admin", PASSWORD).await;
-    let r = admin
-        .send(
-            reqwest::Method::PUT,
-            "/api/v1/approval-flows/contract",
-            Some(json!({"definition": {"steps": [{"name": "会审", "mode": "all", "approvers": [{"type": "role", "role": "legal"}]}]}})),
-            &[("if-match", "\"0\"")],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    both_lawyers_review_contracts(&app).await;
     let (_, request) = submitted(&d).await;
     decide_as_shown(&d.legal1, request, "approve", None).await;
     decide_as_shown(
