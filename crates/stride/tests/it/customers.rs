@@ -281,11 +281,12 @@ async fn pool_claims_have_exactly_one_winner(app: TestApp) {
         1,
         "{statuses:?}"
     );
+    // A loser that read the customer in the pool hears 409; one that came after the winner
+    // no longer sees it at all (404). How many of each depends on the machine's timing.
     assert!(
         statuses.iter().all(|s| [200, 404, 409].contains(s)),
         "{statuses:?}"
     );
-    assert!(statuses.iter().filter(|s| **s == 409).count() > 0);
     let admin = app.login("admin", PASSWORD).await;
     let owner = admin.get(&format!("/api/v1/customers/{id}")).await.json["owner_id"]
         .as_i64()
