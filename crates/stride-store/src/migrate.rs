@@ -65,6 +65,11 @@ pub const MIGRATIONS: &[Migration] = &[
         "0025_name_bigrams_by_the_store"
     ),
     migration!(26, "directory_changes", "0026_directory_changes"),
+    migration!(
+        27,
+        "name_bigrams_without_legal_forms",
+        "0027_name_bigrams_without_legal_forms"
+    ),
 ];
 
 /// The schema version this build expects: its last migration.
