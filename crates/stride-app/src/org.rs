@@ -84,11 +84,13 @@ pub struct UserPatch {
     pub time_zone: Option<String>,
 }
 
-/// Identifies a page of the users list: the directory's generation, the reach, the filter and
-/// the page asked for (see [`App::users_page_stamp`]).
+/// A page of the users list as asked for and allowed: the reach, the filter and the page, and
+/// the directory generation it was asked in (see [`App::users_page_stamp`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UsersPageStamp {
-    pub generation: u64,
+    /// `None` while the directory cannot vouch for its changes (see
+    /// `Store::directory_generation`): a page read then may not be kept.
+    pub generation: Option<u64>,
     reach: Reach,
     filter: UserFilter,
     page: PageRequest,
@@ -324,38 +326,39 @@ impl App {
         filter: &UserFilter,
         page: PageRequest,
     ) -> AppResult<Page<User>> {
-        let reach = self.users_reach(actor).await?;
-        let rows = self.store.users(&reach, filter, page).await?;
-        Ok(Page::from_rows(rows, page, |u| u.id))
+        let stamp = self.users_page_stamp(actor, filter, page).await?;
+        self.users_page(&stamp).await
     }
 
-    /// What a page of the users list is made of, for a caller that keeps what it made of a page
-    /// (its JSON): equal stamps mean equal pages. Checked and scoped like [`Self::list_users`].
-    /// `None` while the directory cannot vouch for its changes (see `Store::directory_generation`):
-    /// nothing may be kept then, and the caller reads the page, which checks the actor.
-    /// Take the stamp before the page, so that a change between the two makes it stale.
+    /// A page of the users list, checked (the actor may view users) and scoped to the actor's
+    /// reach, not read yet: for a caller that keeps what it made of a page (its JSON), equal
+    /// stamps with a generation mean equal pages.
+    /// Take the stamp before the page ([`Self::users_page`]), so that a change between the two
+    /// makes it stale.
     pub async fn users_page_stamp(
         &self,
         actor: &Actor,
         filter: &UserFilter,
         page: PageRequest,
-    ) -> AppResult<Option<UsersPageStamp>> {
+    ) -> AppResult<UsersPageStamp> {
+        actor.require(RecordKind::User, Action::View)?;
         // The generation first: a change while the reach is read makes the stamp stale.
-        let Some(generation) = self.store.directory_generation() else {
-            return Ok(None);
-        };
-        let reach = self.users_reach(actor).await?;
-        Ok(Some(UsersPageStamp {
+        let generation = self.store.directory_generation();
+        Ok(UsersPageStamp {
             generation,
-            reach,
+            reach: self.reach(actor).await?,
             filter: filter.clone(),
             page,
-        }))
+        })
     }
 
-    async fn users_reach(&self, actor: &Actor) -> AppResult<Reach> {
-        actor.require(RecordKind::User, Action::View)?;
-        self.reach(actor).await
+    /// The page a stamp stands for, read now.
+    pub async fn users_page(&self, stamp: &UsersPageStamp) -> AppResult<Page<User>> {
+        let rows = self
+            .store
+            .users(&stamp.reach, &stamp.filter, stamp.page)
+            .await?;
+        Ok(Page::from_rows(rows, stamp.page, |u| u.id))
     }
 
     pub async fn get_user(&self, actor: &Actor, id: i64) -> AppResult<User> {

@@ -9,13 +9,14 @@ use std::sync::Mutex;
 
 use axum::body::Bytes;
 
-/// A stamp: what an answer was made of, in which directory generation.
+/// A stamp: what an answer was made of, in which directory generation; an answer made while
+/// the generation is unknown is neither kept nor served.
 pub trait Stamp: Hash + Eq {
-    fn generation(&self) -> u64;
+    fn generation(&self) -> Option<u64>;
 }
 
 impl Stamp for stride_app::org::UsersPageStamp {
-    fn generation(&self) -> u64 {
+    fn generation(&self) -> Option<u64> {
         self.generation
     }
 }
@@ -43,21 +44,25 @@ impl<S: Stamp> Memo<S> {
     }
 
     pub fn get(&self, stamp: &S) -> Option<Bytes> {
+        let generation = stamp.generation()?;
         let kept = self.kept.lock().ok()?;
-        (kept.generation == stamp.generation())
+        (kept.generation == generation)
             .then(|| kept.answers.get(stamp).cloned())
             .flatten()
     }
 
     pub fn put(&self, stamp: S, answer: Bytes) {
+        let Some(generation) = stamp.generation() else {
+            return;
+        };
         let Ok(mut kept) = self.kept.lock() else {
             return;
         };
-        if stamp.generation() < kept.generation {
+        if generation < kept.generation {
             return;
         }
-        if stamp.generation() > kept.generation || kept.answers.len() >= self.room {
-            kept.generation = stamp.generation();
+        if generation > kept.generation || kept.answers.len() >= self.room {
+            kept.generation = generation;
             kept.answers.clear();
         }
         kept.answers.insert(stamp, answer);
@@ -72,8 +77,9 @@ mod tests {
     struct Asked(u64, &'static str);
 
     impl Stamp for Asked {
-        fn generation(&self) -> u64 {
-            self.0
+        fn generation(&self) -> Option<u64> {
+            // Generation 0 stands for "unknown" here.
+            (self.0 > 0).then_some(self.0)
         }
     }
 
@@ -91,6 +97,15 @@ mod tests {
         memo.put(Asked(1, "page 1"), Bytes::from_static(b"late"));
         assert_eq!(memo.get(&Asked(1, "page 1")), None);
         assert_eq!(memo.get(&Asked(2, "page 2")).as_deref(), Some(&b"two"[..]));
+    }
+
+    #[test]
+    fn nothing_is_kept_or_served_without_a_generation() {
+        let memo = Memo::new(10);
+        memo.put(Asked(0, "page 1"), Bytes::from_static(b"unknown"));
+        assert_eq!(memo.get(&Asked(0, "page 1")), None);
+        memo.put(Asked(1, "page 1"), Bytes::from_static(b"one"));
+        assert_eq!(memo.get(&Asked(0, "page 1")), None);
     }
 
     #[test]

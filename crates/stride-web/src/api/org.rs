@@ -342,17 +342,14 @@ async fn list_users(
     // Every integration polls this list; a page asked again before the directory changes is
     // sent as it was, neither read nor written out again.
     let stamp = s.app.users_page_stamp(&actor, &filter, page).await?;
-    let kept = stamp.as_ref().and_then(|stamp| s.users_pages.get(stamp));
-    let json = match kept {
+    let json = match s.users_pages.get(&stamp) {
         Some(json) => json,
         None => {
-            let page = s.app.list_users(&actor, &filter, page).await?;
+            let page = s.app.users_page(&stamp).await?;
             let json = serde_json::to_vec(&PageDto::from_page(page, user_dto))
                 .map_err(|e| AppError::Internal(format!("encoding the users list: {e}")))?;
             let json = Bytes::from(json);
-            if let Some(stamp) = stamp {
-                s.users_pages.put(stamp, json.clone());
-            }
+            s.users_pages.put(stamp, json.clone());
             json
         }
     };
