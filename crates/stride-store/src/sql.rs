@@ -297,21 +297,20 @@ pub(crate) fn flag(row: &AnyRow, name: &str) -> Result<bool, StoreError> {
 /// 400 objects costs the server more than the rows cost here (docs/benchmarks.md). An aggregate
 /// keeps no order: sort what [`json`] reads, or use [`json_rows_in_order`].
 pub(crate) fn json_rows_of(dialect: Dialect, fields: &str) -> String {
-    match dialect {
-        Dialect::Sqlite => format!("json_group_array(json_object({fields}))"),
-        Dialect::Postgres => {
-            format!("COALESCE(json_agg(json_build_object({fields})), '[]')::text")
-        }
-    }
+    json_rows(dialect, fields, "")
 }
 
 /// [`json_rows_of`] with the rows in the order of `order_by`.
 pub(crate) fn json_rows_in_order(dialect: Dialect, fields: &str, order_by: &str) -> String {
+    json_rows(dialect, fields, &format!(" ORDER BY {order_by}"))
+}
+
+fn json_rows(dialect: Dialect, fields: &str, order: &str) -> String {
     match dialect {
-        Dialect::Sqlite => format!("json_group_array(json_object({fields}) ORDER BY {order_by})"),
-        Dialect::Postgres => format!(
-            "COALESCE(json_agg(json_build_object({fields}) ORDER BY {order_by}), '[]')::text"
-        ),
+        Dialect::Sqlite => format!("json_group_array(json_object({fields}){order})"),
+        Dialect::Postgres => {
+            format!("COALESCE(json_agg(json_build_object({fields}){order}), '[]')::text")
+        }
     }
 }
 
