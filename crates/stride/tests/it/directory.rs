@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use sqlx::Connection;
-use stride_testkit::{backend_tests, Client, TestApp, PASSWORD};
+use stride_testkit::{backend_tests, Client, Reply, TestApp, PASSWORD};
 
 backend_tests!(
     directory_changes_take_effect_at_once,
@@ -47,20 +47,32 @@ async fn until_hearing(client: &Client) {
     }
 }
 
-/// Asks `path` until it answers `want`; how long that took, or a failure after 5 s.
-async fn until_status(client: &Client, path: &str, want: u16) -> Duration {
+/// Reads `path` until its answer is the one `awaited`, within 5 s; answers how long that took.
+async fn until(client: &Client, path: &str, awaited: impl Fn(&Reply) -> bool) -> Duration {
     let started = Instant::now();
     loop {
-        let status = client.get(path).await.status;
-        if status == want {
+        let reply = client.get(path).await;
+        if awaited(&reply) {
             return started.elapsed();
         }
         assert!(
             started.elapsed() < Duration::from_secs(5),
-            "{path} still answers {status}, not {want}"
+            "{path} still answers {} {}",
+            reply.status,
+            reply.body
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// `path` answers `want`.
+async fn until_status(client: &Client, path: &str, want: u16) -> Duration {
+    until(client, path, |r| r.status == want).await
+}
+
+/// The user at `path` shows `name`.
+async fn until_display_name(client: &Client, path: &str, name: &str) -> Duration {
+    until(client, path, |r| r.json["display_name"] == name).await
 }
 
 fn usernames(page: &serde_json::Value) -> Vec<String> {
@@ -219,17 +231,11 @@ async fn changes_made_outside_any_server_are_heard(app: TestApp) {
         .execute(&mut db)
         .await
         .unwrap();
-    let started = Instant::now();
-    loop {
-        if admin.get(&path).await.json["display_name"] == "改过的名字" {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "the outside change was not heard"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let took = until_display_name(&admin, &path, "改过的名字").await;
+    assert!(
+        took < Duration::from_secs(2),
+        "the outside change was heard only after {took:?}"
+    );
 
     // And a session ended outside any server ends here too.
     sqlx::query("DELETE FROM sessions")
@@ -287,14 +293,8 @@ async fn a_lost_listener_forgets_and_listens_again(app: TestApp) {
         .execute(&mut db)
         .await
         .unwrap();
-    let started = Instant::now();
-    while admin.get(&path).await.json["display_name"] != "断线时改的" {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "a change made while not listening was never seen"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // A change made while not listening must still be seen (within the helper's 5 s).
+    until_display_name(&admin, &path, "断线时改的").await;
     // And the server listens again, on a new connection.
     until_hearing(&admin).await;
     let again: i64 = sqlx::query_scalar(&listener.replace("SELECT pid", "SELECT COUNT(*)"))
