@@ -125,6 +125,9 @@ impl ImportWrites for SqlTx {
         let dialect = self.dialect;
         reserve_ids(self.conn().await?, dialect, "leads", n).await
     }
+    /// On PostgreSQL the names' bigrams go to the transaction beside this one
+    /// ([`SqlTx::beside`]): they were a third of the writing connection's time, and this way
+    /// another server process writes them meanwhile.
     async fn insert_lead_batches(
         &mut self,
         mut batches: mpsc::Receiver<LeadBatch>,
@@ -139,7 +142,6 @@ impl ImportWrites for SqlTx {
         let building = tokio::task::spawn_blocking(move || {
             while let Some(batch) = batches.blocking_recv() {
                 let statements = batch_inserts(dialect, &batch, actor_id, now_ms)
-                    .map(Built::Statement)
                     .chain([Built::Batch(batch.ids.len())]);
                 for next in statements {
                     if to_run.blocking_send(next).is_err() {
@@ -148,19 +150,40 @@ impl ImportWrites for SqlTx {
                 }
             }
         });
-        let conn = self.conn().await?;
-        let mut leads = 0;
-        while let Some(next) = built.recv().await {
-            match next {
-                Built::Statement(statement) => {
-                    statement.execute(conn).await?;
-                }
-                Built::Batch(n) => {
-                    leads += n;
-                    written(n);
+        let mut beside = self.beside().await?;
+        let beside_open = beside.is_some();
+        let (to_index, mut index) = mpsc::channel::<Batch>(STATEMENTS_AHEAD);
+        let indexing = async {
+            if let Some(tx) = beside.as_mut() {
+                while let Some(statement) = index.recv().await {
+                    statement.execute(tx).await?;
                 }
             }
-        }
+            Ok::<_, StoreError>(())
+        };
+        let conn = self.conn().await?;
+        let writing = async move {
+            let mut leads = 0;
+            while let Some(next) = built.recv().await {
+                match next {
+                    Built::Index(statement) if beside_open => {
+                        to_index.send(statement).await.map_err(|_| {
+                            StoreError::Backend("the name index's writes stopped".to_owned())
+                        })?;
+                    }
+                    Built::Statement(statement) | Built::Index(statement) => {
+                        statement.execute(conn).await?;
+                    }
+                    Built::Batch(n) => {
+                        leads += n;
+                        written(n);
+                    }
+                }
+            }
+            Ok::<_, StoreError>(leads)
+        };
+        let ((), leads) = tokio::try_join!(indexing, writing)?;
+        self.keep_beside(beside);
         building
             .await
             .map_err(|e| StoreError::Backend(format!("building the import's statements: {e}")))?;
@@ -173,6 +196,8 @@ const STATEMENTS_AHEAD: usize = 4;
 
 enum Built {
     Statement(Batch),
+    /// A statement writing names' bigrams.
+    Index(Batch),
     /// The statements of a batch of this many leads are all sent before this.
     Batch(usize),
 }
@@ -183,16 +208,18 @@ fn batch_inserts<'a>(
     batch: &'a LeadBatch,
     actor_id: Option<i64>,
     now_ms: i64,
-) -> impl Iterator<Item = Batch> + 'a {
+) -> impl Iterator<Item = Built> + 'a {
     let LeadBatch { ids, leads, audit } = batch;
     let names = ids
         .iter()
         .zip(leads)
         .map(|(id, (d, _))| (*id, d.company.as_str()));
     leads::lead_inserts(dialect, ids, leads, now_ms)
-        .chain(LEAD_NAMES.inserts(dialect, names))
-        .chain(leads::first_grade_inserts(
-            dialect, ids, leads, actor_id, now_ms,
-        ))
-        .chain(audit_inserts(dialect, audit))
+        .map(Built::Statement)
+        .chain(LEAD_NAMES.inserts(dialect, names).map(Built::Index))
+        .chain(
+            leads::first_grade_inserts(dialect, ids, leads, actor_id, now_ms)
+                .chain(audit_inserts(dialect, audit))
+                .map(Built::Statement),
+        )
 }

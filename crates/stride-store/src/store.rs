@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use jiff::civil::Date;
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection};
+use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 use stride_app::assignment::AssignmentRule;
 use stride_app::audit::{AuditEntry, AuditFilter, NewAuditEntry};
 use stride_app::auth::{ApiToken, Principal};
@@ -323,6 +323,9 @@ pub(crate) struct SqlTx {
     directory: Arc<Directory>,
     /// Whether the transaction wrote the directory, whose kept reads its commit then drops.
     writes_directory: bool,
+    /// PostgreSQL: where [`SqlTx::beside`] opens its transaction.
+    pool: AnyPool,
+    beside: Option<Transaction<'static, Any>>,
 }
 
 impl SqlTx {
@@ -333,7 +336,29 @@ impl SqlTx {
             deferred: Deferred::new(store.dialect),
             directory: store.directory.clone(),
             writes_directory: false,
+            pool: store.pool.clone(),
+            beside: None,
         }
+    }
+
+    /// PostgreSQL: a second transaction, on a connection of its own, for writes that no
+    /// statement of this one reads and no constraint ties to its rows (an import's name
+    /// index), so that another server process runs them while this one runs the rest. It
+    /// commits just before this transaction and rolls back with it. A crash between the two
+    /// commits leaves its rows naming ids this transaction reserved and never stored; ids are
+    /// never handed out twice, so such a row cannot name another record, and the search,
+    /// which reads records through them, finds nothing there. `None` on SQLite, which takes
+    /// one writer at a time. Hand it back with [`SqlTx::keep_beside`].
+    pub(crate) async fn beside(&mut self) -> StoreResult<Option<Transaction<'static, Any>>> {
+        match (self.dialect, self.beside.take()) {
+            (Dialect::Sqlite, _) => Ok(None),
+            (Dialect::Postgres, Some(tx)) => Ok(Some(tx)),
+            (Dialect::Postgres, None) => self.pool.begin().await.map(Some).map_err(backend),
+        }
+    }
+
+    pub(crate) fn keep_beside(&mut self, tx: Option<Transaction<'static, Any>>) {
+        self.beside = tx;
     }
 
     /// The connection for a write to the directory (users, their roles, roles, departments,
@@ -370,6 +395,9 @@ impl SqlTx {
 #[async_trait]
 impl Tx for SqlTx {
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        if let Some(beside) = self.beside.take() {
+            beside.commit().await.map_err(backend)?;
+        }
         let held = self.deferred.take();
         let committed = self.write.commit_after(held).await;
         // Also after a failed commit: it may have committed before the failure was seen.
