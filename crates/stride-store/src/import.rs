@@ -196,7 +196,7 @@ const STATEMENTS_AHEAD: usize = 4;
 
 enum Built {
     Statement(Batch),
-    /// A statement writing names' bigrams.
+    /// A statement writing names' bigrams: on PostgreSQL, for the transaction beside.
     Index(Batch),
     /// The statements of a batch of this many leads are all sent before this.
     Batch(usize),

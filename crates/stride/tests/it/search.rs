@@ -7,7 +7,8 @@ use stride_testkit::{backend_tests, Client, TestApp, PASSWORD};
 
 backend_tests!(
     names_are_found_through_their_bigrams_after_every_write,
-    names_loaded_in_bulk_are_found
+    names_loaded_in_bulk_are_found,
+    postings_of_ids_no_record_holds_find_nothing
 );
 
 /// The titles a search shows, sorted, each prefixed with its kind.
@@ -242,6 +243,41 @@ async fn names_loaded_in_bulk_are_found(app: TestApp) {
         assert!(n > 0, "{table} is empty");
     }
     bigrams_follow_names(&app.database_url).await;
+}
+
+/// A crash between the commits of a PostgreSQL import's two transactions can leave postings
+/// naming reserved ids that no lead holds (`SqlTx::beside`): a search read through them finds
+/// the records there are, and nothing for the rest.
+async fn postings_of_ids_no_record_holds_find_nothing(app: TestApp) {
+    app.seed_org().await;
+    let rep = app.login("rep1", PASSWORD).await;
+    for company in ["深圳迈瑞医疗", "杭州海康威视", "苏州科沃斯", "广州视源电子"]
+    {
+        create(
+            &rep,
+            "/api/v1/leads",
+            json!({"company": company, "contact_name": "李工", "source": "website"}),
+        )
+        .await;
+    }
+    let mut db = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    // Ids far past any record's; 孤儿 is held by no name at all.
+    for (gram, id) in [("迈瑞", 900_000_001_i64), ("孤儿", 900_000_002)] {
+        sqlx::query(&format!(
+            "INSERT INTO lead_name_bigrams (gram, record_id) VALUES ('{gram}', {id})"
+        ))
+        .execute(&mut db)
+        .await
+        .unwrap();
+    }
+    // The rep's four leads outnumber 迈瑞's two postings, and 孤儿's one: both are read through
+    // their postings.
+    assert_eq!(found(&rep, "迈瑞").await, titles(&["lead:深圳迈瑞医疗"]));
+    assert_eq!(found(&rep, "孤儿").await, titles(&[]));
+    let admin = app.login("admin", PASSWORD).await;
+    assert_eq!(found(&admin, "迈瑞").await, titles(&["lead:深圳迈瑞医疗"]));
 }
 
 /// PUTs `body` to the record at `path` as its current version.
