@@ -154,9 +154,9 @@ impl ImportWrites for SqlTx {
         let beside_open = beside.is_some();
         let (to_index, mut index) = mpsc::channel::<Batch>(STATEMENTS_AHEAD);
         let indexing = async {
-            if let Some(tx) = beside.as_mut() {
+            if let Some(beside) = beside.as_mut() {
                 while let Some(statement) = index.recv().await {
-                    statement.execute(tx).await?;
+                    statement.execute(beside.conn()).await?;
                 }
             }
             Ok::<_, StoreError>(())

@@ -26,6 +26,7 @@ use stride_app::settings::OrgSettings;
 use stride_app::tiers::{TierChange, TierFacts};
 use stride_app::{DirectoryCounts, Reach, Store, Tx, WriteCounts};
 use stride_domain::calendar::CalendarDay;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::directory::Directory;
 use crate::name_index::{CONTACT_NAMES, CUSTOMER_NAMES, LEAD_NAMES};
@@ -323,9 +324,22 @@ pub(crate) struct SqlTx {
     directory: Arc<Directory>,
     /// Whether the transaction wrote the directory, whose kept reads its commit then drops.
     writes_directory: bool,
-    /// PostgreSQL: where [`SqlTx::beside`] opens its transaction.
+    /// PostgreSQL: where [`SqlTx::beside`] opens its transaction, and how many may be open.
     pool: AnyPool,
-    beside: Option<Transaction<'static, Any>>,
+    beside_slots: Arc<Semaphore>,
+    beside: Option<Beside>,
+}
+
+/// A transaction beside another ([`SqlTx::beside`]), holding one of the store's slots for them.
+pub(crate) struct Beside {
+    tx: Transaction<'static, Any>,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl Beside {
+    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
 }
 
 impl SqlTx {
@@ -337,6 +351,7 @@ impl SqlTx {
             directory: store.directory.clone(),
             writes_directory: false,
             pool: store.pool.clone(),
+            beside_slots: store.beside_slots.clone(),
             beside: None,
         }
     }
@@ -347,18 +362,27 @@ impl SqlTx {
     /// commits just before this transaction and rolls back with it. A crash between the two
     /// commits leaves its rows naming ids this transaction reserved and never stored; ids are
     /// never handed out twice, so such a row cannot name another record, and the search,
-    /// which reads records through them, finds nothing there. `None` on SQLite, which takes
-    /// one writer at a time. Hand it back with [`SqlTx::keep_beside`].
-    pub(crate) async fn beside(&mut self) -> StoreResult<Option<Transaction<'static, Any>>> {
-        match (self.dialect, self.beside.take()) {
-            (Dialect::Sqlite, _) => Ok(None),
-            (Dialect::Postgres, Some(tx)) => Ok(Some(tx)),
-            (Dialect::Postgres, None) => self.pool.begin().await.map(Some).map_err(backend),
+    /// which reads records through them, finds nothing there. Hand it back with
+    /// [`SqlTx::keep_beside`].
+    ///
+    /// `None` on SQLite, which takes one writer at a time, and while a quarter of the pool is
+    /// already beside other transactions; the writes then go in this one.
+    pub(crate) async fn beside(&mut self) -> StoreResult<Option<Beside>> {
+        if let Some(beside) = self.beside.take() {
+            return Ok(Some(beside));
         }
+        if self.dialect == Dialect::Sqlite {
+            return Ok(None);
+        }
+        let Ok(slot) = self.beside_slots.clone().try_acquire_owned() else {
+            return Ok(None);
+        };
+        let tx = self.pool.begin().await.map_err(backend)?;
+        Ok(Some(Beside { tx, _slot: slot }))
     }
 
-    pub(crate) fn keep_beside(&mut self, tx: Option<Transaction<'static, Any>>) {
-        self.beside = tx;
+    pub(crate) fn keep_beside(&mut self, beside: Option<Beside>) {
+        self.beside = beside;
     }
 
     /// The connection for a write to the directory (users, their roles, roles, departments,
@@ -396,7 +420,7 @@ impl SqlTx {
 impl Tx for SqlTx {
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
         if let Some(beside) = self.beside.take() {
-            beside.commit().await.map_err(backend)?;
+            beside.tx.commit().await.map_err(backend)?;
         }
         let held = self.deferred.take();
         let committed = self.write.commit_after(held).await;

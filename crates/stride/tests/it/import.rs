@@ -10,7 +10,8 @@ backend_tests!(
     credit_codes_import_and_flag_duplicates,
     each_imported_lead_keeps_its_own_id_grade_and_audit_row,
     a_problem_after_leads_were_written_leaves_none,
-    a_database_failure_mid_import_leaves_nothing
+    a_database_failure_mid_import_leaves_nothing,
+    imports_at_once_all_land
 );
 
 async fn import(c: &Client, query: &str, body: &[u8]) -> Reply {
@@ -720,4 +721,61 @@ async fn a_database_failure_mid_import_leaves_nothing(app: TestApp) {
         "{}",
         next.body
     );
+}
+
+/// Imports at once, more of them than may write their bigrams beside (a quarter of the pool:
+/// one of the tests' five connections). Each file is more than two checked chunks, so its
+/// lookups run while its leads are written: had every import taken a connection beside its own,
+/// the lookups would have waited for a free one until they failed. Each lands whole, and every
+/// name is found.
+async fn imports_at_once_all_land(app: TestApp) {
+    app.seed_org().await;
+    let rows = 9_000;
+    let mut files = Vec::new();
+    for (user, word) in [("rep1", "甲骨"), ("rep2", "乙醇"), ("manager", "丙烯")] {
+        let mut file = String::from("company,contact,source\n");
+        for i in 0..rows {
+            file.push_str(&format!("{word}{i:04}化工有限公司,王经理,website\n"));
+        }
+        files.push((app.login(user, PASSWORD).await, word, file));
+    }
+    let [a, b, c] = &files[..] else {
+        unreachable!()
+    };
+    let (ra, rb, rc) = tokio::join!(
+        import(&a.0, "", a.2.as_bytes()),
+        import(&b.0, "", b.2.as_bytes()),
+        import(&c.0, "", c.2.as_bytes()),
+    );
+    for (reply, (_, word, _)) in [ra, rb, rc].iter().zip(&files) {
+        assert_eq!(
+            (reply.status, reply.json["imported"].as_u64()),
+            (200, Some(rows)),
+            "{word}: {}",
+            reply.body
+        );
+    }
+    assert_eq!(rows_in(&app, "leads", "").await, 3 * rows as i64);
+    let admin = app.login("admin", PASSWORD).await;
+    for (_, word, _) in &files {
+        let hits = admin
+            .get(&format!("/api/v1/search?q={}", urlencode(word)))
+            .await;
+        assert_eq!(hits.status, 200, "{}", hits.body);
+        let titles: Vec<&str> = hits
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["title"].as_str().unwrap())
+            .collect();
+        assert!(
+            !titles.is_empty() && titles.iter().all(|t| t.starts_with(word)),
+            "{word}: {titles:?}"
+        );
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| format!("%{b:02X}")).collect()
 }
