@@ -32,7 +32,7 @@ use stride_app::StoreError;
 
 use directory::Directory;
 pub use migrate::{LATEST_VERSION, MIGRATIONS};
-use write::WriteTurns;
+use write::{BesideSlots, WriteTurns};
 pub(crate) use write::{Sharing, WriteTx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,8 +53,8 @@ pub struct SqlStore {
     write_turns: Option<Arc<WriteTurns>>,
     /// The directory reads kept in memory; see [`directory`].
     directory: Arc<Directory>,
-    /// PostgreSQL: how many transactions beside may be open at once (`SqlTx::beside`).
-    beside_slots: Arc<tokio::sync::Semaphore>,
+    /// PostgreSQL: where transactions beside others are opened (`SqlTx::beside`).
+    beside: Option<Arc<BesideSlots>>,
 }
 
 /// Connection settings; defaults suit one server on a small machine.
@@ -128,17 +128,13 @@ impl SqlStore {
             Dialect::Sqlite => Directory::new(directory::Source::Sqlite(pool.clone())),
             Dialect::Postgres => Directory::new(directory::Source::Postgres(url.clone())),
         };
-        // A quarter of the pool: imports at once, each holding two connections, must leave
-        // the rest to their own lookups and to the server's requests.
-        let beside_slots = Arc::new(tokio::sync::Semaphore::new(
-            (pool.options().get_max_connections() as usize / 4).max(1),
-        ));
+        let beside = (dialect == Dialect::Postgres).then(|| BesideSlots::of(&pool));
         let store = Self {
             pool,
             dialect,
             write_turns,
             directory,
-            beside_slots,
+            beside,
         };
         store.check_pragmas().await?;
         Ok(store)

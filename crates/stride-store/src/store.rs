@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use jiff::civil::Date;
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AnyPool, Transaction};
+use sqlx::{Any, AnyConnection};
 use stride_app::assignment::AssignmentRule;
 use stride_app::audit::{AuditEntry, AuditFilter, NewAuditEntry};
 use stride_app::auth::{ApiToken, Principal};
@@ -26,11 +26,11 @@ use stride_app::settings::OrgSettings;
 use stride_app::tiers::{TierChange, TierFacts};
 use stride_app::{DirectoryCounts, Reach, Store, Tx, WriteCounts};
 use stride_domain::calendar::CalendarDay;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::directory::Directory;
 use crate::name_index::{CONTACT_NAMES, CUSTOMER_NAMES, LEAD_NAMES};
 use crate::sql::{Deferred, Held, Sql};
+use crate::write::{Beside, BesideSlots};
 use crate::{
     audit, auth, backend, customers, jobs, leads, org, settings, Dialect, Sharing, SqlStore,
     WriteTx,
@@ -324,22 +324,9 @@ pub(crate) struct SqlTx {
     directory: Arc<Directory>,
     /// Whether the transaction wrote the directory, whose kept reads its commit then drops.
     writes_directory: bool,
-    /// PostgreSQL: where [`SqlTx::beside`] opens its transaction, and how many may be open.
-    pool: AnyPool,
-    beside_slots: Arc<Semaphore>,
+    /// PostgreSQL: where [`SqlTx::beside`] opens its transaction, and the one it opened.
+    beside_slots: Option<Arc<BesideSlots>>,
     beside: Option<Beside>,
-}
-
-/// A transaction beside another ([`SqlTx::beside`]), holding one of the store's slots for them.
-pub(crate) struct Beside {
-    tx: Transaction<'static, Any>,
-    _slot: OwnedSemaphorePermit,
-}
-
-impl Beside {
-    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.tx
-    }
 }
 
 impl SqlTx {
@@ -350,8 +337,7 @@ impl SqlTx {
             deferred: Deferred::new(store.dialect),
             directory: store.directory.clone(),
             writes_directory: false,
-            pool: store.pool.clone(),
-            beside_slots: store.beside_slots.clone(),
+            beside_slots: store.beside.clone(),
             beside: None,
         }
     }
@@ -371,14 +357,10 @@ impl SqlTx {
         if let Some(beside) = self.beside.take() {
             return Ok(Some(beside));
         }
-        if self.dialect == Dialect::Sqlite {
-            return Ok(None);
+        match &self.beside_slots {
+            Some(slots) => slots.open().await,
+            None => Ok(None),
         }
-        let Ok(slot) = self.beside_slots.clone().try_acquire_owned() else {
-            return Ok(None);
-        };
-        let tx = self.pool.begin().await.map_err(backend)?;
-        Ok(Some(Beside { tx, _slot: slot }))
     }
 
     pub(crate) fn keep_beside(&mut self, beside: Option<Beside>) {
@@ -420,7 +402,7 @@ impl SqlTx {
 impl Tx for SqlTx {
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
         if let Some(beside) = self.beside.take() {
-            beside.tx.commit().await.map_err(backend)?;
+            beside.commit().await?;
         }
         let held = self.deferred.take();
         let committed = self.write.commit_after(held).await;

@@ -129,6 +129,51 @@ impl WriteTurns {
     }
 }
 
+/// PostgreSQL: where transactions beside others are opened ([`Beside`]), and how many may be
+/// open at once: a quarter of the pool. An import writing beside holds two connections for its
+/// whole length, and imports at once must leave the rest to their own lookups and to the
+/// server's requests.
+pub(crate) struct BesideSlots {
+    pool: AnyPool,
+    slots: Arc<Semaphore>,
+}
+
+impl BesideSlots {
+    pub(crate) fn of(pool: &AnyPool) -> Arc<Self> {
+        let slots = (pool.options().get_max_connections() as usize / 4).max(1);
+        Arc::new(Self {
+            pool: pool.clone(),
+            slots: Arc::new(Semaphore::new(slots)),
+        })
+    }
+
+    /// A transaction beside, or `None` while every slot is taken.
+    pub(crate) async fn open(&self) -> Result<Option<Beside>, StoreError> {
+        let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+            return Ok(None);
+        };
+        let tx = self.pool.begin().await.map_err(backend)?;
+        Ok(Some(Beside { tx, _slot: slot }))
+    }
+}
+
+/// A transaction beside another (see `SqlTx::beside`), holding one of the slots for them.
+/// Dropped without committing, it rolls back.
+pub(crate) struct Beside {
+    tx: Transaction<'static, Any>,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl Beside {
+    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await.map_err(backend)
+    }
+}
+
 /// A write transaction; on SQLite it holds the write turn until it ends. Use it as a
 /// connection; end it with [`WriteTx::commit`]. Dropped without committing, it rolls back.
 pub(crate) struct WriteTx {
