@@ -19,7 +19,7 @@ async fn found(c: &Client, words: &str) -> Vec<String> {
 }
 
 /// The titles a search shows, in the order shown, each prefixed with its kind.
-async fn shown(c: &Client, words: &str) -> Vec<String> {
+pub(crate) async fn shown(c: &Client, words: &str) -> Vec<String> {
     let r = c
         .get(&format!("/api/v1/search?q={}", urlencode(words)))
         .await;
