@@ -292,6 +292,12 @@ async fn pool_claims_have_exactly_one_winner(app: TestApp) {
         .as_i64()
         .unwrap();
     assert_ne!(owner, org.rep1);
+    // Once claimed, the customer has left the pool for everyone who can still see it.
+    let late = admin
+        .post(&format!("/api/v1/customers/{id}/claim"), json!({}))
+        .await;
+    assert_eq!(late.status, 409, "{}", late.body);
+    assert!(late.body.contains("has an owner"), "{}", late.body);
     let claims = admin
         .get(&format!(
             "/api/v1/audit?record_kind=customer&record_id={id}&action=claim"
