@@ -263,6 +263,14 @@ pub enum WithdrawReason {
     DealClosed(Outcome),
 }
 
+/// A withdrawn request as its audit row keeps it: the request, and why it was withdrawn.
+#[derive(Serialize)]
+struct Withdrawn<'a> {
+    #[serde(flatten)]
+    request: &'a ApprovalRequest,
+    withdrawn_because: &'static str,
+}
+
 impl WithdrawReason {
     /// What the audit row records.
     pub fn code(self) -> &'static str {
@@ -879,19 +887,20 @@ impl App {
                 now,
             )
             .await?;
+        let withdrawn = Withdrawn {
+            request: &after,
+            withdrawn_because: reason.code(),
+        };
         let mut entry = NewAuditEntry::updated(
             actor,
             RecordKind::Settings,
             request.id,
             &request,
-            &after,
+            &withdrawn,
             now,
         );
         entry.record_kind = AUDIT_KIND;
         entry.action = "withdraw";
-        if let Some(serde_json::Value::Object(fields)) = entry.after.as_mut() {
-            fields.insert("withdrawn_because".into(), reason.code().into());
-        }
         tx.audit(&entry).await?;
         Ok(after)
     }
@@ -1043,7 +1052,7 @@ impl App {
             Some(actor.user_id),
             now,
         );
-        entry.after = Some(serde_json::json!({ "delegation_id": id }));
+        entry = entry.with_after(&serde_json::json!({ "delegation_id": id }));
         tx.audit(&entry).await?;
         tx.commit().await?;
         Ok(())

@@ -102,8 +102,8 @@ impl App {
             .delete_assignment_rule(id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let mut entry = NewAuditEntry::new(actor, "delete_rule", RecordKind::Lead, None, now);
-        entry.before = serde_json::to_value(&rule).ok();
+        let entry = NewAuditEntry::new(actor, "delete_rule", RecordKind::Lead, None, now)
+            .with_before(&rule);
         tx.audit(&entry).await?;
         tx.commit().await?;
         Ok(())

@@ -234,7 +234,7 @@ impl App {
         }
         let mut entry = NewAuditEntry::new(actor, "detach", kind, Some(attachment.record_id), now);
         entry.record_kind = audit_kind(&attachment.record_kind, kind);
-        entry.before = serde_json::to_value(&attachment).ok();
+        entry = entry.with_before(&attachment);
         tx.audit(&entry).await?;
         if tx.attachment_content_references(&attachment.sha256).await? == 0 {
             // Under the content lock, so no upload of the same bytes is between its write and insert.

@@ -21,6 +21,10 @@ pub struct AuditEntry {
     pub after: Option<serde_json::Value>,
 }
 
+/// A record's state as the audit log keeps it: JSON text, serialized once, straight from the
+/// record (a lead import writes one for every lead).
+pub type AuditJson = Box<serde_json::value::RawValue>;
+
 /// An audit row about to be written in the same transaction as the change it records.
 #[derive(Debug, Clone)]
 pub struct NewAuditEntry {
@@ -31,12 +35,12 @@ pub struct NewAuditEntry {
     pub action: &'static str,
     pub record_kind: &'static str,
     pub record_id: Option<i64>,
-    pub before: Option<serde_json::Value>,
-    pub after: Option<serde_json::Value>,
+    pub before: Option<AuditJson>,
+    pub after: Option<AuditJson>,
 }
 
-fn json(v: &impl Serialize) -> Option<serde_json::Value> {
-    serde_json::to_value(v).ok()
+fn json(v: &impl Serialize) -> Option<AuditJson> {
+    serde_json::value::to_raw_value(v).ok()
 }
 
 impl NewAuditEntry {
@@ -96,6 +100,10 @@ impl NewAuditEntry {
             before: json(before),
             ..Self::new(actor, "delete", kind, Some(id), at_ms)
         }
+    }
+    pub fn with_before(mut self, before: &impl Serialize) -> Self {
+        self.before = json(before);
+        self
     }
     pub fn with_after(mut self, after: &impl Serialize) -> Self {
         self.after = json(after);

@@ -51,8 +51,10 @@ impl App {
             None,
             self.now_ms(),
         );
-        entry.before = before.as_ref().map(day_json);
-        entry.after = Some(day_json(&day));
+        if let Some(before) = &before {
+            entry = entry.with_before(&day_json(before));
+        }
+        entry = entry.with_after(&day_json(&day));
         tx.audit(&entry).await?;
         tx.commit().await?;
         Ok(day)
@@ -65,9 +67,8 @@ impl App {
             .delete_calendar_day(date)
             .await?
             .ok_or(AppError::NotFound)?;
-        let mut entry =
-            NewAuditEntry::new(actor, "delete", RecordKind::Calendar, None, self.now_ms());
-        entry.before = Some(day_json(&before));
+        let entry = NewAuditEntry::new(actor, "delete", RecordKind::Calendar, None, self.now_ms())
+            .with_before(&day_json(&before));
         tx.audit(&entry).await?;
         tx.commit().await?;
         Ok(())

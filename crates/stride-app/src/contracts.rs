@@ -485,15 +485,15 @@ impl App {
         let version = tx
             .set_contract_number_pattern(pattern, version, now)
             .await?;
-        let mut entry = NewAuditEntry::new(
+        let entry = NewAuditEntry::new(
             actor,
             "set_contract_number_pattern",
             RecordKind::Settings,
             None,
             now,
-        );
-        entry.before = Some(serde_json::json!({ "number_pattern": before }));
-        entry.after = Some(serde_json::json!({ "number_pattern": pattern }));
+        )
+        .with_before(&serde_json::json!({ "number_pattern": before }))
+        .with_after(&serde_json::json!({ "number_pattern": pattern }));
         tx.audit(&entry).await?;
         tx.commit().await?;
         Ok((pattern.to_owned(), version))

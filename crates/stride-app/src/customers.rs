@@ -641,7 +641,7 @@ impl App {
         }
         let mut entry = NewAuditEntry::deleted(actor, RecordKind::Customer, from, &absorbed, now);
         entry.action = "merge";
-        entry.after = serde_json::to_value(&kept).ok();
+        entry = entry.with_after(&kept);
         tx.audit(&entry).await?;
         tx.commit().await?;
         self.store

@@ -185,14 +185,14 @@ impl App {
                         };
                         tx.notify(&n, now).await?;
                     }
-                    let mut entry = NewAuditEntry::new(
+                    let entry = NewAuditEntry::new(
                         system,
                         "escalate",
                         RecordKind::Lead,
                         Some(lead.id),
                         now,
-                    );
-                    entry.after = serde_json::to_value(lead).ok();
+                    )
+                    .with_after(lead);
                     tx.audit(&entry).await?;
                 }
                 leads.len()

@@ -86,7 +86,7 @@ async fn flow(conn: &mut AnyConnection, kind: FlowKind) -> Result<Option<StoredF
     let mut q = Sql::new(
         "SELECT kind, definition, version, updated_at_ms FROM approval_flows WHERE kind = ",
     );
-    q.bind(kind.as_str().to_owned());
+    q.bind(kind.as_str());
     q.fetch_optional(conn)
         .await?
         .map(|row| {
@@ -197,7 +197,7 @@ fn open_deal_approvals(opportunity_id: i64, kinds: &[FlowKind]) -> Sql {
             continue;
         };
         q.push(" OR (r.kind = ")
-            .bind(kind.as_str().to_owned())
+            .bind(kind.as_str())
             .push(" AND r.record_kind = ")
             .bind(record_kind.to_owned());
         match documents {
@@ -383,7 +383,7 @@ impl ApprovalWrites for SqlTx {
             let mut q = Sql::new(
                 "INSERT INTO approval_flows (kind, definition, version, updated_at_ms) VALUES (",
             );
-            q.bind(kind.as_str().to_owned())
+            q.bind(kind.as_str())
                 .push(", ")
                 .bind(definition_json.to_owned())
                 .push(", 1, ")
@@ -399,7 +399,7 @@ impl ApprovalWrites for SqlTx {
                 .push(", version = version + 1, updated_at_ms = ")
                 .bind(now_ms)
                 .push(" WHERE kind = ")
-                .bind(kind.as_str().to_owned())
+                .bind(kind.as_str())
                 .push(" AND version = ")
                 .bind(version);
             q.execute(self.conn().await?).await?
@@ -425,7 +425,7 @@ impl ApprovalWrites for SqlTx {
              amount_fen, discount_bp, snapshot, definition, requester_id, department_id, status, \
              created_at_ms, updated_at_ms) VALUES (",
         );
-        q.bind(s.kind.as_str().to_owned())
+        q.bind(s.kind.as_str())
             .push(", ")
             .bind(s.record_kind.to_owned())
             .push(", ")
@@ -518,7 +518,7 @@ impl ApprovalWrites for SqlTx {
         // Nothing to read back: the caller holds the request under the transaction's lock.
         self.hold(Held::Update("approval_requests"), |q| {
             q.push("UPDATE approval_requests SET status = ")
-                .bind(after.status.as_str().to_owned())
+                .bind(after.status.as_str())
                 .push(", current_step = ")
                 .bind(after.current_step)
                 .push(", record_version = ")
@@ -555,7 +555,7 @@ impl ApprovalWrites for SqlTx {
                 .push(", ")
                 .bind(t.step_name.clone())
                 .push(", ")
-                .bind(t.mode.as_str().to_owned())
+                .bind(t.mode.as_str())
                 .push(", ")
                 .bind(t.approver_id)
                 .push(", ")
@@ -580,7 +580,7 @@ impl ApprovalWrites for SqlTx {
         // Nothing to read back: both writes go with the transaction's next round trip.
         self.hold(Held::Update("approval_tasks"), |q| {
             q.push("UPDATE approval_tasks SET status = ")
-                .bind(state.as_str().to_owned())
+                .bind(state.as_str())
                 .push(", comment = ")
                 .bind(comment.map(str::to_owned))
                 .push(", decided_at_ms = ")
@@ -600,7 +600,7 @@ impl ApprovalWrites for SqlTx {
     ) -> StoreResult<()> {
         self.hold(Held::Update("approval_tasks"), |q| {
             q.push("UPDATE approval_tasks SET status = ")
-                .bind(state.as_str().to_owned())
+                .bind(state.as_str())
                 .push(", decided_at_ms = ")
                 .bind(now_ms)
                 .push(" WHERE request_id = ")

@@ -44,14 +44,16 @@ pub(crate) fn values(q: &mut impl Binds, e: &NewAuditEntry) {
         .push(", ");
     q.bind(e.actor_department_id)
         .push(", ")
-        .bind(e.action.to_owned())
+        .bind(e.action)
         .push(", ");
-    q.bind(e.record_kind.to_owned())
+    q.bind(e.record_kind)
         .push(", ")
         .bind(e.record_id)
         .push(", ");
-    q.bind(e.before.as_ref().map(|v| v.to_string())).push(", ");
-    q.bind(e.after.as_ref().map(|v| v.to_string())).push(")");
+    q.bind(e.before.as_ref().map(|v| v.get().to_owned()))
+        .push(", ");
+    q.bind(e.after.as_ref().map(|v| v.get().to_owned()))
+        .push(")");
 }
 
 /// The statement writing one audit row, built into `q`.

@@ -192,7 +192,7 @@ impl ContractReads for SqlStore {
             q.push(" AND c.opportunity_id = ").bind(id);
         }
         if let Some(status) = f.status {
-            q.push(" AND c.status = ").bind(status.as_str().to_owned());
+            q.push(" AND c.status = ").bind(status.as_str());
         }
         if let Some(text) = &f.q {
             let pattern = format!(
@@ -367,7 +367,7 @@ impl ContractWrites for SqlTx {
     ) -> StoreResult<Contract> {
         let g = &s.signing;
         let mut q = Sql::new("UPDATE contracts SET status = ");
-        q.bind(s.status.as_str().to_owned())
+        q.bind(s.status.as_str())
             .push(", signing_method = ")
             .bind(g.signing_method.clone())
             .push(", signed_on = ")

@@ -213,9 +213,9 @@ fn bind_lead_data(q: &mut impl Binds, d: &LeadData) {
 }
 
 fn bind_lead_state(q: &mut impl Binds, s: &LeadState) {
-    q.bind(s.grade.as_str().to_owned())
+    q.bind(s.grade.as_str())
         .push(", ")
-        .bind(s.status.as_str().to_owned())
+        .bind(s.status.as_str())
         .push(", ");
     q.bind(s.owner_id)
         .push(", ")
@@ -307,7 +307,7 @@ pub fn first_grade_inserts<'a>(
                 q.push(if i == 0 { "(" } else { ", (" });
                 q.bind(*id)
                     .push(", ")
-                    .bind(state.grade.as_str().to_owned())
+                    .bind(state.grade.as_str())
                     .push(", 1, ")
                     .bind(actor)
                     .push(", ")

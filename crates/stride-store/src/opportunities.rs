@@ -220,7 +220,7 @@ async fn replace_stages(
             .push(", requires = ")
             .bind(requires_text(&c.requires));
         q.push(", version = version + 1 WHERE code = ")
-            .bind(c.stage.as_str().to_owned())
+            .bind(c.stage.as_str())
             .push(" AND version = ")
             .bind(version);
         // Every row moves together; a row at another version means someone else saved first.
@@ -279,7 +279,7 @@ fn filtered(q: &mut Sql, reach: &Reach, f: &OpportunityFilter) {
     q.push(" WHERE ");
     q.reach(reach, "o.owner_id", "o.department_id");
     if let Some(stage) = f.stage {
-        q.push(" AND o.stage = ").bind(stage.as_str().to_owned());
+        q.push(" AND o.stage = ").bind(stage.as_str());
     }
     match f.status {
         None => {}
@@ -566,7 +566,7 @@ async fn record_stage(
         .push(", ")
         .bind(from.map(|s| s.as_str().to_owned()))
         .push(", ")
-        .bind(to.as_str().to_owned());
+        .bind(to.as_str());
     q.push(", ").bind(actor_id).push(", ").bind(now).push(")");
     q.execute(conn).await.map(drop)
 }
@@ -624,7 +624,7 @@ async fn insert_opportunity(
         .push(", ");
     q.bind(d.expected_close_date.clone())
         .push(", ")
-        .bind(n.stage.as_str().to_owned())
+        .bind(n.stage.as_str())
         .push(", ")
         .bind(d.probability_override)
         .push(", ");
@@ -689,11 +689,10 @@ async fn set_stage(
     now: i64,
 ) -> Result<Opportunity> {
     let mut q = Sql::new("UPDATE opportunities SET stage = ");
-    q.bind(m.to.as_str().to_owned())
-        .push(", probability_override = NULL");
+    q.bind(m.to.as_str()).push(", probability_override = NULL");
     if let Some(c) = &m.closing {
         q.push(", close_reason = ")
-            .bind(c.reason.as_str().to_owned())
+            .bind(c.reason.as_str())
             .push(", close_note = ")
             .bind(c.note.clone());
         q.push(", winning_competitor = ")
@@ -708,7 +707,7 @@ async fn set_stage(
     q.push(" AND version = ")
         .bind(version)
         .push(" AND stage = ")
-        .bind(m.from.as_str().to_owned());
+        .bind(m.from.as_str());
     let n = q.execute(conn).await?;
     versioned(conn, n, "opportunities", id).await?;
     record_stage(conn, id, Some(m.from), m.to, m.actor_id, now).await?;

@@ -533,7 +533,7 @@ pub async fn insert_role(
         .push(", ")
         .bind(r.name_en.clone())
         .push(", ");
-    q.bind(r.scope.as_str().to_owned())
+    q.bind(r.scope.as_str())
         .push(", ")
         .bind(permissions_json(&r.permissions))
         .push(", ");
@@ -558,7 +558,7 @@ pub async fn update_role(
     q.bind(r.name_zh.clone())
         .push(", name_en = ")
         .bind(r.name_en.clone());
-    q.push(", data_scope = ").bind(r.scope.as_str().to_owned());
+    q.push(", data_scope = ").bind(r.scope.as_str());
     q.push(", permissions = ")
         .bind(permissions_json(&r.permissions))
         .push(", updated_at_ms = ")

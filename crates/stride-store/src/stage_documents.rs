@@ -466,7 +466,7 @@ impl StageDocumentWrites for SqlTx {
         now_ms: i64,
     ) -> StoreResult<Proposal> {
         let mut q = Sql::new("UPDATE proposals SET status = ");
-        q.bind(status.as_str().to_owned())
+        q.bind(status.as_str())
             .push(", version = version + 1, updated_at_ms = ")
             .bind(now_ms)
             .push(" WHERE id = ")
@@ -512,7 +512,7 @@ impl StageDocumentWrites for SqlTx {
         );
         q.bind(opportunity_id)
             .push(", ")
-            .bind(data.kind.as_str().to_owned())
+            .bind(data.kind.as_str())
             .push(", ")
             .bind(objection_body(data)?)
             .push(", ")
@@ -537,7 +537,7 @@ impl StageDocumentWrites for SqlTx {
         now_ms: i64,
     ) -> StoreResult<Objection> {
         let mut q = Sql::new("UPDATE objections SET kind = ");
-        q.bind(data.kind.as_str().to_owned())
+        q.bind(data.kind.as_str())
             .push(", body = ")
             .bind(objection_body(data)?)
             .push(", resolved = ")
