@@ -33,8 +33,7 @@ impl Sql {
         T: 'static + Send + Encode<'static, Any> + Type<Any>,
     {
         self.n += 1;
-        self.text.push('$');
-        self.text.push_str(&self.n.to_string());
+        push_numbered(&mut self.text, self.n);
         // Adding to AnyArguments only fails for types Any cannot carry, which `T` rules out.
         let _ = self.args.add(value);
         self
@@ -383,6 +382,14 @@ impl Batch {
     }
 }
 
+/// Appends PostgreSQL's placeholder `$n`, without a string of its own: a statement of an
+/// import has sixteen thousand.
+fn push_numbered(text: &mut String, n: usize) {
+    use std::fmt::Write;
+    // Writing to a String cannot fail.
+    let _ = write!(text, "${n}");
+}
+
 impl Binds for Batch {
     fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
@@ -395,10 +402,7 @@ impl Binds for Batch {
         self.n += 1;
         match self.dialect {
             Dialect::Sqlite => self.text.push('?'),
-            Dialect::Postgres => {
-                self.text.push('$');
-                self.text.push_str(&self.n.to_string());
-            }
+            Dialect::Postgres => push_numbered(&mut self.text, self.n),
         }
         // Adding to AnyArguments only fails for types Any cannot carry, which `T` rules out.
         let _ = self.args.add(value);
