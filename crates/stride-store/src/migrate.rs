@@ -70,6 +70,7 @@ pub const MIGRATIONS: &[Migration] = &[
         "name_bigrams_without_legal_forms",
         "0027_name_bigrams_without_legal_forms"
     ),
+    migration!(28, "keys_compared_bytewise", "0028_keys_compared_bytewise"),
 ];
 
 /// The schema version this build expects: its last migration.

@@ -11,7 +11,8 @@ backend_tests!(
     each_imported_lead_keeps_its_own_id_grade_and_audit_row,
     a_problem_after_leads_were_written_leaves_none,
     a_database_failure_mid_import_leaves_nothing,
-    imports_at_once_all_land
+    imports_at_once_all_land,
+    keys_and_bigrams_are_indexed_bytewise
 );
 
 async fn import(c: &Client, query: &str, body: &[u8]) -> Reply {
@@ -766,5 +767,54 @@ async fn imports_at_once_all_land(app: TestApp) {
                     .all(|t| t.starts_with(&format!("lead:{word}"))),
             "{word}: {titles:?}"
         );
+    }
+}
+
+/// The indexes duplicate detection and the search box read: normalised keys and name bigrams,
+/// found by equality, never shown in order.
+const KEY_INDEXES: [(&str, &str); 13] = [
+    ("customers", "name_key"),
+    ("customers", "phone_key"),
+    ("customers", "email_key"),
+    ("customers", "credit_code"),
+    ("contacts", "phone_key"),
+    ("contacts", "email_key"),
+    ("leads", "company_key"),
+    ("leads", "phone_key"),
+    ("leads", "email_key"),
+    ("leads", "credit_code"),
+    ("customer_name_bigrams", "gram"),
+    ("contact_name_bigrams", "gram"),
+    ("lead_name_bigrams", "gram"),
+];
+
+/// Keys and bigrams are compared byte by byte whatever the database's own collation (migration
+/// 0028): a linguistic collation would cost a call on every comparison of every insert and probe.
+async fn keys_and_bigrams_are_indexed_bytewise(app: TestApp) {
+    let mut db = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    let postgres = app.database_url.starts_with("postgres");
+    for (table, column) in KEY_INDEXES {
+        let query = if postgres {
+            // The collation of the first column of every index that starts with this column.
+            format!(
+                "SELECT CAST(coll.collname AS TEXT) AS collation FROM pg_index i \
+                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
+                 JOIN pg_collation coll ON coll.oid = i.indcollation[0] \
+                 WHERE i.indrelid = '{table}'::regclass AND a.attname = '{column}'"
+            )
+        } else {
+            format!(
+                "SELECT x.coll AS collation FROM pragma_index_list('{table}') l, \
+                 pragma_index_xinfo(l.name) x WHERE x.seqno = 0 AND x.name = '{column}'"
+            )
+        };
+        let collations: Vec<(String,)> = sqlx::query_as(&query).fetch_all(&mut db).await.unwrap();
+        let bytewise = if postgres { "C" } else { "BINARY" };
+        assert!(!collations.is_empty(), "{table}.{column} has an index");
+        for (collation,) in collations {
+            assert_eq!(collation, bytewise, "{table}.{column}");
+        }
     }
 }
