@@ -6,7 +6,7 @@ use stride_app::audit::{AuditEntry, AuditFilter, NewAuditEntry};
 use stride_app::page::PageRequest;
 use stride_app::{Reach, StoreError};
 
-use crate::sql::{col, Binds, Sql};
+use crate::sql::{col, Binds, CopyRows, Sql};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -30,8 +30,29 @@ fn entry(row: &AnyRow) -> Result<AuditEntry> {
     })
 }
 
+/// The columns an audit row is written with, in [`values`]'s order.
+macro_rules! audit_columns {
+    () => {
+        "audit_log (at_ms, actor_id, actor_name, actor_department_id, action, record_kind, \
+         record_id, before_json, after_json)"
+    };
+}
+
 /// The start of an audit insert; each row follows as [`values`].
-pub(crate) const INSERT_INTO: &str = "INSERT INTO audit_log (at_ms, actor_id, actor_name, actor_department_id, action, record_kind, record_id, before_json, after_json) VALUES ";
+pub(crate) const INSERT_INTO: &str = concat!("INSERT INTO ", audit_columns!(), " VALUES ");
+
+/// The statement copying audit rows in; the rows are [`copy_rows`].
+pub(crate) const COPY: &str = concat!("COPY ", audit_columns!(), " FROM STDIN");
+
+/// Audit rows in `COPY`'s text format, for [`COPY`].
+pub(crate) fn copy_rows(entries: &[NewAuditEntry]) -> Vec<u8> {
+    let mut rows = CopyRows::default();
+    for e in entries {
+        values(&mut rows, e);
+        rows.end_row();
+    }
+    rows.into_data()
+}
 
 /// One audit row's parenthesised values, in [`INSERT_INTO`]'s column order.
 pub(crate) fn values(q: &mut impl Binds, e: &NewAuditEntry) {

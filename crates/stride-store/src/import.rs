@@ -125,9 +125,11 @@ impl ImportWrites for SqlTx {
         let dialect = self.dialect;
         reserve_ids(self.conn().await?, dialect, "leads", n).await
     }
-    /// On PostgreSQL the names' bigrams go to the transaction beside this one
-    /// ([`SqlTx::beside`]): they were a third of the writing connection's time, and this way
-    /// another server process writes them meanwhile.
+    /// On PostgreSQL the leads, their first grades and audit rows go by `COPY`, in the
+    /// transaction [`SqlTx::copy`] opens: the server takes rows as they stream in, instead of
+    /// waiting between statements while the next one's values are encoded. The names' bigrams
+    /// go to the transaction beside ([`SqlTx::beside`]), so another server process writes them
+    /// meanwhile, or when none can be had, with the leads.
     async fn insert_lead_batches(
         &mut self,
         mut batches: mpsc::Receiver<LeadBatch>,
@@ -136,12 +138,22 @@ impl ImportWrites for SqlTx {
         written: &(dyn Fn(usize) + Sync),
     ) -> StoreResult<usize> {
         let dialect = self.dialect;
+        let mut copy = self.copy().await?;
+        let mut beside = self.beside().await?;
+        let copying = copy.is_some();
+        let beside_open = beside.is_some();
         // Statements are bound on a thread of their own, ahead of the ones running, so the
         // database does not wait for the next one between statements, nor between batches.
         let (to_run, mut built) = mpsc::channel::<Built>(STATEMENTS_AHEAD);
         let building = tokio::task::spawn_blocking(move || {
             while let Some(batch) = batches.blocking_recv() {
-                let statements = batch_inserts(dialect, &batch, actor_id, now_ms)
+                let statements = if copying {
+                    batch_copies(&batch, actor_id, now_ms, !beside_open)
+                } else {
+                    batch_inserts(dialect, &batch, actor_id, now_ms).collect()
+                };
+                let statements = statements
+                    .into_iter()
                     .chain([Built::Batch(batch.ids.len())]);
                 for next in statements {
                     if to_run.blocking_send(next).is_err() {
@@ -150,8 +162,6 @@ impl ImportWrites for SqlTx {
                 }
             }
         });
-        let mut beside = self.beside().await?;
-        let beside_open = beside.is_some();
         let (to_index, mut index) = mpsc::channel::<Batch>(STATEMENTS_AHEAD);
         let indexing = async {
             if let Some(beside) = beside.as_mut() {
@@ -174,16 +184,24 @@ impl ImportWrites for SqlTx {
                     Built::Statement(statement) | Built::Index(statement) => {
                         statement.execute(conn).await?;
                     }
+                    Built::Copy(statement, rows) => {
+                        let copy = copy.as_mut().ok_or_else(|| {
+                            StoreError::Backend("rows to copy with no copy open".to_owned())
+                        })?;
+                        copy.copy(&statement, rows).await?;
+                    }
                     Built::Batch(n) => {
                         leads += n;
                         written(n);
                     }
                 }
             }
-            Ok::<_, StoreError>(leads)
+            // The copy goes back to the transaction, to commit with it.
+            Ok::<_, StoreError>((leads, copy))
         };
-        let ((), leads) = tokio::try_join!(indexing, writing)?;
+        let ((), (leads, copy)) = tokio::try_join!(indexing, writing)?;
         self.keep_beside(beside);
+        self.keep_copy(copy);
         building
             .await
             .map_err(|e| StoreError::Backend(format!("building the import's statements: {e}")))?;
@@ -196,10 +214,43 @@ const STATEMENTS_AHEAD: usize = 4;
 
 enum Built {
     Statement(Batch),
+    /// A `COPY` statement and its rows, for the transaction that copies.
+    Copy(String, Vec<u8>),
     /// A statement writing names' bigrams: on PostgreSQL, for the transaction beside.
     Index(Batch),
     /// The statements of a batch of this many leads are all sent before this.
     Batch(usize),
+}
+
+/// The copies writing one batch on PostgreSQL: its leads, first grades and audit rows, and its
+/// names' bigrams, as statements for the transaction beside or, `with_leads`, as a copy too.
+fn batch_copies(
+    batch: &LeadBatch,
+    actor_id: Option<i64>,
+    now_ms: i64,
+    with_leads: bool,
+) -> Vec<Built> {
+    let LeadBatch { ids, leads, audit } = batch;
+    let copy = |(statement, rows): (&str, Vec<u8>)| Built::Copy(statement.to_owned(), rows);
+    let names = || {
+        ids.iter()
+            .zip(leads)
+            .map(|(id, (d, _))| (*id, d.company.as_str()))
+    };
+    let mut built = vec![copy(leads::lead_copy(ids, leads, now_ms))];
+    if with_leads {
+        let (statement, rows) = LEAD_NAMES.copy(names());
+        built.push(Built::Copy(statement, rows));
+    } else {
+        built.extend(
+            LEAD_NAMES
+                .inserts(Dialect::Postgres, names())
+                .map(Built::Index),
+        );
+    }
+    built.push(copy(leads::first_grade_copy(ids, leads, actor_id, now_ms)));
+    built.push(copy((audit::COPY, audit::copy_rows(audit))));
+    built
 }
 
 /// The statements writing one batch: its leads, their name bigrams, first grades and audit rows.

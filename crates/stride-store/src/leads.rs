@@ -14,7 +14,7 @@ use stride_domain::customers::{normalize_company_name, normalize_email, normaliz
 use crate::name_index::LEAD_NAMES;
 use crate::org::versioned;
 use crate::sql::{col, flag, Sql};
-use crate::sql::{Batch, Binds};
+use crate::sql::{Batch, Binds, CopyRows};
 use crate::Dialect;
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -258,6 +258,26 @@ pub async fn insert_lead(
 /// Leads per statement: 32 placeholders each, well below SQLite's 32,766.
 const LEADS_PER_INSERT: usize = 500;
 
+/// The columns of a lead written under a reserved id, in [`new_lead_values`]'s order.
+macro_rules! new_lead_columns {
+    () => {
+        concat!(
+            "leads (id, ",
+            lead_data_fields!(),
+            ", ",
+            lead_state_fields!(),
+            ", created_at_ms, updated_at_ms)"
+        )
+    };
+}
+
+/// A new lead's parenthesised values, in `new_lead_columns!`' order.
+fn new_lead_values(q: &mut impl Binds, id: i64, d: &LeadData, s: &LeadState, now: i64) {
+    q.push("(").bind(id).push(", ");
+    bind_lead(q, d, s);
+    q.push(", ").bind(now).push(", ").bind(now).push(")");
+}
+
 /// Multi-row statements inserting many leads under reserved ids (see
 /// [`crate::sql::reserve_ids`]), built one by one as they are run.
 pub fn lead_inserts<'a>(
@@ -267,25 +287,63 @@ pub fn lead_inserts<'a>(
     now: i64,
 ) -> impl Iterator<Item = Batch> + 'a {
     debug_assert_eq!(ids.len(), leads.len());
-    let fields =
-        format!("INSERT INTO leads (id, {LEAD_FIELDS}, created_at_ms, updated_at_ms) VALUES ");
+    let fields = concat!("INSERT INTO ", new_lead_columns!(), " VALUES ");
     leads
         .chunks(LEADS_PER_INSERT)
         .zip(ids.chunks(LEADS_PER_INSERT))
         .map(move |(chunk, ids)| {
-            let mut q = Batch::new(dialect, &fields);
+            let mut q = Batch::new(dialect, fields);
             for (i, ((d, s), id)) in chunk.iter().zip(ids).enumerate() {
-                q.push(if i == 0 { "(" } else { ", (" });
-                q.bind(*id).push(", ");
-                bind_lead(&mut q, d, s);
-                q.push(", ").bind(now).push(", ").bind(now).push(")");
+                if i > 0 {
+                    q.push(", ");
+                }
+                new_lead_values(&mut q, *id, d, s, now);
             }
             q.kept_if(chunk.len() == LEADS_PER_INSERT)
         })
 }
 
+/// Many leads under reserved ids, for PostgreSQL's `COPY`: the statement and the rows.
+pub fn lead_copy(
+    ids: &[i64],
+    leads: &[(LeadData, LeadState)],
+    now: i64,
+) -> (&'static str, Vec<u8>) {
+    let mut rows = CopyRows::default();
+    for (id, (d, s)) in ids.iter().zip(leads) {
+        new_lead_values(&mut rows, *id, d, s, now);
+        rows.end_row();
+    }
+    (
+        concat!("COPY ", new_lead_columns!(), " FROM STDIN"),
+        rows.into_data(),
+    )
+}
+
 /// Grade rows per statement (5 placeholders each).
 const GRADES_PER_INSERT: usize = 2_000;
+
+/// The columns of a first grade, in [`first_grade_values`]' order.
+macro_rules! first_grade_columns {
+    () => {
+        "lead_grades (lead_id, grade, by_rules, actor_id, at_ms)"
+    };
+}
+
+/// A new lead's first grade, given by the rules, parenthesised.
+fn first_grade_values(q: &mut impl Binds, id: i64, s: &LeadState, actor: Option<i64>, at: i64) {
+    q.push("(")
+        .bind(id)
+        .push(", ")
+        .bind(s.grade.as_str())
+        .push(", ")
+        .bind(1_i64)
+        .push(", ")
+        .bind(actor)
+        .push(", ")
+        .bind(at)
+        .push(")");
+}
 
 /// Statements recording the first grade of each new lead, as the rules gave it.
 pub fn first_grade_inserts<'a>(
@@ -301,21 +359,34 @@ pub fn first_grade_inserts<'a>(
         .map(move |(chunk, ids)| {
             let mut q = Batch::new(
                 dialect,
-                "INSERT INTO lead_grades (lead_id, grade, by_rules, actor_id, at_ms) VALUES ",
+                concat!("INSERT INTO ", first_grade_columns!(), " VALUES "),
             );
             for (i, ((_, state), id)) in chunk.iter().zip(ids).enumerate() {
-                q.push(if i == 0 { "(" } else { ", (" });
-                q.bind(*id)
-                    .push(", ")
-                    .bind(state.grade.as_str())
-                    .push(", 1, ")
-                    .bind(actor)
-                    .push(", ")
-                    .bind(at)
-                    .push(")");
+                if i > 0 {
+                    q.push(", ");
+                }
+                first_grade_values(&mut q, *id, state, actor, at);
             }
             q.kept_if(chunk.len() == GRADES_PER_INSERT)
         })
+}
+
+/// The first grades of many new leads, for PostgreSQL's `COPY`: the statement and the rows.
+pub fn first_grade_copy(
+    ids: &[i64],
+    leads: &[(LeadData, LeadState)],
+    actor: Option<i64>,
+    at: i64,
+) -> (&'static str, Vec<u8>) {
+    let mut rows = CopyRows::default();
+    for (id, (_, state)) in ids.iter().zip(leads) {
+        first_grade_values(&mut rows, *id, state, actor, at);
+        rows.end_row();
+    }
+    (
+        concat!("COPY ", first_grade_columns!(), " FROM STDIN"),
+        rows.into_data(),
+    )
 }
 
 /// `UPDATE leads SET (columns) = (values)` of lead `id`, only while it is at `version`, which

@@ -128,7 +128,19 @@ impl SqlStore {
             Dialect::Sqlite => Directory::new(directory::Source::Sqlite(pool.clone())),
             Dialect::Postgres => Directory::new(directory::Source::Postgres(url.clone())),
         };
-        let beside = (dialect == Dialect::Postgres).then(|| BesideSlots::of(&pool));
+        let beside = match dialect {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some(BesideSlots::of(
+                &pool,
+                sqlx::postgres::PgConnectOptions::from_str(&url)
+                    .map_err(backend)?
+                    .log_statements(tracing::log::LevelFilter::Trace)
+                    .log_slow_statements(
+                        tracing::log::LevelFilter::Warn,
+                        Duration::from_millis(500),
+                    ),
+            )),
+        };
         let store = Self {
             pool,
             dialect,

@@ -15,7 +15,7 @@ use sqlx::AnyConnection;
 use stride_app::ports::StoreResult;
 
 use crate::org::versioned;
-use crate::sql::{col, execute_all, Batch, Binds, Held, Sql};
+use crate::sql::{col, execute_all, Batch, Binds, CopyRows, Held, Sql};
 use crate::store::SqlTx;
 use crate::Dialect;
 
@@ -72,6 +72,14 @@ pub(crate) fn bigrams(text: &str) -> Vec<String> {
     grams.into_iter().collect()
 }
 
+/// The (bigram, record) postings of records' names.
+fn postings<'a>(records: impl IntoIterator<Item = (i64, &'a str)>) -> Vec<(String, i64)> {
+    records
+        .into_iter()
+        .flat_map(|(id, name)| bigrams(name).into_iter().map(move |g| (g, id)))
+        .collect()
+}
+
 impl NameIndex {
     /// The registry of indexed tables, for writers that know only a table's name (bulk loads).
     pub fn of_table(table: &str) -> Option<&'static NameIndex> {
@@ -90,14 +98,24 @@ impl NameIndex {
     where
         I: IntoIterator<Item = (i64, &'a str)> + 'a,
     {
-        std::iter::once_with(move || {
-            let rows = records
-                .into_iter()
-                .flat_map(|(id, name)| bigrams(name).into_iter().map(move |g| (g, id)))
-                .collect();
-            self.row_inserts(dialect, rows)
-        })
-        .flatten()
+        std::iter::once_with(move || self.row_inserts(dialect, postings(records))).flatten()
+    }
+
+    /// The bigrams of many new records, for PostgreSQL's `COPY`: the statement and the rows,
+    /// in the index's own order.
+    pub fn copy<'a, I>(&self, records: I) -> (String, Vec<u8>)
+    where
+        I: IntoIterator<Item = (i64, &'a str)>,
+    {
+        let mut rows = postings(records);
+        rows.sort_unstable();
+        let mut copy = CopyRows::default();
+        for (gram, id) in rows {
+            copy.bind(gram).bind(id);
+            copy.end_row();
+        }
+        let statement = format!("COPY {} (gram, record_id) FROM STDIN", self.bigrams);
+        (statement, copy.into_data())
     }
 
     /// Statements inserting `rows`, in the index's own order, (gram, record), so that the ones

@@ -30,7 +30,7 @@ use stride_domain::calendar::CalendarDay;
 use crate::directory::Directory;
 use crate::name_index::{CONTACT_NAMES, CUSTOMER_NAMES, LEAD_NAMES};
 use crate::sql::{Deferred, Held, Sql};
-use crate::write::{Beside, BesideSlots};
+use crate::write::{Beside, BesideSlots, CopyTx};
 use crate::{
     audit, auth, backend, customers, jobs, leads, org, settings, Dialect, Sharing, SqlStore,
     WriteTx,
@@ -324,9 +324,11 @@ pub(crate) struct SqlTx {
     directory: Arc<Directory>,
     /// Whether the transaction wrote the directory, whose kept reads its commit then drops.
     writes_directory: bool,
-    /// PostgreSQL: where [`SqlTx::beside`] opens its transaction, and the one it opened.
+    /// PostgreSQL: where [`SqlTx::beside`] and [`SqlTx::copy`] open their transactions, and
+    /// the ones they opened.
     beside_slots: Option<Arc<BesideSlots>>,
     beside: Option<Beside>,
+    copy: Option<CopyTx>,
 }
 
 impl SqlTx {
@@ -339,6 +341,7 @@ impl SqlTx {
             writes_directory: false,
             beside_slots: store.beside.clone(),
             beside: None,
+            copy: None,
         }
     }
 
@@ -365,6 +368,28 @@ impl SqlTx {
 
     pub(crate) fn keep_beside(&mut self, beside: Option<Beside>) {
         self.beside = beside;
+    }
+
+    /// PostgreSQL: a transaction on a connection of its own that writes rows by `COPY` (see
+    /// [`CopyTx`]), for a bulk write's records, their rows beside (grades) and their audit
+    /// rows. Once it is open, this transaction's audit rows go there too, and it commits just
+    /// before this one, which then holds no writes of its own: a crash between the two commits
+    /// loses nothing. Hand it back with [`SqlTx::keep_copy`].
+    ///
+    /// `None` on SQLite, and while a quarter of the pool is already beside other transactions;
+    /// the rows then go in this one, by `INSERT`.
+    pub(crate) async fn copy(&mut self) -> StoreResult<Option<CopyTx>> {
+        if let Some(copy) = self.copy.take() {
+            return Ok(Some(copy));
+        }
+        match &self.beside_slots {
+            Some(slots) => slots.open_copy().await,
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) fn keep_copy(&mut self, copy: Option<CopyTx>) {
+        self.copy = copy;
     }
 
     /// The connection for a write to the directory (users, their roles, roles, departments,
@@ -404,6 +429,9 @@ impl Tx for SqlTx {
         if let Some(beside) = self.beside.take() {
             beside.commit().await?;
         }
+        if let Some(copy) = self.copy.take() {
+            copy.commit().await?;
+        }
         let held = self.deferred.take();
         let committed = self.write.commit_after(held).await;
         // Also after a failed commit: it may have committed before the failure was seen.
@@ -413,6 +441,11 @@ impl Tx for SqlTx {
         committed
     }
     async fn audit(&mut self, entry: &NewAuditEntry) -> StoreResult<()> {
+        if let Some(copy) = self.copy.as_mut() {
+            return copy
+                .copy(audit::COPY, audit::copy_rows(std::slice::from_ref(entry)))
+                .await;
+        }
         self.hold(Held::Insert("audit_log"), |q| audit::insert_into(q, entry))
             .await
     }

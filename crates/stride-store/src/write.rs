@@ -17,7 +17,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 use stride_app::{StoreError, WriteCounts};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
@@ -136,15 +137,31 @@ impl WriteTurns {
 pub(crate) struct BesideSlots {
     pool: AnyPool,
     slots: Arc<Semaphore>,
+    /// Where [`CopyTx`]s connect.
+    server: PgConnectOptions,
 }
 
 impl BesideSlots {
-    pub(crate) fn of(pool: &AnyPool) -> Arc<Self> {
+    pub(crate) fn of(pool: &AnyPool, server: PgConnectOptions) -> Arc<Self> {
         let slots = (pool.options().get_max_connections() as usize / 4).max(1);
         Arc::new(Self {
             pool: pool.clone(),
             slots: Arc::new(Semaphore::new(slots)),
+            server,
         })
+    }
+
+    /// A transaction for `COPY`, on a connection of its own outside the pool (the pool's
+    /// driver has no `COPY`), or `None` while every slot is taken.
+    pub(crate) async fn open_copy(&self) -> Result<Option<CopyTx>, StoreError> {
+        let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+            return Ok(None);
+        };
+        let mut conn = PgConnection::connect_with(&self.server)
+            .await
+            .map_err(backend)?;
+        conn.execute("BEGIN").await.map_err(backend)?;
+        Ok(Some(CopyTx { conn, _slot: slot }))
     }
 
     /// A transaction beside, or `None` while every slot is taken.
@@ -171,6 +188,31 @@ impl Beside {
 
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
         self.tx.commit().await.map_err(backend)
+    }
+}
+
+/// A PostgreSQL transaction that writes rows with `COPY … FROM STDIN`: the server takes them as
+/// they stream in, so it never waits for the next statement to be encoded and sent. Dropped
+/// without committing, its connection closes and the server rolls it back.
+pub(crate) struct CopyTx {
+    conn: PgConnection,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl CopyTx {
+    /// Runs `copy` (`COPY table (columns) FROM STDIN`) with `rows` in its text format.
+    pub(crate) async fn copy(&mut self, copy: &str, rows: Vec<u8>) -> Result<(), StoreError> {
+        let mut into = self.conn.copy_in_raw(copy).await.map_err(backend)?;
+        if let Err(e) = into.send(rows).await {
+            // Ends the copy so the error is the server's, and the connection stays usable.
+            let _ = into.abort(e.to_string()).await;
+            return Err(backend(e));
+        }
+        into.finish().await.map(drop).map_err(backend)
+    }
+
+    pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
+        self.conn.execute("COMMIT").await.map(drop).map_err(backend)
     }
 }
 

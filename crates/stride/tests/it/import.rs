@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use sqlx::Connection;
-use stride_testkit::{backend_tests, Client, Reply, TestApp, PASSWORD};
+use stride_testkit::{backend_tests, Backend, Client, Reply, TestApp, PASSWORD};
 
 backend_tests!(
     csv_imports_whole_or_not_at_all,
@@ -12,7 +12,8 @@ backend_tests!(
     a_problem_after_leads_were_written_leaves_none,
     a_database_failure_mid_import_leaves_nothing,
     imports_at_once_all_land,
-    keys_and_bigrams_are_indexed_bytewise
+    keys_and_bigrams_are_indexed_bytewise,
+    imported_text_is_stored_as_written
 );
 
 async fn import(c: &Client, query: &str, body: &[u8]) -> Reply {
@@ -817,4 +818,129 @@ async fn keys_and_bigrams_are_indexed_bytewise(app: TestApp) {
             assert_eq!(collation, bytewise, "{table}.{column}");
         }
     }
+}
+
+/// Text that a bulk format could take for markup — backslashes, tabs, line breaks, `\N`, quotes —
+/// is stored exactly as the file holds it, in the lead, its audit row and its bigrams.
+async fn imported_text_is_stored_as_written(app: TestApp) {
+    app.seed_org().await;
+    let rep = app.login("rep1", PASSWORD).await;
+    let admin = app.login("admin", PASSWORD).await;
+    let company = "反斜杠\\N\\t公司 \"Quoted\" \\";
+    let contact = "第一行\n第二行\r\n第三行";
+    let notes = "a\tb\\nc \\N";
+    let file = format!(
+        "company,contact,notes,source\n\"{}\",\"{contact}\",\"{notes}\",website\n",
+        company.replace('"', "\"\"")
+    );
+    let done = import(&rep, "", file.as_bytes()).await;
+    assert_eq!(
+        (done.status, done.json["imported"].as_u64()),
+        (200, Some(1)),
+        "{}",
+        done.body
+    );
+    let leads = rep.every_item("/api/v1/leads?limit=200").await;
+    let lead = leads
+        .iter()
+        .find(|l| l["company"] == company)
+        .unwrap_or_else(|| panic!("no lead named {company:?} in {leads:?}"));
+    assert_eq!(lead["contact_name"], contact);
+    assert_eq!(lead["notes"], notes);
+    let id = lead["id"].as_i64().unwrap();
+    let audit = admin
+        .get(&format!(
+            "/api/v1/audit?record_kind=lead&record_id={id}&action=create"
+        ))
+        .await;
+    let after = &audit.json["items"][0]["after"];
+    assert_eq!(
+        (&after["company"], &after["contact_name"], &after["notes"]),
+        (&json!(company), &json!(contact), &json!(notes)),
+        "{}",
+        audit.body
+    );
+    assert_eq!(
+        crate::search::shown(&rep, "反斜").await,
+        vec![format!("lead:{company}")]
+    );
+}
+
+/// The command line's import on PostgreSQL, with the pool of a real run (16 connections): the
+/// leads, their grades and audit rows go by `COPY` on a connection of their own while the bigrams
+/// go beside, and all of it lands. Bounded in time, so a writer left waiting fails the test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_line_import_on_postgres_copies_every_row() {
+    stride_testkit::run(command_line_import_copies_every_row, Backend::Postgres).await
+}
+
+async fn command_line_import_copies_every_row(app: TestApp) {
+    app.seed_org().await;
+    let rows = 5_000;
+    let mut file = String::from("company,phone,need\n");
+    for i in 0..rows {
+        file.push_str(&format!("复制测试{i:04}工业有限公司,1380000{i:04},MES\n"));
+    }
+    let csv = std::env::temp_dir().join(format!("stride-copy-{}.csv", std::process::id()));
+    std::fs::write(&csv, file).unwrap();
+    let mut import = std::process::Command::new(env!("CARGO_BIN_EXE_stride"))
+        .args(["--database-url", &app.database_url, "import", "leads"])
+        .arg(&csv)
+        .args(["--as", "rep1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while import.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(120) {
+            let _ = import.kill();
+            panic!("the import did not end within two minutes");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let out = import.wait_with_output().unwrap();
+    let _ = std::fs::remove_file(&csv);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.contains(&format!("imported {rows} leads")),
+        "{said}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ours = "(SELECT id FROM leads WHERE company LIKE '复制测试%')";
+    assert_eq!(
+        rows_in(&app, "leads", &format!(" WHERE id IN {ours}")).await,
+        rows
+    );
+    assert_eq!(
+        rows_in(
+            &app,
+            "lead_grades",
+            &format!(" WHERE lead_id IN {ours} AND grade = 'B'")
+        )
+        .await,
+        rows
+    );
+    assert_eq!(
+        rows_in(
+            &app,
+            "audit_log",
+            &format!(" WHERE record_kind = 'lead' AND action = 'create' AND record_id IN {ours}")
+        )
+        .await,
+        rows
+    );
+    assert_eq!(
+        rows_in(
+            &app,
+            "audit_log",
+            " WHERE record_kind = 'lead' AND action = 'import'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        rows_in(&app, "lead_name_bigrams", " WHERE gram = '复制'").await,
+        rows
+    );
 }
