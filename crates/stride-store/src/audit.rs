@@ -46,12 +46,7 @@ pub(crate) const COPY: &str = concat!("COPY ", audit_columns!(), " FROM STDIN");
 
 /// Audit rows in `COPY`'s text format, for [`COPY`].
 pub(crate) fn copy_rows(entries: &[NewAuditEntry]) -> Vec<u8> {
-    let mut rows = CopyRows::default();
-    for e in entries {
-        values(&mut rows, e);
-        rows.end_row();
-    }
-    rows.into_data()
+    CopyRows::of(entries, values)
 }
 
 /// One audit row's parenthesised values, in [`INSERT_INTO`]'s column order.

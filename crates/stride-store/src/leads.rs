@@ -309,15 +309,10 @@ pub fn lead_copy(
     leads: &[(LeadData, LeadState)],
     now: i64,
 ) -> (&'static str, Vec<u8>) {
-    let mut rows = CopyRows::default();
-    for (id, (d, s)) in ids.iter().zip(leads) {
-        new_lead_values(&mut rows, *id, d, s, now);
-        rows.end_row();
-    }
-    (
-        concat!("COPY ", new_lead_columns!(), " FROM STDIN"),
-        rows.into_data(),
-    )
+    let rows = CopyRows::of(ids.iter().zip(leads), |copy, (id, (d, s))| {
+        new_lead_values(copy, *id, d, s, now)
+    });
+    (concat!("COPY ", new_lead_columns!(), " FROM STDIN"), rows)
 }
 
 /// Grade rows per statement (5 placeholders each).
@@ -378,14 +373,12 @@ pub fn first_grade_copy(
     actor: Option<i64>,
     at: i64,
 ) -> (&'static str, Vec<u8>) {
-    let mut rows = CopyRows::default();
-    for (id, (_, state)) in ids.iter().zip(leads) {
-        first_grade_values(&mut rows, *id, state, actor, at);
-        rows.end_row();
-    }
+    let rows = CopyRows::of(ids.iter().zip(leads), |copy, (id, (_, state))| {
+        first_grade_values(copy, *id, state, actor, at)
+    });
     (
         concat!("COPY ", first_grade_columns!(), " FROM STDIN"),
-        rows.into_data(),
+        rows,
     )
 }
 

@@ -109,13 +109,11 @@ impl NameIndex {
     {
         let mut rows = postings(records);
         rows.sort_unstable();
-        let mut copy = CopyRows::default();
-        for (gram, id) in rows {
+        let rows = CopyRows::of(rows, |copy, (gram, id)| {
             copy.bind(gram).bind(id);
-            copy.end_row();
-        }
+        });
         let statement = format!("COPY {} (gram, record_id) FROM STDIN", self.bigrams);
-        (statement, copy.into_data())
+        (statement, rows)
     }
 
     /// Statements inserting `rows`, in the index's own order, (gram, record), so that the ones

@@ -389,14 +389,18 @@ pub(crate) struct CopyRows {
 }
 
 impl CopyRows {
-    /// Ends the row being written.
-    pub fn end_row(&mut self) {
-        self.data.push(b'\n');
-        self.fields = 0;
-    }
-
-    pub fn into_data(self) -> Vec<u8> {
-        self.data
+    /// `COPY`'s data for `rows`, each written by `write`.
+    pub fn of<T>(
+        rows: impl IntoIterator<Item = T>,
+        mut write: impl FnMut(&mut Self, T),
+    ) -> Vec<u8> {
+        let mut copy = Self::default();
+        for row in rows {
+            write(&mut copy, row);
+            copy.data.push(b'\n');
+            copy.fields = 0;
+        }
+        copy.data
     }
 }
 
@@ -503,17 +507,20 @@ mod tests {
 
     #[test]
     fn copy_rows_escape_what_the_text_format_reads_as_markup() {
-        let mut rows = CopyRows::default();
-        rows.push("(")
-            .bind(7_i64)
-            .push(", ")
-            .bind("a\tb\nc\rd\\e \\N".to_owned())
-            .bind(None::<String>)
-            .bind(Some(-3_i64));
-        rows.end_row();
-        rows.bind("二").end_row();
+        let rows = CopyRows::of([0, 1], |copy, row| {
+            if row == 0 {
+                copy.push("(")
+                    .bind(7_i64)
+                    .push(", ")
+                    .bind("a\tb\nc\rd\\e \\N".to_owned())
+                    .bind(None::<String>)
+                    .bind(Some(-3_i64));
+            } else {
+                copy.bind("二");
+            }
+        });
         assert_eq!(
-            String::from_utf8(rows.into_data()).unwrap(),
+            String::from_utf8(rows).unwrap(),
             "7\ta\\tb\\nc\\rd\\\\e \\\\N\t\\N\t-3\n二\n"
         );
     }

@@ -38,6 +38,16 @@ async fn rows_in(app: &TestApp, table: &str, filter: &str) -> i64 {
     n
 }
 
+/// The import answered 200 with `rows` leads imported.
+fn assert_imported(done: &Reply, rows: u64) {
+    assert_eq!(
+        (done.status, done.json["imported"].as_u64()),
+        (200, Some(rows)),
+        "{}",
+        done.body
+    );
+}
+
 async fn lead_count(c: &Client) -> usize {
     c.get("/api/v1/leads?limit=200").await.json["items"]
         .as_array()
@@ -68,12 +78,7 @@ async fn csv_imports_whole_or_not_at_all(app: TestApp) {
     assert_eq!(lead_count(&rep).await, 0);
 
     let done = import(&rep, "", good.as_bytes()).await;
-    assert_eq!(
-        (done.status, done.json["imported"].as_u64()),
-        (200, Some(3)),
-        "{}",
-        done.body
-    );
+    assert_imported(&done, 3);
     let leads = rep.get("/api/v1/leads").await;
     let first = &leads.json["items"][0];
     assert_eq!(
@@ -529,12 +534,7 @@ async fn each_imported_lead_keeps_its_own_id_grade_and_audit_row(app: TestApp) {
         ));
     }
     let done = import(&rep, "", file.as_bytes()).await;
-    assert_eq!(
-        (done.status, done.json["imported"].as_u64()),
-        (200, Some(rows)),
-        "{}",
-        done.body
-    );
+    assert_imported(&done, rows);
 
     // Every lead the rep sees, by company, read page by page.
     let mut id_of = std::collections::HashMap::new();
@@ -834,12 +834,7 @@ async fn imported_text_is_stored_as_written(app: TestApp) {
         company.replace('"', "\"\"")
     );
     let done = import(&rep, "", file.as_bytes()).await;
-    assert_eq!(
-        (done.status, done.json["imported"].as_u64()),
-        (200, Some(1)),
-        "{}",
-        done.body
-    );
+    assert_imported(&done, 1);
     let leads = rep.every_item("/api/v1/leads?limit=200").await;
     let lead = leads
         .iter()
