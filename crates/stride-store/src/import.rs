@@ -147,14 +147,13 @@ impl ImportWrites for SqlTx {
         let (to_run, mut built) = mpsc::channel::<Built>(STATEMENTS_AHEAD);
         let building = tokio::task::spawn_blocking(move || {
             while let Some(batch) = batches.blocking_recv() {
-                let statements = if copying {
-                    batch_copies(&batch, actor_id, now_ms, !beside_open)
+                // Inserts are built one by one as the channel takes them; copies whole.
+                let statements: Box<dyn Iterator<Item = Built>> = if copying {
+                    Box::new(batch_copies(&batch, actor_id, now_ms, !beside_open).into_iter())
                 } else {
-                    batch_inserts(dialect, &batch, actor_id, now_ms).collect()
+                    Box::new(batch_inserts(dialect, &batch, actor_id, now_ms))
                 };
-                let statements = statements
-                    .into_iter()
-                    .chain([Built::Batch(batch.ids.len())]);
+                let statements = statements.chain([Built::Batch(batch.ids.len())]);
                 for next in statements {
                     if to_run.blocking_send(next).is_err() {
                         return; // a statement failed
