@@ -11,7 +11,7 @@ use stride_app::StoreError;
 use tokio::sync::mpsc;
 
 use crate::name_index::LEAD_NAMES;
-use crate::sql::{col, reserve_ids, Batch, Binds, Sql};
+use crate::sql::{col, reserve_ids, Batch, Sql};
 use crate::store::SqlTx;
 use crate::{audit, leads, Dialect, SqlStore};
 
@@ -93,16 +93,13 @@ async fn stored_keys_in(
 
 /// `INSERT INTO audit_log` statements for many rows.
 fn audit_inserts(dialect: Dialect, entries: &[NewAuditEntry]) -> impl Iterator<Item = Batch> + '_ {
-    entries.chunks(AUDIT_ROWS_PER_INSERT).map(move |chunk| {
-        let mut q = Batch::new(dialect, audit::INSERT_INTO);
-        for (i, e) in chunk.iter().enumerate() {
-            if i > 0 {
-                q.push(", ");
-            }
-            audit::values(&mut q, e);
-        }
-        q.kept_if(chunk.len() == AUDIT_ROWS_PER_INSERT)
-    })
+    Batch::inserts(
+        dialect,
+        audit::INSERT_INTO,
+        entries,
+        AUDIT_ROWS_PER_INSERT,
+        audit::values,
+    )
 }
 
 #[async_trait]

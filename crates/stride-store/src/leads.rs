@@ -287,20 +287,13 @@ pub fn lead_inserts<'a>(
     now: i64,
 ) -> impl Iterator<Item = Batch> + 'a {
     debug_assert_eq!(ids.len(), leads.len());
-    let fields = concat!("INSERT INTO ", new_lead_columns!(), " VALUES ");
-    leads
-        .chunks(LEADS_PER_INSERT)
-        .zip(ids.chunks(LEADS_PER_INSERT))
-        .map(move |(chunk, ids)| {
-            let mut q = Batch::new(dialect, fields);
-            for (i, ((d, s), id)) in chunk.iter().zip(ids).enumerate() {
-                if i > 0 {
-                    q.push(", ");
-                }
-                new_lead_values(&mut q, *id, d, s, now);
-            }
-            q.kept_if(chunk.len() == LEADS_PER_INSERT)
-        })
+    Batch::inserts(
+        dialect,
+        concat!("INSERT INTO ", new_lead_columns!(), " VALUES "),
+        ids.iter().zip(leads),
+        LEADS_PER_INSERT,
+        move |q, (id, (d, s))| new_lead_values(q, *id, d, s, now),
+    )
 }
 
 /// Many leads under reserved ids, for PostgreSQL's `COPY`: the statement and the rows.
@@ -348,22 +341,13 @@ pub fn first_grade_inserts<'a>(
     actor: Option<i64>,
     at: i64,
 ) -> impl Iterator<Item = Batch> + 'a {
-    leads
-        .chunks(GRADES_PER_INSERT)
-        .zip(ids.chunks(GRADES_PER_INSERT))
-        .map(move |(chunk, ids)| {
-            let mut q = Batch::new(
-                dialect,
-                concat!("INSERT INTO ", first_grade_columns!(), " VALUES "),
-            );
-            for (i, ((_, state), id)) in chunk.iter().zip(ids).enumerate() {
-                if i > 0 {
-                    q.push(", ");
-                }
-                first_grade_values(&mut q, *id, state, actor, at);
-            }
-            q.kept_if(chunk.len() == GRADES_PER_INSERT)
-        })
+    Batch::inserts(
+        dialect,
+        concat!("INSERT INTO ", first_grade_columns!(), " VALUES "),
+        ids.iter().zip(leads),
+        GRADES_PER_INSERT,
+        move |q, (id, (_, state))| first_grade_values(q, *id, state, actor, at),
+    )
 }
 
 /// The first grades of many new leads, for PostgreSQL's `COPY`: the statement and the rows.

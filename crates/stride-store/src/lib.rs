@@ -65,6 +65,13 @@ pub struct StoreOptions {
     pub max_connections: Option<u32>,
 }
 
+/// How every connection logs: statements at trace level, slow ones as warnings.
+fn logged<C: ConnectOptions>(options: C) -> C {
+    options
+        .log_statements(tracing::log::LevelFilter::Trace)
+        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500))
+}
+
 impl SqlStore {
     /// Opens `sqlite://…` or `postgres://…`. SQLite files are created when missing.
     pub async fn connect(url: &str, options: StoreOptions) -> Result<Self, StoreError> {
@@ -85,10 +92,7 @@ impl SqlStore {
             }
             _ => url.to_owned(),
         };
-        let connect = AnyConnectOptions::from_str(&url)
-            .map_err(backend)?
-            .log_statements(tracing::log::LevelFilter::Trace)
-            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
+        let connect = logged(AnyConnectOptions::from_str(&url).map_err(backend)?);
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections.unwrap_or(match dialect {
                 Dialect::Sqlite => 4,
@@ -132,13 +136,7 @@ impl SqlStore {
             Dialect::Sqlite => None,
             Dialect::Postgres => Some(BesideSlots::of(
                 &pool,
-                sqlx::postgres::PgConnectOptions::from_str(&url)
-                    .map_err(backend)?
-                    .log_statements(tracing::log::LevelFilter::Trace)
-                    .log_slow_statements(
-                        tracing::log::LevelFilter::Warn,
-                        Duration::from_millis(500),
-                    ),
+                logged(sqlx::postgres::PgConnectOptions::from_str(&url).map_err(backend)?),
             )),
         };
         let store = Self {

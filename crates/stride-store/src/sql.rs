@@ -445,6 +445,32 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
+    /// Multi-row inserts of `rows`, `per_statement` to a statement, built one by one as they
+    /// are asked for: `insert_into` (up to `VALUES `), then each row as `values` writes it,
+    /// parenthesised. A full statement's text, the same every time, is kept prepared.
+    pub fn inserts<T>(
+        dialect: Dialect,
+        insert_into: &'static str,
+        rows: impl IntoIterator<Item = T>,
+        per_statement: usize,
+        mut values: impl FnMut(&mut Batch, T),
+    ) -> impl Iterator<Item = Batch> {
+        let mut rows = rows.into_iter().peekable();
+        std::iter::from_fn(move || {
+            rows.peek()?;
+            let mut q = Batch::new(dialect, insert_into);
+            let mut n = 0;
+            for row in rows.by_ref().take(per_statement) {
+                if n > 0 {
+                    q.push(", ");
+                }
+                values(&mut q, row);
+                n += 1;
+            }
+            Some(q.kept_if(n == per_statement))
+        })
+    }
+
     pub fn new(dialect: Dialect, text: &str) -> Self {
         Self {
             text: text.to_owned(),
@@ -503,7 +529,30 @@ impl Binds for Batch {
 
 #[cfg(test)]
 mod tests {
-    use super::{Binds, CopyRows, Deferred, Dialect, Held, Sql, MAX_HELD};
+    use super::{Batch, Binds, CopyRows, Deferred, Dialect, Held, Sql, MAX_HELD};
+
+    #[test]
+    fn multi_row_inserts_fill_each_statement_and_keep_only_full_ones_prepared() {
+        let sent: Vec<(String, bool)> = Batch::inserts(
+            Dialect::Postgres,
+            "INSERT INTO t (a) VALUES ",
+            [1_i64, 2, 3, 4, 5],
+            2,
+            |q, a| {
+                q.push("(").bind(a).push(")");
+            },
+        )
+        .map(|q| (q.text, q.kept))
+        .collect();
+        assert_eq!(
+            sent,
+            [
+                ("INSERT INTO t (a) VALUES ($1), ($2)".to_owned(), true),
+                ("INSERT INTO t (a) VALUES ($1), ($2)".to_owned(), true),
+                ("INSERT INTO t (a) VALUES ($1)".to_owned(), false),
+            ]
+        );
+    }
 
     #[test]
     fn copy_rows_escape_what_the_text_format_reads_as_markup() {

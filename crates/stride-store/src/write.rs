@@ -130,9 +130,9 @@ impl WriteTurns {
     }
 }
 
-/// PostgreSQL: where transactions beside others are opened ([`Beside`]), and how many may be
-/// open at once: a quarter of the pool. An import writing beside holds two connections for its
-/// whole length, and imports at once must leave the rest to their own lookups and to the
+/// PostgreSQL: where transactions beside others are opened ([`Beside`], [`CopyTx`]), and how
+/// many may be open at once: a quarter of the pool. An import holds up to three connections for
+/// its whole length, and imports at once must leave the rest to their own lookups and to the
 /// server's requests.
 pub(crate) struct BesideSlots {
     pool: AnyPool,
@@ -151,10 +151,15 @@ impl BesideSlots {
         })
     }
 
+    /// A slot, unless all are taken: nothing waits for one.
+    fn free_slot(&self) -> Option<OwnedSemaphorePermit> {
+        self.slots.clone().try_acquire_owned().ok()
+    }
+
     /// A transaction for `COPY`, on a connection of its own outside the pool (the pool's
     /// driver has no `COPY`), or `None` while every slot is taken.
     pub(crate) async fn open_copy(&self) -> Result<Option<CopyTx>, StoreError> {
-        let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+        let Some(slot) = self.free_slot() else {
             return Ok(None);
         };
         let mut conn = PgConnection::connect_with(&self.server)
@@ -166,7 +171,7 @@ impl BesideSlots {
 
     /// A transaction beside, or `None` while every slot is taken.
     pub(crate) async fn open(&self) -> Result<Option<Beside>, StoreError> {
-        let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+        let Some(slot) = self.free_slot() else {
             return Ok(None);
         };
         let tx = self.pool.begin().await.map_err(backend)?;
