@@ -6,7 +6,7 @@ use stride_app::audit::{AuditEntry, AuditFilter, NewAuditEntry};
 use stride_app::page::PageRequest;
 use stride_app::{Reach, StoreError};
 
-use crate::sql::{col, Binds, CopyRows, Sql};
+use crate::sql::{col, Binds, CopyIn, CopyRows, References, Sql};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -41,12 +41,14 @@ macro_rules! audit_columns {
 /// The start of an audit insert; each row follows as [`values`].
 pub(crate) const INSERT_INTO: &str = concat!("INSERT INTO ", audit_columns!(), " VALUES ");
 
-/// The statement copying audit rows in; the rows are [`copy_rows`].
-pub(crate) const COPY: &str = concat!("COPY ", audit_columns!(), " FROM STDIN");
-
-/// Audit rows in `COPY`'s text format, for [`COPY`].
-pub(crate) fn copy_rows(entries: &[NewAuditEntry]) -> Vec<u8> {
-    CopyRows::of(entries, values)
+/// Audit rows for PostgreSQL's `COPY`. The audit log refers to nothing by foreign key: it
+/// keeps the names of what it records, and outlives them.
+pub(crate) fn copy(entries: &[NewAuditEntry]) -> CopyIn {
+    CopyIn {
+        statement: concat!("COPY ", audit_columns!(), " FROM STDIN").to_owned(),
+        rows: CopyRows::of(entries, values),
+        refers_to: References::default(),
+    }
 }
 
 /// One audit row's parenthesised values, in [`INSERT_INTO`]'s column order.

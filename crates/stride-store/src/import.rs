@@ -11,7 +11,7 @@ use stride_app::StoreError;
 use tokio::sync::mpsc;
 
 use crate::name_index::LEAD_NAMES;
-use crate::sql::{col, reserve_ids, Batch, Sql};
+use crate::sql::{col, reserve_ids, Batch, CopyIn, Sql};
 use crate::store::SqlTx;
 use crate::{audit, leads, Dialect, SqlStore};
 
@@ -180,11 +180,11 @@ impl ImportWrites for SqlTx {
                     Built::Statement(statement) | Built::Index(statement) => {
                         statement.execute(conn).await?;
                     }
-                    Built::Copy(statement, rows) => {
+                    Built::Copy(rows) => {
                         let copy = copy.as_mut().ok_or_else(|| {
                             StoreError::Backend("rows to copy with no copy open".to_owned())
                         })?;
-                        copy.copy(&statement, rows).await?;
+                        copy.copy(rows).await?;
                     }
                     Built::Batch(n) => {
                         leads += n;
@@ -210,8 +210,8 @@ const STATEMENTS_AHEAD: usize = 4;
 
 enum Built {
     Statement(Batch),
-    /// A `COPY` statement and its rows, for the transaction that copies.
-    Copy(String, Vec<u8>),
+    /// Rows for the transaction that copies.
+    Copy(CopyIn),
     /// A statement writing names' bigrams: on PostgreSQL, for the transaction beside.
     Index(Batch),
     /// The statements of a batch of this many leads are all sent before this.
@@ -227,16 +227,14 @@ fn batch_copies(
     with_leads: bool,
 ) -> Vec<Built> {
     let LeadBatch { ids, leads, audit } = batch;
-    let copy = |(statement, rows): (&str, Vec<u8>)| Built::Copy(statement.to_owned(), rows);
     let names = || {
         ids.iter()
             .zip(leads)
             .map(|(id, (d, _))| (*id, d.company.as_str()))
     };
-    let mut built = vec![copy(leads::lead_copy(ids, leads, now_ms))];
+    let mut built = vec![Built::Copy(leads::lead_copy(ids, leads, now_ms))];
     if with_leads {
-        let (statement, rows) = LEAD_NAMES.copy(names());
-        built.push(Built::Copy(statement, rows));
+        built.push(Built::Copy(LEAD_NAMES.copy(names())));
     } else {
         built.extend(
             LEAD_NAMES
@@ -244,8 +242,10 @@ fn batch_copies(
                 .map(Built::Index),
         );
     }
-    built.push(copy(leads::first_grade_copy(ids, leads, actor_id, now_ms)));
-    built.push(copy((audit::COPY, audit::copy_rows(audit))));
+    built.push(Built::Copy(leads::first_grade_copy(
+        ids, leads, actor_id, now_ms,
+    )));
+    built.push(Built::Copy(audit::copy(audit)));
     built
 }
 

@@ -14,7 +14,7 @@ use stride_domain::customers::{normalize_company_name, normalize_email, normaliz
 use crate::name_index::LEAD_NAMES;
 use crate::org::versioned;
 use crate::sql::{col, flag, Sql};
-use crate::sql::{Batch, Binds, CopyRows};
+use crate::sql::{Batch, Binds, CopyIn, CopyRows, References};
 use crate::Dialect;
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -296,16 +296,21 @@ pub fn lead_inserts<'a>(
     )
 }
 
-/// Many leads under reserved ids, for PostgreSQL's `COPY`: the statement and the rows.
-pub fn lead_copy(
-    ids: &[i64],
-    leads: &[(LeadData, LeadState)],
-    now: i64,
-) -> (&'static str, Vec<u8>) {
+/// Many leads under reserved ids, for PostgreSQL's `COPY`, with every row of another table a
+/// lead refers to by foreign key: its owner, department and customer.
+pub fn lead_copy(ids: &[i64], leads: &[(LeadData, LeadState)], now: i64) -> CopyIn {
     let rows = CopyRows::of(ids.iter().zip(leads), |copy, (id, (d, s))| {
         new_lead_values(copy, *id, d, s, now)
     });
-    (concat!("COPY ", new_lead_columns!(), " FROM STDIN"), rows)
+    let states = || leads.iter().map(|(_, s)| s);
+    CopyIn {
+        statement: concat!("COPY ", new_lead_columns!(), " FROM STDIN").to_owned(),
+        rows,
+        refers_to: References::default()
+            .to("users", states().filter_map(|s| s.owner_id))
+            .to("departments", states().filter_map(|s| s.department_id))
+            .to("customers", states().filter_map(|s| s.customer_id)),
+    }
 }
 
 /// Grade rows per statement (5 placeholders each).
@@ -350,20 +355,23 @@ pub fn first_grade_inserts<'a>(
     )
 }
 
-/// The first grades of many new leads, for PostgreSQL's `COPY`: the statement and the rows.
+/// The first grades of many new leads, for PostgreSQL's `COPY`. They refer to their leads,
+/// which the same transaction has just written: no other can see those rows, let alone delete
+/// them, so there is nothing to hold.
 pub fn first_grade_copy(
     ids: &[i64],
     leads: &[(LeadData, LeadState)],
     actor: Option<i64>,
     at: i64,
-) -> (&'static str, Vec<u8>) {
+) -> CopyIn {
     let rows = CopyRows::of(ids.iter().zip(leads), |copy, (id, (_, state))| {
         first_grade_values(copy, *id, state, actor, at)
     });
-    (
-        concat!("COPY ", first_grade_columns!(), " FROM STDIN"),
+    CopyIn {
+        statement: concat!("COPY ", first_grade_columns!(), " FROM STDIN").to_owned(),
         rows,
-    )
+        refers_to: References::default(),
+    }
 }
 
 /// `UPDATE leads SET (columns) = (values)` of lead `id`, only while it is at `version`, which

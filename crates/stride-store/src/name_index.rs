@@ -15,7 +15,7 @@ use sqlx::AnyConnection;
 use stride_app::ports::StoreResult;
 
 use crate::org::versioned;
-use crate::sql::{col, execute_all, Batch, Binds, CopyRows, Held, Sql};
+use crate::sql::{col, execute_all, Batch, Binds, CopyIn, CopyRows, Held, References, Sql};
 use crate::store::SqlTx;
 use crate::Dialect;
 
@@ -101,9 +101,9 @@ impl NameIndex {
         std::iter::once_with(move || self.row_inserts(dialect, postings(records))).flatten()
     }
 
-    /// The bigrams of many new records, for PostgreSQL's `COPY`: the statement and the rows,
-    /// in the index's own order.
-    pub fn copy<'a, I>(&self, records: I) -> (String, Vec<u8>)
+    /// The bigrams of many new records, for PostgreSQL's `COPY`, in the index's own order.
+    /// Postings refer to no row by foreign key: a search reads records through them.
+    pub fn copy<'a, I>(&self, records: I) -> CopyIn
     where
         I: IntoIterator<Item = (i64, &'a str)>,
     {
@@ -112,8 +112,11 @@ impl NameIndex {
         let rows = CopyRows::of(rows, |copy, (gram, id)| {
             copy.bind(gram).bind(id);
         });
-        let statement = format!("COPY {} (gram, record_id) FROM STDIN", self.bigrams);
-        (statement, rows)
+        CopyIn {
+            statement: format!("COPY {} (gram, record_id) FROM STDIN", self.bigrams),
+            rows,
+            refers_to: References::default(),
+        }
     }
 
     /// Statements inserting `rows`, in the index's own order, (gram, record), so that the ones

@@ -379,6 +379,32 @@ impl<T: CopyText> CopyText for Option<T> {
     }
 }
 
+/// One `COPY … FROM STDIN` for [`crate::write::CopyTx::copy`]: the statement, its rows (see
+/// [`CopyRows`]), and the rows of other tables they refer to by foreign key.
+pub(crate) struct CopyIn {
+    pub statement: String,
+    pub rows: Vec<u8>,
+    pub refers_to: References,
+}
+
+/// Rows of other tables that rows about to be written refer to by foreign key: each table with
+/// the ids referred to, each once.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct References(pub Vec<(&'static str, Vec<i64>)>);
+
+impl References {
+    /// These references, and `ids` of `table`.
+    pub fn to(mut self, table: &'static str, ids: impl IntoIterator<Item = i64>) -> Self {
+        let mut ids: Vec<i64> = ids.into_iter().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if !ids.is_empty() {
+            self.0.push((table, ids));
+        }
+        self
+    }
+}
+
 /// Rows for PostgreSQL's `COPY … FROM STDIN`, written by the same functions that bind them
 /// into an `INSERT`, so each table's column order lives in one place: values become
 /// tab-separated fields, and the statement's own text (`push`) has no place in the data.

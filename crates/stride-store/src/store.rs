@@ -442,9 +442,7 @@ impl Tx for SqlTx {
     }
     async fn audit(&mut self, entry: &NewAuditEntry) -> StoreResult<()> {
         if let Some(copy) = self.copy.as_mut() {
-            return copy
-                .copy(audit::COPY, audit::copy_rows(std::slice::from_ref(entry)))
-                .await;
+            return copy.copy(audit::copy(std::slice::from_ref(entry))).await;
         }
         self.hold(Held::Insert("audit_log"), |q| audit::insert_into(q, entry))
             .await
