@@ -158,11 +158,11 @@ impl ImportWrites for SqlTx {
                 }
             }
         });
-        let (to_index, mut index) = mpsc::channel::<Batch>(STATEMENTS_AHEAD);
+        let (to_index, mut index) = mpsc::channel::<CopyIn>(STATEMENTS_AHEAD);
         let indexing = async {
             if let Some(beside) = beside.as_mut() {
-                while let Some(statement) = index.recv().await {
-                    statement.execute(beside.conn()).await?;
+                while let Some(rows) = index.recv().await {
+                    beside.copy(rows).await?;
                 }
             }
             Ok::<_, StoreError>(())
@@ -172,12 +172,12 @@ impl ImportWrites for SqlTx {
             let mut leads = 0;
             while let Some(next) = built.recv().await {
                 match next {
-                    Built::Index(statement) if beside_open => {
-                        to_index.send(statement).await.map_err(|_| {
+                    Built::Beside(rows) => {
+                        to_index.send(rows).await.map_err(|_| {
                             StoreError::Backend("the name index's writes stopped".to_owned())
                         })?;
                     }
-                    Built::Statement(statement) | Built::Index(statement) => {
+                    Built::Statement(statement) => {
                         statement.execute(conn).await?;
                     }
                     Built::Copy(rows) => {
@@ -212,14 +212,14 @@ enum Built {
     Statement(Batch),
     /// Rows for the transaction that copies.
     Copy(CopyIn),
-    /// A statement writing names' bigrams: on PostgreSQL, for the transaction beside.
-    Index(Batch),
+    /// Rows for the transaction beside: names' bigrams.
+    Beside(CopyIn),
     /// The statements of a batch of this many leads are all sent before this.
     Batch(usize),
 }
 
 /// The copies writing one batch on PostgreSQL: its leads, first grades and audit rows, and its
-/// names' bigrams, as statements for the transaction beside or, `with_leads`, as a copy too.
+/// names' bigrams, for the transaction beside or, `with_leads`, with the leads.
 fn batch_copies(
     batch: &LeadBatch,
     actor_id: Option<i64>,
@@ -227,21 +227,17 @@ fn batch_copies(
     with_leads: bool,
 ) -> Vec<Built> {
     let LeadBatch { ids, leads, audit } = batch;
-    let names = || {
-        ids.iter()
-            .zip(leads)
-            .map(|(id, (d, _))| (*id, d.company.as_str()))
-    };
+    let names = ids
+        .iter()
+        .zip(leads)
+        .map(|(id, (d, _))| (*id, d.company.as_str()));
+    let bigrams = LEAD_NAMES.copy(names);
     let mut built = vec![Built::Copy(leads::lead_copy(ids, leads, now_ms))];
-    if with_leads {
-        built.push(Built::Copy(LEAD_NAMES.copy(names())));
+    built.push(if with_leads {
+        Built::Copy(bigrams)
     } else {
-        built.extend(
-            LEAD_NAMES
-                .inserts(Dialect::Postgres, names())
-                .map(Built::Index),
-        );
-    }
+        Built::Beside(bigrams)
+    });
     built.push(Built::Copy(leads::first_grade_copy(
         ids, leads, actor_id, now_ms,
     )));
@@ -263,7 +259,7 @@ fn batch_inserts<'a>(
         .map(|(id, (d, _))| (*id, d.company.as_str()));
     leads::lead_inserts(dialect, ids, leads, now_ms)
         .map(Built::Statement)
-        .chain(LEAD_NAMES.inserts(dialect, names).map(Built::Index))
+        .chain(LEAD_NAMES.inserts(dialect, names).map(Built::Statement))
         .chain(
             leads::first_grade_inserts(dialect, ids, leads, actor_id, now_ms)
                 .chain(audit_inserts(dialect, audit))

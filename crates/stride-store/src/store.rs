@@ -30,7 +30,7 @@ use stride_domain::calendar::CalendarDay;
 use crate::directory::Directory;
 use crate::name_index::{CONTACT_NAMES, CUSTOMER_NAMES, LEAD_NAMES};
 use crate::sql::{Deferred, Held, Sql};
-use crate::write::{Beside, BesideSlots, CopyTx};
+use crate::write::{BesideSlots, CopyTx};
 use crate::{
     audit, auth, backend, customers, jobs, leads, org, settings, Dialect, Sharing, SqlStore,
     WriteTx,
@@ -327,7 +327,7 @@ pub(crate) struct SqlTx {
     /// PostgreSQL: where [`SqlTx::beside`] and [`SqlTx::copy`] open their transactions, and
     /// the ones they opened.
     beside_slots: Option<Arc<BesideSlots>>,
-    beside: Option<Beside>,
+    beside: Option<CopyTx>,
     copy: Option<CopyTx>,
 }
 
@@ -345,9 +345,9 @@ impl SqlTx {
         }
     }
 
-    /// PostgreSQL: a second transaction, on a connection of its own, for writes that no
+    /// PostgreSQL: a second transaction that copies (see [`CopyTx`]), for rows that no
     /// statement of this one reads and no constraint ties to its rows (an import's name
-    /// index), so that another server process runs them while this one runs the rest. It
+    /// index), so that another server process writes them while this one runs the rest. It
     /// commits just before this transaction and rolls back with it. A crash between the two
     /// commits leaves its rows naming ids this transaction reserved and never stored; ids are
     /// never handed out twice, so such a row cannot name another record, and the search,
@@ -356,7 +356,7 @@ impl SqlTx {
     ///
     /// `None` on SQLite, which takes one writer at a time, and while a quarter of the pool is
     /// already beside other transactions; the writes then go in this one.
-    pub(crate) async fn beside(&mut self) -> StoreResult<Option<Beside>> {
+    pub(crate) async fn beside(&mut self) -> StoreResult<Option<CopyTx>> {
         if let Some(beside) = self.beside.take() {
             return Ok(Some(beside));
         }
@@ -366,7 +366,7 @@ impl SqlTx {
         }
     }
 
-    pub(crate) fn keep_beside(&mut self, beside: Option<Beside>) {
+    pub(crate) fn keep_beside(&mut self, beside: Option<CopyTx>) {
         self.beside = beside;
     }
 
@@ -383,7 +383,7 @@ impl SqlTx {
             return Ok(Some(copy));
         }
         match &self.beside_slots {
-            Some(slots) => slots.open_copy().await,
+            Some(slots) => slots.open().await,
             None => Ok(None),
         }
     }

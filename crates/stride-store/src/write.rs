@@ -131,12 +131,11 @@ impl WriteTurns {
     }
 }
 
-/// PostgreSQL: where transactions beside others are opened ([`Beside`], [`CopyTx`]), and how
-/// many may be open at once: a quarter of the pool. An import holds up to three connections for
-/// its whole length, and imports at once must leave the rest to their own lookups and to the
-/// server's requests.
+/// PostgreSQL: where transactions beside others are opened ([`CopyTx`]), and how many may be
+/// open at once: a quarter of the pool. An import holds up to three connections for its whole
+/// length, and imports at once must leave the rest to their own lookups and to the server's
+/// requests.
 pub(crate) struct BesideSlots {
-    pool: AnyPool,
     slots: Arc<Semaphore>,
     /// Where [`CopyTx`]s connect.
     server: PgConnectOptions,
@@ -146,7 +145,6 @@ impl BesideSlots {
     pub(crate) fn of(pool: &AnyPool, server: PgConnectOptions) -> Arc<Self> {
         let slots = (pool.options().get_max_connections() as usize / 4).max(1);
         Arc::new(Self {
-            pool: pool.clone(),
             slots: Arc::new(Semaphore::new(slots)),
             server,
         })
@@ -159,7 +157,7 @@ impl BesideSlots {
 
     /// A transaction for `COPY`, on a connection of its own outside the pool (the pool's
     /// driver has no `COPY`), or `None` while every slot is taken.
-    pub(crate) async fn open_copy(&self) -> Result<Option<CopyTx>, StoreError> {
+    pub(crate) async fn open(&self) -> Result<Option<CopyTx>, StoreError> {
         let Some(slot) = self.free_slot() else {
             return Ok(None);
         };
@@ -182,39 +180,13 @@ impl BesideSlots {
             _slot: slot,
         }))
     }
-
-    /// A transaction beside, or `None` while every slot is taken.
-    pub(crate) async fn open(&self) -> Result<Option<Beside>, StoreError> {
-        let Some(slot) = self.free_slot() else {
-            return Ok(None);
-        };
-        let tx = self.pool.begin().await.map_err(backend)?;
-        Ok(Some(Beside { tx, _slot: slot }))
-    }
-}
-
-/// A transaction beside another (see `SqlTx::beside`), holding one of the slots for them.
-/// Dropped without committing, it rolls back.
-pub(crate) struct Beside {
-    tx: Transaction<'static, Any>,
-    _slot: OwnedSemaphorePermit,
-}
-
-impl Beside {
-    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.tx
-    }
-
-    pub(crate) async fn commit(self) -> Result<(), StoreError> {
-        self.tx.commit().await.map_err(backend)
-    }
 }
 
 /// A PostgreSQL transaction that writes rows with `COPY … FROM STDIN`: the server takes them as
 /// they stream in, so it never waits for the next statement to be encoded and sent. Dropped
 /// without committing, its connection closes and the server rolls it back.
 ///
-/// Where it skips the foreign keys' triggers (see [`BesideSlots::open_copy`]) it does their
+/// Where it skips the foreign keys' triggers (see [`BesideSlots::open`]) it does their
 /// work for them: before rows are copied, the rows they refer to are locked `FOR KEY SHARE`, as
 /// the checks would lock them, so none can be deleted or change its id until this transaction
 /// ends, and a missing one refuses the copy. Each is locked once, not once per row.
