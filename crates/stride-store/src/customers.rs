@@ -1,5 +1,8 @@
 //! Customers and contacts.
 
+use std::collections::HashMap;
+use std::time::Instant;
+
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 use stride_app::customers::{
@@ -11,6 +14,7 @@ use stride_app::{Reach, StoreError};
 use stride_domain::customers::{normalize_company_name, normalize_email, normalize_phone};
 
 use crate::name_index::{bigrams, NameIndex, CONTACT_NAMES, CUSTOMER_NAMES, LEAD_NAMES};
+use crate::search_counts::{Counted, ManyCounts};
 use crate::sql::{col, Sql};
 use crate::Dialect;
 
@@ -526,6 +530,7 @@ const SEARCH_GRAMS_COUNTED: usize = 4;
 pub async fn search(
     conn: &mut AnyConnection,
     dialect: Dialect,
+    many: &ManyCounts,
     reach: &Reach,
     kinds: &[SearchKind],
     text: &str,
@@ -544,7 +549,7 @@ pub async fn search(
     let paths = if grams.is_empty() {
         vec![SearchPath::Scope; kinds.len()]
     } else {
-        cheaper_paths(&mut *conn, &kinds, reach, &grams).await?
+        cheaper_paths(&mut *conn, many, &kinds, reach, &grams).await?
     };
     let mut q = Sql::new("");
     let mut parts = 0;
@@ -686,51 +691,81 @@ enum SearchPath {
 
 /// For each of `kinds`: the rarest of (the first few of) `grams` among its names when it is no
 /// more common than the records in `reach`, else the scope. One statement counts every side,
-/// each count capped.
+/// each count capped, but for the sides `many` has kept at the cap.
 async fn cheaper_paths(
     conn: &mut AnyConnection,
+    many: &ManyCounts,
     kinds: &[&Searched],
     reach: &Reach,
     grams: &[String],
 ) -> Result<Vec<SearchPath>> {
     let counted = &grams[..grams.len().min(SEARCH_GRAMS_COUNTED)];
-    let mut reaches: Vec<&str> = Vec::new();
-    let mut q = Sql::new("SELECT ");
+    let now = Instant::now();
+    // Each side once, by its column in the statement.
+    let mut sides: Vec<(Counted, String)> = Vec::new();
     for s in kinds {
-        if reaches.contains(&s.count_from) {
+        let side = Counted::Reach(s.count_from, reach.clone());
+        if !sides.iter().any(|(seen, _)| *seen == side) {
+            sides.push((side, format!("reach_{}", s.count_from)));
+        }
+        for (i, gram) in counted.iter().enumerate() {
+            let side = Counted::Gram(s.names.bigrams, gram.clone());
+            sides.push((side, format!("{}_g{i}", s.kind.as_str())));
+        }
+    }
+    let mut counts: HashMap<&str, i64> = HashMap::new();
+    let mut q = Sql::new("SELECT ");
+    let mut asked = Vec::new();
+    for (side, column) in &sides {
+        if many.is_many(side, now) {
+            counts.insert(column, SEARCH_COUNT_CAP);
             continue;
         }
-        if !reaches.is_empty() {
+        if !asked.is_empty() {
             q.push(", ");
         }
-        q.push("(SELECT COUNT(*) FROM (SELECT 1 FROM ")
-            .push(s.count_from)
-            .push(" WHERE ");
-        (s.count_reach)(&mut q, reach);
+        q.push("(SELECT COUNT(*) FROM (SELECT 1 FROM ");
+        match side {
+            Counted::Reach(table, _) => {
+                let s = kinds
+                    .iter()
+                    .find(|s| s.count_from == *table)
+                    .ok_or_else(|| StoreError::Backend(format!("no search counts {table}")))?;
+                q.push(table).push(" WHERE ");
+                (s.count_reach)(&mut q, reach);
+            }
+            Counted::Gram(bigrams, gram) => {
+                q.push(bigrams).push(" WHERE gram = ").bind(gram.clone());
+            }
+        }
         q.push(" LIMIT ")
             .bind(SEARCH_COUNT_CAP)
-            .push(&format!(") r) AS reach_{}", s.count_from));
-        reaches.push(s.count_from);
+            .push(&format!(") c) AS {column}"));
+        asked.push((side, column));
     }
-    for s in kinds {
-        for (i, gram) in counted.iter().enumerate() {
-            q.push(", (SELECT COUNT(*) FROM (SELECT 1 FROM ")
-                .push(s.names.bigrams)
-                .push(" WHERE gram = ")
-                .bind(gram.clone())
-                .push(" LIMIT ")
-                .bind(SEARCH_COUNT_CAP)
-                .push(&format!(") g) AS {}_g{i}", s.kind.as_str()));
+    if !asked.is_empty() {
+        let row = q.fetch_one(conn).await?;
+        for (side, column) in asked {
+            let n: i64 = col(&row, column)?;
+            if n >= SEARCH_COUNT_CAP {
+                many.keep(side.clone(), now);
+            }
+            counts.insert(column, n);
         }
     }
-    let row = q.fetch_one(conn).await?;
+    let count = |column: &str| {
+        counts
+            .get(column)
+            .copied()
+            .ok_or_else(|| StoreError::Backend(format!("search count {column} missing")))
+    };
     kinds
         .iter()
         .map(|s| {
-            let in_reach: i64 = col(&row, &format!("reach_{}", s.count_from))?;
+            let in_reach = count(&format!("reach_{}", s.count_from))?;
             let mut rarest: Option<(i64, &String)> = None;
             for (i, gram) in counted.iter().enumerate() {
-                let n: i64 = col(&row, &format!("{}_g{i}", s.kind.as_str()))?;
+                let n = count(&format!("{}_g{i}", s.kind.as_str()))?;
                 if rarest.is_none_or(|(least, _)| n < least) {
                     rarest = Some((n, gram));
                 }

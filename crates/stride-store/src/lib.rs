@@ -16,6 +16,7 @@ mod migrate;
 mod name_index;
 mod opportunities;
 mod org;
+mod search_counts;
 mod settings;
 mod sql;
 mod stage_documents;
@@ -32,6 +33,7 @@ use stride_app::StoreError;
 
 use directory::Directory;
 pub use migrate::{LATEST_VERSION, MIGRATIONS};
+use search_counts::ManyCounts;
 use write::{BesideSlots, WriteTurns};
 pub(crate) use write::{Sharing, WriteTx};
 
@@ -55,6 +57,8 @@ pub struct SqlStore {
     directory: Arc<Directory>,
     /// PostgreSQL: where transactions beside others are opened (`SqlTx::beside`).
     beside: Option<Arc<BesideSlots>>,
+    /// The search box's counts that reached their cap; see [`search_counts`].
+    many_counts: Arc<ManyCounts>,
 }
 
 /// Connection settings; defaults suit one server on a small machine.
@@ -145,6 +149,7 @@ impl SqlStore {
             write_turns,
             directory,
             beside,
+            many_counts: Arc::default(),
         };
         store.check_pragmas().await?;
         Ok(store)

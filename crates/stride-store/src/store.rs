@@ -194,6 +194,7 @@ impl Store for SqlStore {
         customers::search(
             &mut *self.conn().await?,
             self.dialect(),
+            &self.many_counts,
             reach,
             kinds,
             q,

@@ -8,7 +8,8 @@ use stride_testkit::{backend_tests, Client, TestApp, PASSWORD};
 backend_tests!(
     names_are_found_through_their_bigrams_after_every_write,
     names_loaded_in_bulk_are_found,
-    postings_of_ids_no_record_holds_find_nothing
+    postings_of_ids_no_record_holds_find_nothing,
+    counts_kept_never_hide_a_name_written_since
 );
 
 /// The titles a search shows, sorted, each prefixed with its kind.
@@ -331,5 +332,41 @@ async fn bigrams_follow_names(database_url: &str) {
             .collect();
         expected.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
         assert_eq!(stored, expected, "{bigrams}");
+    }
+}
+
+/// A server keeps the search's counts that reached their cap for a while (stride-store
+/// `search_counts`): a bigram with a thousand postings is taken as common from then on, and a
+/// name written since is still found. A bigram no name holds is never kept as such, so a name
+/// written with it is found at once.
+async fn counts_kept_never_hide_a_name_written_since(app: TestApp) {
+    app.seed_org().await;
+    let rep = app.login("rep1", PASSWORD).await;
+    let admin = app.login("admin", PASSWORD).await;
+    let mut db = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    // A thousand postings of 海港, naming ids no record holds: its count reaches the cap.
+    let postings: Vec<String> = (1..=1000)
+        .map(|i| format!("('海港', {})", 900_000_000 + i))
+        .collect();
+    sqlx::query(&format!(
+        "INSERT INTO customer_name_bigrams (gram, record_id) VALUES {}",
+        postings.join(", ")
+    ))
+    .execute(&mut db)
+    .await
+    .unwrap();
+    for c in [&rep, &admin] {
+        assert_eq!(found(c, "海港").await, titles(&[]));
+        assert_eq!(found(c, "港务").await, titles(&[]));
+    }
+
+    let customer = |name: &str| json!({"name": name, "allow_duplicate": true});
+    create(&rep, "/api/v1/customers", customer("北方海港物流")).await;
+    create(&rep, "/api/v1/customers", customer("港务集团")).await;
+    for c in [&rep, &admin] {
+        assert_eq!(found(c, "海港").await, titles(&["customer:北方海港物流"]));
+        assert_eq!(found(c, "港务").await, titles(&["customer:港务集团"]));
     }
 }
