@@ -168,11 +168,13 @@ impl BesideSlots {
         // the role may (a superuser, or `GRANT SET ON PARAMETER session_replication_role`),
         // this connection, the copy's own, skips triggers and the copy holds the rows referred
         // to itself, once each ([`CopyTx::copy`]); elsewhere the database checks every row.
-        let held = conn
-            .execute("SET session_replication_role = replica")
-            .await
-            .is_ok()
-            .then(HashSet::new);
+        let held = match conn.execute("SET session_replication_role = replica").await {
+            Ok(_) => Some(HashSet::new()),
+            Err(error) => {
+                tracing::debug!(%error, "the copy leaves each row's references to the database");
+                None
+            }
+        };
         conn.execute("BEGIN").await.map_err(backend)?;
         Ok(Some(CopyTx {
             conn,
