@@ -6,7 +6,7 @@ use stride_app::audit::{AuditEntry, AuditFilter, NewAuditEntry};
 use stride_app::page::PageRequest;
 use stride_app::{Reach, StoreError};
 
-use crate::sql::{col, Binds, CopyIn, CopyRows, References, Sql};
+use crate::sql::{col, Binds, CopyIn, Sql};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -44,11 +44,7 @@ pub(crate) const INSERT_INTO: &str = concat!("INSERT INTO ", audit_columns!(), "
 /// Audit rows for PostgreSQL's `COPY`. The audit log refers to nothing by foreign key: it
 /// keeps the names of what it records, and outlives them.
 pub(crate) fn copy(entries: &[NewAuditEntry]) -> CopyIn {
-    CopyIn {
-        statement: concat!("COPY ", audit_columns!(), " FROM STDIN").to_owned(),
-        rows: CopyRows::of(entries, values),
-        refers_to: References::default(),
-    }
+    CopyIn::of(audit_columns!(), entries, values)
 }
 
 /// One audit row's parenthesised values, in [`INSERT_INTO`]'s column order.

@@ -14,7 +14,7 @@ use stride_domain::customers::{normalize_company_name, normalize_email, normaliz
 use crate::name_index::LEAD_NAMES;
 use crate::org::versioned;
 use crate::sql::{col, flag, Sql};
-use crate::sql::{Batch, Binds, CopyIn, CopyRows, References};
+use crate::sql::{Batch, Binds, CopyIn, References};
 use crate::Dialect;
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -299,18 +299,18 @@ pub fn lead_inserts<'a>(
 /// Many leads under reserved ids, for PostgreSQL's `COPY`, with every row of another table a
 /// lead refers to by foreign key: its owner, department and customer.
 pub fn lead_copy(ids: &[i64], leads: &[(LeadData, LeadState)], now: i64) -> CopyIn {
-    let rows = CopyRows::of(ids.iter().zip(leads), |copy, (id, (d, s))| {
-        new_lead_values(copy, *id, d, s, now)
-    });
     let states = || leads.iter().map(|(_, s)| s);
-    CopyIn {
-        statement: concat!("COPY ", new_lead_columns!(), " FROM STDIN").to_owned(),
-        rows,
-        refers_to: References::default()
+    CopyIn::of(
+        new_lead_columns!(),
+        ids.iter().zip(leads),
+        |copy, (id, (d, s))| new_lead_values(copy, *id, d, s, now),
+    )
+    .referring_to(
+        References::default()
             .to("users", states().filter_map(|s| s.owner_id))
             .to("departments", states().filter_map(|s| s.department_id))
             .to("customers", states().filter_map(|s| s.customer_id)),
-    }
+    )
 }
 
 /// Grade rows per statement (5 placeholders each).
@@ -364,14 +364,11 @@ pub fn first_grade_copy(
     actor: Option<i64>,
     at: i64,
 ) -> CopyIn {
-    let rows = CopyRows::of(ids.iter().zip(leads), |copy, (id, (_, state))| {
-        first_grade_values(copy, *id, state, actor, at)
-    });
-    CopyIn {
-        statement: concat!("COPY ", first_grade_columns!(), " FROM STDIN").to_owned(),
-        rows,
-        refers_to: References::default(),
-    }
+    CopyIn::of(
+        first_grade_columns!(),
+        ids.iter().zip(leads),
+        |copy, (id, (_, state))| first_grade_values(copy, *id, state, actor, at),
+    )
 }
 
 /// `UPDATE leads SET (columns) = (values)` of lead `id`, only while it is at `version`, which

@@ -15,7 +15,7 @@ use sqlx::AnyConnection;
 use stride_app::ports::StoreResult;
 
 use crate::org::versioned;
-use crate::sql::{col, execute_all, Batch, Binds, CopyIn, CopyRows, Held, References, Sql};
+use crate::sql::{col, execute_all, Batch, Binds, CopyIn, Held, Sql};
 use crate::store::SqlTx;
 use crate::Dialect;
 
@@ -109,14 +109,13 @@ impl NameIndex {
     {
         let mut rows = postings(records);
         rows.sort_unstable();
-        let rows = CopyRows::of(rows, |copy, (gram, id)| {
-            copy.bind(gram).bind(id);
-        });
-        CopyIn {
-            statement: format!("COPY {} (gram, record_id) FROM STDIN", self.bigrams),
+        CopyIn::of(
+            &format!("{} (gram, record_id)", self.bigrams),
             rows,
-            refers_to: References::default(),
-        }
+            |copy, (gram, id)| {
+                copy.bind(gram).bind(id);
+            },
+        )
     }
 
     /// Statements inserting `rows`, in the index's own order, (gram, record), so that the ones

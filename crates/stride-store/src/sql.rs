@@ -387,6 +387,30 @@ pub(crate) struct CopyIn {
     pub refers_to: References,
 }
 
+impl CopyIn {
+    /// `COPY <into> FROM STDIN` (`into` names the table and its columns) with `rows`, each
+    /// written by `write`, referring to nothing: see [`CopyIn::referring_to`].
+    pub fn of<T>(
+        into: &str,
+        rows: impl IntoIterator<Item = T>,
+        write: impl FnMut(&mut CopyRows, T),
+    ) -> Self {
+        Self {
+            statement: format!("COPY {into} FROM STDIN"),
+            rows: CopyRows::of(rows, write),
+            refers_to: References::default(),
+        }
+    }
+
+    /// These rows, referring to `references`.
+    pub fn referring_to(self, references: References) -> Self {
+        Self {
+            refers_to: references,
+            ..self
+        }
+    }
+}
+
 /// Rows of other tables that rows about to be written refer to by foreign key: each table with
 /// the ids referred to, each once.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -555,7 +579,9 @@ impl Binds for Batch {
 
 #[cfg(test)]
 mod tests {
-    use super::{Batch, Binds, CopyRows, Deferred, Dialect, Held, Sql, MAX_HELD};
+    use super::{
+        Batch, Binds, CopyIn, CopyRows, Deferred, Dialect, Held, References, Sql, MAX_HELD,
+    };
 
     #[test]
     fn multi_row_inserts_fill_each_statement_and_keep_only_full_ones_prepared() {
@@ -577,6 +603,25 @@ mod tests {
                 ("INSERT INTO t (a) VALUES ($1), ($2)".to_owned(), true),
                 ("INSERT INTO t (a) VALUES ($1)".to_owned(), false),
             ]
+        );
+    }
+
+    #[test]
+    fn a_copy_names_each_row_it_refers_to_once_and_no_table_it_does_not() {
+        let copy = CopyIn::of("t (a)", [1_i64, 2], |copy, a| {
+            copy.bind(a);
+        })
+        .referring_to(
+            References::default()
+                .to("users", [3, 1, 3])
+                .to("customers", [])
+                .to("departments", [9]),
+        );
+        assert_eq!(copy.statement, "COPY t (a) FROM STDIN");
+        assert_eq!(copy.rows, b"1\n2\n");
+        assert_eq!(
+            copy.refers_to,
+            References(vec![("users", vec![1, 3]), ("departments", vec![9])])
         );
     }
 

@@ -358,13 +358,7 @@ impl SqlTx {
     /// `None` on SQLite, which takes one writer at a time, and while a quarter of the pool is
     /// already beside other transactions; the writes then go in this one.
     pub(crate) async fn beside(&mut self) -> StoreResult<Option<CopyTx>> {
-        if let Some(beside) = self.beside.take() {
-            return Ok(Some(beside));
-        }
-        match &self.beside_slots {
-            Some(slots) => slots.open().await,
-            None => Ok(None),
-        }
+        kept_or_opened(&mut self.beside, self.beside_slots.as_deref()).await
     }
 
     pub(crate) fn keep_beside(&mut self, beside: Option<CopyTx>) {
@@ -380,13 +374,7 @@ impl SqlTx {
     /// `None` on SQLite, and while a quarter of the pool is already beside other transactions;
     /// the rows then go in this one, by `INSERT`.
     pub(crate) async fn copy(&mut self) -> StoreResult<Option<CopyTx>> {
-        if let Some(copy) = self.copy.take() {
-            return Ok(Some(copy));
-        }
-        match &self.beside_slots {
-            Some(slots) => slots.open().await,
-            None => Ok(None),
-        }
+        kept_or_opened(&mut self.copy, self.beside_slots.as_deref()).await
     }
 
     pub(crate) fn keep_copy(&mut self, copy: Option<CopyTx>) {
@@ -421,6 +409,19 @@ impl SqlTx {
             first.execute(&mut self.write).await?;
         }
         Ok(())
+    }
+}
+
+/// The copying transaction `kept` holds, handed over, or else a new one from `slots` (none on
+/// SQLite, nor while every slot is taken).
+async fn kept_or_opened(
+    kept: &mut Option<CopyTx>,
+    slots: Option<&BesideSlots>,
+) -> StoreResult<Option<CopyTx>> {
+    match (kept.take(), slots) {
+        (Some(tx), _) => Ok(Some(tx)),
+        (None, Some(slots)) => slots.open().await,
+        (None, None) => Ok(None),
     }
 }
 

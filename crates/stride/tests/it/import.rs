@@ -871,9 +871,9 @@ async fn command_line_import_on_postgres_copies_every_row() {
 
 async fn command_line_import_copies_every_row(app: TestApp) {
     app.seed_org().await;
-    command_line_import_lands(&app, &app.database_url, "复制测试").await;
+    command_line_import_lands(&app, &app.database_url, "复制测试", "1380000").await;
     let limited = role_without_replica_mode(&app).await;
-    command_line_import_lands(&app, &limited, "受限角色").await;
+    command_line_import_lands(&app, &limited, "受限角色", "1390000").await;
     assert_eq!(
         rows_in(
             &app,
@@ -934,16 +934,11 @@ async fn role_without_replica_mode(app: &TestApp) -> String {
     format!("{scheme}://{role}:limited@{host}")
 }
 
-/// `stride import leads` of 5,000 rows named from `prefix`, run against `url`: every lead lands
-/// with its grade, its audit row and its bigrams, and the import's own audit row.
-async fn command_line_import_lands(app: &TestApp, url: &str, prefix: &str) {
+/// `stride import leads` of 5,000 rows named from `prefix`, with phones from `phones`, run
+/// against `url`: every lead lands with its grade, its audit row and its bigrams.
+async fn command_line_import_lands(app: &TestApp, url: &str, prefix: &str, phones: &str) {
     let rows = 5_000;
     let mut file = String::from("company,phone,need\n");
-    let phones = if prefix == "复制测试" {
-        "1380000"
-    } else {
-        "1390000"
-    };
     for i in 0..rows {
         file.push_str(&format!("{prefix}{i:04}工业有限公司,{phones}{i:04},MES\n"));
     }
