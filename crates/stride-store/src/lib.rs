@@ -46,10 +46,52 @@ pub enum Dialect {
 /// A pooled connection idle for longer than this is pinged before it is used again.
 const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(10);
 
+/// Every SQLite connection: the settings [`SqlStore::check_pragmas`] insists on.
+const SQLITE_SETTINGS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000;";
+
+/// PostgreSQL connections that serve the search box plan its statements once, when they are
+/// first prepared. Left to itself PostgreSQL planned the read afresh at every execution (it
+/// judged the generic plan costlier), a tenth of a common word's search, and planned the same
+/// joins each time. The other statements keep custom plans: some depend on their parameters'
+/// values. Measured in docs/benchmarks.md (ninth session).
+/// They are named, so `pg_stat_activity` tells them apart.
+const SEARCH_SETTINGS: &str =
+    "SET plan_cache_mode = force_generic_plan; SET application_name = 'stride search'";
+
+/// A pool whose connections run `settings` (if any) when they open.
+fn pool_options(max_connections: u32, settings: &'static str) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        // sqlx pings every connection it hands out by default: one more round trip (to the
+        // server, or to SQLite's worker thread) per query. Only a connection that sat idle
+        // long enough to have been dropped by a server restart or a firewall is checked.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_WHEN_IDLE_FOR {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if !settings.is_empty() {
+                    conn.execute(settings).await?;
+                }
+                Ok(())
+            })
+        })
+}
+
 /// The store over one database. Cheap to clone; all state lives in the database.
 #[derive(Clone)]
 pub struct SqlStore {
     pool: AnyPool,
+    /// PostgreSQL: the connections the search box reads on; see [`SEARCH_SETTINGS`].
+    search_pool: Option<AnyPool>,
     dialect: Dialect,
     /// SQLite: the write turn and its commit group; see [`write`].
     write_turns: Option<Arc<WriteTurns>>,
@@ -65,7 +107,8 @@ pub struct SqlStore {
 #[derive(Debug, Clone, Default)]
 pub struct StoreOptions {
     /// Pool size. Default: 4 for SQLite (one file, writers serial, more threads than cores only
-    /// contend — measured in docs/benchmarks.md), 16 for PostgreSQL.
+    /// contend — measured in docs/benchmarks.md), 16 for PostgreSQL, which also opens up to
+    /// half as many again for the search box as searches come.
     pub max_connections: Option<u32>,
 }
 
@@ -97,40 +140,24 @@ impl SqlStore {
             _ => url.to_owned(),
         };
         let connect = logged(AnyConnectOptions::from_str(&url).map_err(backend)?);
-        let pool = AnyPoolOptions::new()
-            .max_connections(options.max_connections.unwrap_or(match dialect {
-                Dialect::Sqlite => 4,
-                Dialect::Postgres => 16,
-            }))
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
-            // sqlx pings every connection it hands out by default: one more round trip (to the
-            // server, or to SQLite's worker thread) per query. Only a connection that sat idle
-            // long enough to have been dropped by a server restart or a firewall is checked.
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for > PING_WHEN_IDLE_FOR {
-                        conn.ping().await?;
-                    }
-                    Ok(true)
-                })
-            })
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if dialect == Dialect::Sqlite {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000;",
-                        )
-                        .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(connect)
-            .await
-            .map_err(backend)?;
+        let max_connections = options.max_connections.unwrap_or(match dialect {
+            Dialect::Sqlite => 4,
+            Dialect::Postgres => 16,
+        });
+        let pool = match dialect {
+            Dialect::Sqlite => pool_options(max_connections, SQLITE_SETTINGS),
+            Dialect::Postgres => pool_options(max_connections, ""),
+        }
+        .min_connections(1)
+        .connect_with(connect.clone())
+        .await
+        .map_err(backend)?;
+        // Opened as searches come; half the main pool's size is enough to keep the cores busy.
+        let search_pool = (dialect == Dialect::Postgres).then(|| {
+            pool_options((max_connections / 2).max(1), SEARCH_SETTINGS)
+                .min_connections(0)
+                .connect_lazy_with(connect)
+        });
         let write_turns = (dialect == Dialect::Sqlite).then(|| Arc::new(WriteTurns::new()));
         let directory = match dialect {
             Dialect::Sqlite => Directory::new(directory::Source::Sqlite(pool.clone())),
@@ -145,6 +172,7 @@ impl SqlStore {
         };
         let store = Self {
             pool,
+            search_pool,
             dialect,
             write_turns,
             directory,
@@ -185,6 +213,9 @@ impl SqlStore {
     }
 
     pub async fn close(&self) {
+        if let Some(search_pool) = &self.search_pool {
+            search_pool.close().await;
+        }
         self.pool.close().await;
     }
 }

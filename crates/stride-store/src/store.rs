@@ -40,6 +40,16 @@ impl SqlStore {
     pub(crate) async fn conn(&self) -> StoreResult<PoolConnection<Any>> {
         self.pool.acquire().await.map_err(backend)
     }
+
+    /// A connection for the search box's reads: from the search pool where there is one.
+    pub(crate) async fn search_conn(&self) -> StoreResult<PoolConnection<Any>> {
+        self.search_pool
+            .as_ref()
+            .unwrap_or(&self.pool)
+            .acquire()
+            .await
+            .map_err(backend)
+    }
 }
 
 #[async_trait]
@@ -192,7 +202,7 @@ impl Store for SqlStore {
         limit: i64,
     ) -> StoreResult<Vec<SearchHit>> {
         customers::search(
-            &mut *self.conn().await?,
+            &mut *self.search_conn().await?,
             self.dialect(),
             &self.many_counts,
             reach,

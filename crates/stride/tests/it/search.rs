@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use sqlx::Connection;
-use stride_testkit::{backend_tests, Client, TestApp, PASSWORD};
+use stride_testkit::{backend_tests, Backend, Client, TestApp, PASSWORD};
 
 backend_tests!(
     names_are_found_through_their_bigrams_after_every_write,
@@ -368,5 +368,54 @@ async fn counts_kept_never_hide_a_name_written_since(app: TestApp) {
     for c in [&rep, &admin] {
         assert_eq!(found(c, "海港").await, titles(&["customer:北方海港物流"]));
         assert_eq!(found(c, "港务").await, titles(&["customer:港务集团"]));
+    }
+}
+
+/// On PostgreSQL the search box reads on connections of its own (named `stride search`, set to
+/// plan each statement once: stride-store `SEARCH_SETTINGS`), opened when searches come, at
+/// most half the pool's size; nothing else runs on them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searches_read_on_their_own_connections_on_postgres() {
+    stride_testkit::run(searches_read_on_their_own_connections, Backend::Postgres).await
+}
+
+async fn searches_read_on_their_own_connections(app: TestApp) {
+    app.seed_org().await;
+    let rep = app.login("rep1", PASSWORD).await;
+    let mut db = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    // The last statement each search connection ran.
+    let mut on_search_connections = async || -> Vec<String> {
+        sqlx::query_scalar(
+            "SELECT query FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = 'stride search'",
+        )
+        .fetch_all(&mut db)
+        .await
+        .unwrap()
+    };
+    assert_eq!(on_search_connections().await, Vec::<String>::new());
+
+    create(
+        &rep,
+        "/api/v1/customers",
+        json!({"name": "东方港务集团", "allow_duplicate": true}),
+    )
+    .await;
+    for _ in 0..3 {
+        assert_eq!(
+            found(&rep, "港务").await,
+            titles(&["customer:东方港务集团"])
+        );
+    }
+    let r = rep.get("/api/v1/customers?limit=5").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let last = on_search_connections().await;
+    // The test server's pool holds 5 connections: the search's, 2.
+    assert!((1..=2).contains(&last.len()), "{last:?}");
+    for statement in &last {
+        assert!(statement.contains("customer_name_bigrams"), "{statement}");
     }
 }
