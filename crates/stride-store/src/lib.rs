@@ -54,8 +54,8 @@ const SQLITE_SETTINGS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = F
 /// first prepared. Left to itself PostgreSQL planned the read afresh at every execution (it
 /// judged the generic plan costlier), a tenth of a common word's search, and planned the same
 /// joins each time. The other statements keep custom plans: some depend on their parameters'
-/// values. Measured in docs/benchmarks.md (ninth session).
-/// They are named, so `pg_stat_activity` tells them apart.
+/// values. Measured in docs/benchmarks.md (ninth session). The connections are named, so
+/// `pg_stat_activity` tells them apart.
 const SEARCH_SETTINGS: &str =
     "SET plan_cache_mode = force_generic_plan; SET application_name = 'stride search'";
 
