@@ -46,7 +46,7 @@ pub enum Dialect {
 /// A pooled connection idle for longer than this is pinged before it is used again.
 const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(10);
 
-/// Every SQLite connection: the settings [`SqlStore::check_pragmas`] insists on.
+/// Every SQLite connection's settings; [`SqlStore::check_pragmas`] makes sure the safety ones took.
 const SQLITE_SETTINGS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000;";
 
@@ -60,7 +60,7 @@ const SEARCH_SETTINGS: &str =
     "SET plan_cache_mode = force_generic_plan; SET application_name = 'stride search'";
 
 /// A pool whose connections run `settings` (if any) when they open.
-fn pool_options(max_connections: u32, settings: &'static str) -> AnyPoolOptions {
+fn pool_options(max_connections: u32, settings: Option<&'static str>) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
@@ -78,7 +78,7 @@ fn pool_options(max_connections: u32, settings: &'static str) -> AnyPoolOptions 
         })
         .after_connect(move |conn, _| {
             Box::pin(async move {
-                if !settings.is_empty() {
+                if let Some(settings) = settings {
                     conn.execute(settings).await?;
                 }
                 Ok(())
@@ -144,17 +144,15 @@ impl SqlStore {
             Dialect::Sqlite => 4,
             Dialect::Postgres => 16,
         });
-        let pool = match dialect {
-            Dialect::Sqlite => pool_options(max_connections, SQLITE_SETTINGS),
-            Dialect::Postgres => pool_options(max_connections, ""),
-        }
-        .min_connections(1)
-        .connect_with(connect.clone())
-        .await
-        .map_err(backend)?;
+        let settings = (dialect == Dialect::Sqlite).then_some(SQLITE_SETTINGS);
+        let pool = pool_options(max_connections, settings)
+            .min_connections(1)
+            .connect_with(connect.clone())
+            .await
+            .map_err(backend)?;
         // Opened as searches come; half the main pool's size is enough to keep the cores busy.
         let search_pool = (dialect == Dialect::Postgres).then(|| {
-            pool_options((max_connections / 2).max(1), SEARCH_SETTINGS)
+            pool_options((max_connections / 2).max(1), Some(SEARCH_SETTINGS))
                 .min_connections(0)
                 .connect_lazy_with(connect)
         });
